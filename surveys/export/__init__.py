@@ -1,0 +1,1 @@
+"""Publishing answers: CSV of every answer now; quote tables per priority later."""

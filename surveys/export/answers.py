@@ -1,0 +1,78 @@
+"""Every live answer of a round as rows (one per answer), and as CSV."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from typing import IO, Any
+
+from sqlalchemy.orm import Session
+
+from surveys.catalogue import Catalogue
+from surveys.models import Round
+from surveys.store import live_answers
+
+COLUMNS = (
+    "round",
+    "priority",
+    "question_id",
+    "question_text",
+    "audience",
+    "channel",
+    "respondent",
+    "answer",
+    "created_at",
+    "answer_redacted",
+    "sentiment",
+    "priority_guess",
+    "themes",
+    "flagged",
+)
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def answer_rows(session: Session, rnd: Round, catalogue: Catalogue) -> Iterator[dict[str, Any]]:
+    """Yield one dict per live answer, in the order they arrived."""
+    texts: dict[tuple[str, str], str] = {}
+    for a in live_answers(session, rnd):
+        key = (a.question_id, a.audience)
+        if key not in texts:
+            try:
+                texts[key] = catalogue.question(a.question_id).text_for(a.audience) or ""
+            except KeyError:
+                texts[key] = ""
+        yield {
+            "round": rnd.code,
+            "priority": a.priority,
+            "question_id": a.question_id,
+            "question_text": texts[key],
+            "audience": a.audience,
+            "channel": a.channel,
+            "respondent": "R-" + a.respondent_id[:8].upper(),
+            "answer": a.text,
+            "created_at": a.created_at.isoformat(timespec="seconds"),
+            "answer_redacted": a.redacted if a.redacted is not None else "",
+            "sentiment": a.sentiment or "",
+            "priority_guess": a.priority_guess or "",
+            "themes": ";".join(a.themes or ()),
+            "flagged": "yes" if a.flagged else "no",
+        }
+
+
+def _safe_cell(value: Any) -> Any:
+    # A cell starting with = + - @ is run as a formula by spreadsheet programs (CSV
+    # injection); a leading apostrophe makes them show it as text.
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def write_csv(rows: Iterator[dict[str, Any]], out: IO[str]) -> int:
+    """Write rows as CSV with a header; return how many rows were written."""
+    writer = csv.DictWriter(out, fieldnames=COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    n = 0
+    for row in rows:
+        writer.writerow({k: _safe_cell(v) for k, v in row.items()})
+        n += 1
+    return n

@@ -1,0 +1,62 @@
+"""The process-wide things every adapter needs: settings, database engine, banks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from surveys import db, store
+from surveys.accounts import upsert_user
+from surveys.catalogue import Catalogue, default_catalogue, load_catalogue
+from surveys.config import Settings, load_settings
+
+
+@dataclass
+class Runtime:
+    """Settings plus the engine, session factory and catalogue built from them."""
+
+    settings: Settings = field(default_factory=load_settings)
+
+    @cached_property
+    def engine(self) -> Engine:
+        """Return the database engine (one per URL per process)."""
+        return db.engine_for(self.settings.database_url)
+
+    @cached_property
+    def sessions(self) -> sessionmaker[Session]:
+        """Return the session factory."""
+        return db.session_factory(self.engine)
+
+    @cached_property
+    def catalogue(self) -> Catalogue:
+        """Return the validated question banks."""
+        if self.settings.banks_dir:
+            return load_catalogue(self.settings.banks_dir)
+        return default_catalogue()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """Yield a session that commits on success and rolls back on error."""
+        with self.sessions.begin() as session:
+            yield session
+
+    def web_link(self, code: str) -> str:
+        """Return the full web link of a round."""
+        return f"{self.settings.public_base_url}/r/{code}"
+
+
+def initialise(
+    rt: Runtime, *, admin_email: str | None = None, admin_password: str | None = None
+) -> int:
+    """Create or upgrade the schema and load the banks; safe to run twice."""
+    db.upgrade(rt.engine)
+    with rt.transaction() as session:
+        count = store.sync_priorities(session, rt.catalogue)
+        if admin_email:
+            upsert_user(session, admin_email, admin_password or "", role="lead")
+    return count

@@ -1,0 +1,3 @@
+from yjvoice.cli import main
+
+main()

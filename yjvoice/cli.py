@@ -1,0 +1,351 @@
+"""The ``yjvoice`` command line: set up, run rounds, serve the web form and bot, export."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import uuid
+from datetime import date
+from pathlib import Path
+
+import click
+
+from surveys import engine, store
+from surveys.accounts import AccountError
+from surveys.catalogue import AUDIENCES, BankError
+from surveys.config import ConfigError
+from surveys.export.answers import answer_rows, write_csv
+from surveys.runtime import Runtime, initialise
+
+log = logging.getLogger("yjvoice")
+DEMO_TITLE = "Demo: have your say on the youth justice plan"
+
+
+def _runtime() -> Runtime:
+    try:
+        return Runtime()
+    except (ConfigError, BankError) as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _csv(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def _round_info(rt: Runtime, rnd) -> dict:
+    return {
+        "id": rnd.id,
+        "code": rnd.code,
+        "title": rnd.title,
+        "status": rnd.status,
+        "closes_on": rnd.closes_on.isoformat() if rnd.closes_on else None,
+        "priorities": list(rnd.priorities),
+        "audiences": list(rnd.audiences),
+        "web_path": f"/r/{rnd.code}",
+        "web_url": rt.web_link(rnd.code),
+        "telegram_start": f"/start {rnd.code}",
+        "telegram_link": rt.settings.telegram_link(rnd.code),
+    }
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", is_flag=True, help="Log more (ids only, never answer text).")
+def main(verbose: bool) -> None:
+    """YJ Voice: consult young people, parents, staff and partners for the youth justice plan.
+
+    Settings come from the environment: DATABASE_URL (default: SQLite in ./instance),
+    SECRET_KEY, TELEGRAM_TOKEN, TELEGRAM_API_URL, TELEGRAM_WEBHOOK_SECRET, PUBLIC_BASE_URL.
+    """
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@main.command()
+@click.option("--admin-email", help="Create (or reset) a lead account with this email.")
+@click.option("--admin-password", help="Password for --admin-email (at least 12 characters).")
+def init(admin_email: str | None, admin_password: str | None) -> None:
+    """Create or upgrade the database schema and load the question banks (safe to rerun)."""
+    if bool(admin_email) != bool(admin_password):
+        raise click.UsageError("--admin-email and --admin-password go together")
+    rt = _runtime()
+    try:
+        count = initialise(rt, admin_email=admin_email, admin_password=admin_password)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Database ready; {count} question banks loaded.")
+    if admin_email:
+        click.echo(f"Lead account ready: {admin_email.strip().lower()}")
+
+
+@main.group(name="round")
+def round_() -> None:
+    """Open, close and list consultation rounds."""
+
+
+@round_.command(name="open")
+@click.option("--title", required=True, help="What the round is called, e.g. 'Plan 2027/28'.")
+@click.option(
+    "--priorities",
+    required=True,
+    help="'all' or comma-separated priority keys, e.g. policing,education.",
+)
+@click.option(
+    "--audiences",
+    default="child,parent,staff,partner",
+    show_default=True,
+    help="Comma-separated: child, parent, staff, partner.",
+)
+@click.option("--closes", "closes", help="Closing date, YYYY-MM-DD (optional).")
+@click.option("--draft", is_flag=True, help="Create it as a draft, not taking answers yet.")
+@click.option("--json", "as_json", is_flag=True, help="End with one JSON line about the round.")
+def round_open(
+    title: str, priorities: str, audiences: str, closes: str | None, draft: bool, as_json: bool
+) -> None:
+    """Open a round and print the web link and Telegram deep link to hand out."""
+    rt = _runtime()
+    prios = list(rt.catalogue.priority_keys) if priorities.strip() == "all" else _csv(priorities)
+    try:
+        closes_on = date.fromisoformat(closes) if closes else None
+    except ValueError:
+        raise click.BadParameter("use YYYY-MM-DD", param_hint="--closes") from None
+    _require_schema(rt)
+    try:
+        with rt.transaction() as session:
+            rnd = store.open_round(
+                session,
+                rt.catalogue,
+                title=title,
+                priorities=prios,
+                audiences=_csv(audiences),
+                closes_on=closes_on,
+                status="draft" if draft else "open",
+            )
+            info = _round_info(rt, rnd)
+    except store.RoundInvalid as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Round {info['code']} is {info['status']}: {info['title']}")
+    click.echo(f"  Web link:      {info['web_url']}")
+    click.echo(
+        f"  Telegram:      send the bot  {info['telegram_start']}"
+        + (f"  ({info['telegram_link']})" if info["telegram_link"] else "")
+    )
+    for aud in info["audiences"]:
+        click.echo(f"  For {aud + ':':9}  {info['web_url']}/{aud}")
+    if as_json:
+        click.echo(json.dumps(info))
+
+
+def _set_status(code: str, status: str) -> None:
+    rt = _runtime()
+    _require_schema(rt)
+    try:
+        with rt.transaction() as session:
+            rnd = store.set_status(session, code, status)
+            click.echo(f"Round {rnd.code} is {rnd.status}.")
+    except store.RoundNotFound:
+        raise click.ClickException(f"no round has the code {code!r}") from None
+
+
+@round_.command(name="close")
+@click.argument("code")
+def round_close(code: str) -> None:
+    """Close a round: it stops taking answers (answers so far are kept)."""
+    _set_status(code, "closed")
+
+
+@round_.command(name="reopen")
+@click.argument("code")
+def round_reopen(code: str) -> None:
+    """Reopen a closed or draft round."""
+    _set_status(code, "open")
+
+
+@round_.command(name="list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON array of rounds.")
+def round_list(as_json: bool) -> None:
+    """List rounds, newest first."""
+    rt = _runtime()
+    _require_schema(rt)
+    with rt.transaction() as session:
+        infos = [_round_info(rt, r) for r in store.list_rounds(session)]
+    if as_json:
+        click.echo(json.dumps(infos))
+        return
+    if not infos:
+        click.echo("No rounds yet. Open one with: yjvoice round open --title ... --priorities all")
+    for i in infos:
+        closes = f" closes {i['closes_on']}" if i["closes_on"] else ""
+        click.echo(
+            f"{i['code']}  {i['status']:<6}{closes}  {i['title']}  "
+            f"({len(i['priorities'])} priorities; {','.join(i['audiences'])})"
+        )
+
+
+@main.command()
+@click.option("--round", "code", required=True, help="The round's invite code.")
+@click.option("--format", "fmt", type=click.Choice(["csv"]), default="csv", show_default=True)
+@click.option(
+    "--all",
+    "everything",
+    is_flag=True,
+    help="Every live answer, raw text included (for the lead's own analysis).",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    required=True,
+    help="File to write ('-' for standard output).",
+)
+def export(code: str, fmt: str, everything: bool, out: Path) -> None:
+    """Export a round's answers (CSV: one row per answer)."""
+    if not everything:
+        raise click.UsageError("only --all is available yet: one row per answer, as given")
+    rt = _runtime()
+    _require_schema(rt)
+    with rt.transaction() as session:
+        try:
+            rnd = store.get_round(session, code)
+        except store.RoundNotFound:
+            raise click.ClickException(f"no round has the code {code!r}") from None
+        rows = answer_rows(session, rnd, rt.catalogue)
+        if str(out) == "-":
+            n = write_csv(rows, sys.stdout)
+        else:
+            tmp = out.with_name(out.name + ".part")
+            with tmp.open("w", encoding="utf-8", newline="") as fh:
+                n = write_csv(rows, fh)
+            tmp.replace(out)
+    click.echo(f"Wrote {n} answers to {out}", err=str(out) == "-")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def web(host: str, port: int) -> None:
+    """Serve the web form and admin pages (development server; use gunicorn in production)."""
+    from web import create_app
+
+    rt = _runtime()
+    _require_schema(rt)
+    create_app().run(host=host, port=port, debug=False, use_reloader=False)
+
+
+@main.command()
+def bot() -> None:
+    """Run the Telegram bot by long polling (needs TELEGRAM_TOKEN)."""
+    from bot.app import run_polling
+
+    rt = _runtime()
+    if not rt.settings.telegram_token:
+        raise click.ClickException("TELEGRAM_TOKEN is not set (get one from @BotFather)")
+    _require_schema(rt)
+    run_polling(rt)
+
+
+def _print_replies(replies: tuple[engine.Reply, ...]) -> None:
+    for r in replies:
+        click.echo()
+        click.echo(r.text)
+        if r.help and r.kind == "prompt":
+            click.echo(f"  ({r.help})")
+        for i, (_, label) in enumerate(r.choices, start=1):
+            click.echo(f"  {i}. {label}")
+        if r.progress:
+            click.echo(f"  [question {r.progress[0]} of {r.progress[1]}]")
+
+
+@main.command()
+@click.option("--round", "code", required=True, help="The round's invite code.")
+@click.option("--audience", type=click.Choice(AUDIENCES), help="Answer as this audience.")
+def chat(code: str, audience: str | None) -> None:
+    """Answer a round in the terminal: the same conversation as the web and Telegram."""
+    rt = _runtime()
+    _require_schema(rt)
+    secret = rt.settings.secret_key
+    try:
+        with rt.transaction() as session:
+            rnd = store.get_round(session, code)
+            resp, first = store.start_respondent(
+                session, rnd, rt.catalogue, channel="console", secret=secret, audience=audience
+            )
+            rid = resp.id
+    except store.RoundNotFound:
+        raise click.ClickException(f"no round has the code {code!r}") from None
+    except store.RoundClosed:
+        raise click.ClickException("that round is not open") from None
+    _print_replies(first.replies)
+    click.echo("\n(Type a number or words. help, skip, back, stop work any time. Ctrl-D ends.)")
+    while True:
+        try:
+            line = input("> ")
+        except EOFError:
+            click.echo()
+            break
+        inbound = engine.Inbound(text=line)
+        try:
+            with rt.transaction() as session:
+                outcome = store.apply_inbound(
+                    session,
+                    rid,
+                    inbound,
+                    key=f"console:{uuid.uuid4()}",
+                    catalogue=rt.catalogue,
+                    secret=secret,
+                )
+        except store.RoundClosed:
+            click.echo("This round has closed. Thank you.")
+            break
+        _print_replies(outcome.replies)
+        if outcome.completed or engine.command_of(inbound) == "stop":
+            break
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--no-serve", is_flag=True, help="Set up and print the link, but do not serve.")
+def demo(host: str, port: int, no_serve: bool) -> None:
+    """Quick start: set up SQLite, load the banks, open a demo round and serve the web form."""
+    rt = _runtime()
+    initialise(rt)
+    with rt.transaction() as session:
+        rnd = next(
+            (r for r in store.list_rounds(session) if r.title == DEMO_TITLE and store.is_open(r)),
+            None,
+        )
+        if rnd is None:
+            rnd = store.open_round(
+                session,
+                rt.catalogue,
+                title=DEMO_TITLE,
+                priorities=rt.catalogue.priority_keys,
+                audiences=AUDIENCES,
+            )
+        code = rnd.code
+    base = f"http://{host}:{port}"
+    click.echo(f"Database: {rt.settings.database_url}")
+    click.echo(f"Demo round {code} is open.")
+    click.echo(f"  Answer it as a young person:   {base}/r/{code}/child")
+    click.echo(f"  ... as a parent or carer:      {base}/r/{code}/parent")
+    click.echo(f"  ... or choose who you are:     {base}/r/{code}")
+    click.echo(f"  In the terminal instead:       yjvoice chat --round {code}")
+    click.echo(
+        f"  Export answers:                yjvoice export --round {code} --format csv "
+        "--all --out answers.csv"
+    )
+    if no_serve:
+        return
+    from web import create_app
+
+    click.echo(f"Serving on {base}  (Ctrl-C stops)")
+    create_app().run(host=host, port=port, debug=False, use_reloader=False)
+
+
+def _require_schema(rt: Runtime) -> None:
+    from surveys.db import schema_is_current
+
+    if not schema_is_current(rt.engine):
+        raise click.ClickException("the database is not set up yet: run `yjvoice init` first")
