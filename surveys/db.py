@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -42,12 +41,6 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     return create_engine(url, **kwargs)
-
-
-@cache
-def engine_for(url: str) -> Engine:
-    """Return one shared engine per database URL in this process."""
-    return make_engine(url)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

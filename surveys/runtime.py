@@ -24,8 +24,8 @@ class Runtime:
 
     @cached_property
     def engine(self) -> Engine:
-        """Return the database engine (one per URL per process)."""
-        return db.engine_for(self.settings.database_url)
+        """Return the database engine."""
+        return db.make_engine(self.settings.database_url)
 
     @cached_property
     def sessions(self) -> sessionmaker[Session]:

@@ -1,0 +1,133 @@
+"""Shared fixtures: a migrated database on SQLite and on a real PostgreSQL, and a Runtime.
+
+Integration tests take ``rt`` (or ``db_url``) and run once per backend. PostgreSQL comes
+from TEST_DATABASE_URL (default: the local server's ``test`` database); each test session
+works in a database of its own, created and dropped here. Without the server the
+PostgreSQL cases are skipped locally and fail under CI=true, where it must be up.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from surveys import db, store
+from surveys.catalogue import default_catalogue
+from surveys.config import Settings
+from surveys.models import Base
+from surveys.runtime import Runtime, initialise
+
+PG_ADMIN_URL = os.environ.get(
+    "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+TEST_SECRET = "test-secret-key-not-for-production-0123456789"
+
+
+def _pg_available() -> str | None:
+    try:
+        eng = create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 3})
+        with eng.connect() as conn:
+            conn.execute(text("select 1"))
+        eng.dispose()
+        return None
+    except Exception as exc:  # any failure means "not reachable"
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+
+
+@pytest.fixture(scope="session")
+def pg_database():
+    """Create a fresh PostgreSQL database for this test session, migrated; drop it after."""
+    problem = _pg_available()
+    if problem:
+        if IN_CI:
+            pytest.fail(f"PostgreSQL is required under CI but not reachable: {problem}")
+        pytest.skip(f"PostgreSQL not reachable ({problem})")
+    name = f"yjv_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    eng = db.make_engine(url)
+    db.upgrade(eng)
+    eng.dispose()
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """Return a migrated SQLite file that each test copies (migrating once is faster)."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.sqlite3"
+    eng = db.make_engine(f"sqlite:///{path}")
+    db.upgrade(eng)
+    eng.dispose()  # closing the last connection checkpoints the WAL into the main file
+    return path
+
+
+def _truncate_all(url: str) -> None:
+    eng = db.make_engine(url)
+    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with eng.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    eng.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request, tmp_path) -> str:
+    """Return the URL of an empty, migrated database: once on SQLite, once on PostgreSQL."""
+    if request.param == "sqlite":
+        path = tmp_path / "yjvoice.sqlite3"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    url = request.getfixturevalue("pg_database")
+    _truncate_all(url)
+    return url
+
+
+def make_settings(tmp_path: Path, url: str, **overrides) -> Settings:
+    """Return test settings (fixed secret, instance under tmp_path)."""
+    base = dict(
+        instance_path=tmp_path,
+        database_url=url,
+        secret_key=TEST_SECRET,
+        public_base_url="http://testserver",
+    )
+    base.update(overrides)
+    return Settings(**base)
+
+
+@pytest.fixture
+def rt(db_url, tmp_path):
+    """Return a Runtime on the test database, with priorities loaded."""
+    runtime = Runtime(make_settings(tmp_path, db_url))
+    initialise(runtime)
+    yield runtime
+    runtime.engine.dispose()
+
+
+@pytest.fixture
+def open_round(rt):
+    """Open a round on policing, remands and education for every audience; return its code."""
+    with rt.transaction() as session:
+        rnd = store.open_round(
+            session,
+            rt.catalogue,
+            title="Test round",
+            priorities=["policing", "remands", "education"],
+            audiences=["child", "parent", "staff", "partner"],
+        )
+        return rnd.code
+
+
+@pytest.fixture(scope="session")
+def catalogue():
+    """Return the packaged question banks."""
+    return default_catalogue()
