@@ -13,8 +13,7 @@ Bank file shape::
     questions:
       - id: policing.opinion            # unique across all banks, prefixed by the bank key
         type: text                      # text | choice | rating | yesno
-        audiences: [child, parent]      # who is asked (default: every audience with wording)
-        text:
+        text:                           # who is asked: the audiences given wording
           child: What do you think of the police?
           parent: What do you think of how the police treat your child?
         options:                        # choice only: key + label (label per audience optional)
@@ -52,6 +51,7 @@ RATING_OPTIONS: tuple[tuple[str, str], ...] = (
 )
 YESNO_OPTIONS: tuple[tuple[str, str], ...] = (("yes", "Yes"), ("no", "No"))
 DEFAULT_MAX_LENGTH = 2000
+MAX_OPTIONS = 6  # more buttons than this is too many to read on a phone
 BANKS_DIR = Path(__file__).parent / "banks"
 _KEY_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _QID_RE = re.compile(r"^[a-z][a-z0-9_]*\.[a-z0-9_.]+$")
@@ -246,8 +246,8 @@ def _question(file: str, bank_key: str, raw: Any) -> Question:
     options: tuple[Option, ...] = ()
     if qtype == "choice":
         raw_opts = raw.get("options")
-        if not isinstance(raw_opts, list) or len(raw_opts) < 2:
-            raise BankError(file, qid, "a choice question needs at least two options")
+        if not isinstance(raw_opts, list) or not 2 <= len(raw_opts) <= MAX_OPTIONS:
+            raise BankError(file, qid, f"a choice question needs 2 to {MAX_OPTIONS} options")
         seen: set[str] = set()
         opts = []
         for o in raw_opts:
@@ -262,10 +262,20 @@ def _question(file: str, bank_key: str, raw: Any) -> Question:
                 Option(o["key"], _wording(file, qid, o["label"], "label", allow_default=True))
             )
         options = tuple(opts)
+        for opt in options:
+            missing = [
+                a
+                for a in AUDIENCES
+                if a in texts or (a == "partner" and "staff" in texts)
+                if "default" not in opt.labels
+                and not any(x in opt.labels for x in WORDING_FALLBACK[a])
+            ]
+            if missing:
+                raise BankError(file, qid, f"option {opt.key!r} has no label for {missing}")
     elif "options" in raw:
         raise BankError(file, qid, f"a {qtype} question has fixed answers; remove 'options'")
     max_length = raw.get("max_length", DEFAULT_MAX_LENGTH)
-    if not isinstance(max_length, int) or not 1 <= max_length <= 10_000:
+    if type(max_length) is not int or not 1 <= max_length <= 10_000:
         raise BankError(file, qid, "max_length must be a whole number from 1 to 10000")
     show_if = _condition(file, qid, raw["show_if"]) if "show_if" in raw else None
     helps = _wording(file, qid, raw["help"], "help", allow_default=True) if "help" in raw else {}
@@ -293,7 +303,7 @@ def load_bank(path: Path) -> Bank:
         if not isinstance(raw.get(name), str) or not raw[name].strip():
             raise BankError(file, None, f"{name} is required")
     order = raw.get("order")
-    if not isinstance(order, int):
+    if type(order) is not int:
         raise BankError(file, None, "order must be a whole number (the plan's section order)")
     questions = raw.get("questions")
     if not isinstance(questions, list) or not questions:
@@ -303,11 +313,13 @@ def load_bank(path: Path) -> Bank:
 
 
 def _check_cross_references(banks: Iterable[Bank]) -> None:
-    seen: dict[str, Question] = {}
+    all_ids: set[str] = set()
     for bank in banks:
+        seen: dict[str, Question] = {}  # a screening question must be earlier in the same bank
         for q in bank.questions:
-            if q.id in seen:
+            if q.id in all_ids:
                 raise BankError(bank.source, q.id, "question id is used twice")
+            all_ids.add(q.id)
             if q.show_if is not None:
                 target = seen.get(q.show_if.question)
                 if target is None:
@@ -341,6 +353,10 @@ def load_catalogue(directory: Path | str | None = None) -> Catalogue:
     dupes = {k for k in keys if keys.count(k) > 1}
     if dupes:
         raise BankError(str(folder), None, f"priority keys used twice: {sorted(dupes)}")
+    orders = [b.order for b in banks]
+    same = sorted(b.source for b in banks if orders.count(b.order) > 1)
+    if same:
+        raise BankError(str(folder), None, f"these banks share a plan order number: {same}")
     banks.sort(key=lambda b: (b.order, b.key))
     _check_cross_references(banks)
     return Catalogue(tuple(banks))

@@ -45,6 +45,11 @@ class Runtime:
         with self.sessions.begin() as session:
             yield session
 
+    def close(self) -> None:
+        """Close the database connections this runtime opened, if any."""
+        if "engine" in self.__dict__:
+            self.engine.dispose()
+
     def web_link(self, code: str) -> str:
         """Return the full web link of a round."""
         return f"{self.settings.public_base_url}/r/{code}"

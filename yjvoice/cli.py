@@ -24,9 +24,12 @@ DEMO_TITLE = "Demo: have your say on the youth justice plan"
 
 def _runtime() -> Runtime:
     try:
-        return Runtime()
+        rt = Runtime()
+        rt.catalogue  # noqa: B018 - validate the banks now, with a clear message if bad
     except (ConfigError, BankError) as exc:
         raise click.ClickException(str(exc)) from None
+    click.get_current_context().call_on_close(rt.close)
+    return rt
 
 
 def _csv(value: str) -> list[str]:
