@@ -1,0 +1,19 @@
+# One image for the web form (gunicorn), the Telegram bot and scheduled jobs.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    YJVOICE_INSTANCE=/var/lib/yjvoice
+
+RUN useradd --system --create-home --home-dir /var/lib/yjvoice yjvoice
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY surveys ./surveys
+COPY web ./web
+COPY bot ./bot
+COPY yjvoice ./yjvoice
+RUN pip install --no-cache-dir .
+
+USER yjvoice
+EXPOSE 8000
+CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "2", "--threads", "4", "web:create_app()"]
