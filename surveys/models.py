@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    MetaData,
     String,
     Text,
     UniqueConstraint,
@@ -53,7 +54,17 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 class Base(DeclarativeBase):
-    """Declarative base of every table."""
+    """Declarative base of every table; constraints get stable names for migrations."""
+
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
 
 
 class Priority(Base):
@@ -162,8 +173,116 @@ class Answer(Base):
     themes: Mapped[list[str] | None] = mapped_column(JSON)
     flagged: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     flag_categories: Mapped[list[str] | None] = mapped_column(JSON)
+    # Review by the lead or a reviewer; exports read approved, unflagged answers only.
+    review_status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sentiment_override: Mapped[str | None] = mapped_column(String(16))
+    priority_override: Mapped[str | None] = mapped_column(String(64))
+    is_quote: Mapped[bool] = mapped_column(Boolean, default=False)
+    quote_text: Mapped[str | None] = mapped_column(Text)  # a light edit; `redacted` is kept
 
     respondent: Mapped[Respondent] = relationship(back_populates="answers")
+
+    @property
+    def effective_sentiment(self) -> str | None:
+        """Return the reviewer's sentiment if they set one, else the engine's."""
+        return self.sentiment_override or self.sentiment
+
+    @property
+    def effective_priority(self) -> str:
+        """Return the priority the answer is filed under (a reviewer may move it)."""
+        return self.priority_override or self.priority
+
+    @property
+    def publishable_text(self) -> str:
+        """Return the text an export may print: the quote edit, else the redacted text."""
+        return self.quote_text or self.redacted or ""
+
+
+class Theme(Base):
+    """A group of answers to one question with a readable label; the lead may edit it."""
+
+    __tablename__ = "themes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
+    question_id: Mapped[str] = mapped_column(String(128))
+    label: Mapped[str] = mapped_column(String(200))
+    key_phrases: Mapped[list[str]] = mapped_column(JSON, default=list)
+    source: Mapped[str] = mapped_column(String(16), default="engine")  # engine | lead
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AnswerTheme(Base):
+    """An answer's membership of a theme; ``source`` says whether the lead placed it."""
+
+    __tablename__ = "answer_themes"
+
+    answer_id: Mapped[int] = mapped_column(
+        ForeignKey("answers.id", ondelete="CASCADE"), primary_key=True
+    )
+    theme_id: Mapped[int] = mapped_column(
+        ForeignKey("themes.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    source: Mapped[str] = mapped_column(String(16), default="engine")
+
+
+class Proposal(Base):
+    """A proposed action for the plan (staff and partners): Achieve, Do, Evidence / Measure."""
+
+    __tablename__ = "proposals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
+    respondent_id: Mapped[str | None] = mapped_column(
+        ForeignKey("respondents.id", ondelete="SET NULL")
+    )
+    priority: Mapped[str] = mapped_column(String(64))
+    agency: Mapped[str] = mapped_column(String(100))
+    achieve: Mapped[str] = mapped_column(Text)
+    do: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open|accepted|declined|merged
+    merged_into: Mapped[int | None] = mapped_column(ForeignKey("proposals.id", ondelete="SET NULL"))
+    inbound_key: Mapped[str | None] = mapped_column(String(80), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ProposalVote(Base):
+    """One anonymous supporting vote; a voter (keyed hash) supports a proposal once."""
+
+    __tablename__ = "proposal_votes"
+
+    proposal_id: Mapped[int] = mapped_column(
+        ForeignKey("proposals.id", ondelete="CASCADE"), primary_key=True
+    )
+    voter_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SafeguardingCase(Base):
+    """A flagged answer waiting for the safeguarding lead: acknowledge, record action, close."""
+
+    __tablename__ = "safeguarding_cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    answer_id: Mapped[int] = mapped_column(
+        ForeignKey("answers.id", ondelete="CASCADE"), unique=True
+    )
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
+    categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(
+        String(16), default="new", index=True
+    )  # new|acknowledged|closed
+    contact: Mapped[str | None] = mapped_column(Text)  # a way to reach them, only if they left one
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    action_note: Mapped[str | None] = mapped_column(Text)
+    closed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Inbound(Base):
@@ -189,3 +308,8 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Bumped at login, logout and password change: every older session cookie stops working.
+    session_version: Mapped[int] = mapped_column(Integer, default=0)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 15:00:19.471202
+Create Date: 2026-11-22 15:05:41.784945
 """
 
 from collections.abc import Sequence
@@ -26,7 +26,7 @@ def upgrade() -> None:
         sa.Column("title", sa.String(length=200), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
         sa.Column("description", sa.Text(), nullable=False),
-        sa.PrimaryKeyConstraint("key"),
+        sa.PrimaryKeyConstraint("key", name=op.f("pk_priorities")),
     )
     op.create_table(
         "rounds",
@@ -40,8 +40,8 @@ def upgrade() -> None:
         sa.Column("created_at", surveys.models.UTCDateTime(timezone=True), nullable=False),
         sa.Column("opened_at", surveys.models.UTCDateTime(timezone=True), nullable=True),
         sa.Column("closed_at", surveys.models.UTCDateTime(timezone=True), nullable=True),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("code"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_rounds")),
+        sa.UniqueConstraint("code", name=op.f("uq_rounds_code")),
     )
     op.create_table(
         "users",
@@ -51,8 +51,12 @@ def upgrade() -> None:
         sa.Column("role", sa.String(length=16), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("created_at", surveys.models.UTCDateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("email"),
+        sa.Column("failed_logins", sa.Integer(), nullable=False),
+        sa.Column("locked_until", surveys.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_login_at", surveys.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("session_version", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
+        sa.UniqueConstraint("email", name=op.f("uq_users_email")),
     )
     op.create_table(
         "respondents",
@@ -67,13 +71,36 @@ def upgrade() -> None:
         sa.Column("created_at", surveys.models.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", surveys.models.UTCDateTime(timezone=True), nullable=False),
         sa.Column("completed_at", surveys.models.UTCDateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(["round_id"], ["rounds.id"], ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("id"),
+        sa.ForeignKeyConstraint(
+            ["round_id"],
+            ["rounds.id"],
+            name=op.f("fk_respondents_round_id_rounds"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_respondents")),
         sa.UniqueConstraint("round_id", "channel", "resume_key", name="uq_respondent_resume"),
-        sa.UniqueConstraint("withdraw_hash"),
+        sa.UniqueConstraint("withdraw_hash", name=op.f("uq_respondents_withdraw_hash")),
     )
     with op.batch_alter_table("respondents", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_respondents_round_id"), ["round_id"], unique=False)
+
+    op.create_table(
+        "themes",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("round_id", sa.Integer(), nullable=False),
+        sa.Column("question_id", sa.String(length=128), nullable=False),
+        sa.Column("label", sa.String(length=200), nullable=False),
+        sa.Column("key_phrases", sa.JSON(), nullable=False),
+        sa.Column("source", sa.String(length=16), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("created_at", surveys.models.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["round_id"], ["rounds.id"], name=op.f("fk_themes_round_id_rounds"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_themes")),
+    )
+    with op.batch_alter_table("themes", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_themes_round_id"), ["round_id"], unique=False)
 
     op.create_table(
         "answers",
@@ -98,15 +125,38 @@ def upgrade() -> None:
         sa.Column("themes", sa.JSON(), nullable=True),
         sa.Column("flagged", sa.Boolean(), nullable=False),
         sa.Column("flag_categories", sa.JSON(), nullable=True),
-        sa.ForeignKeyConstraint(["respondent_id"], ["respondents.id"], ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["round_id"], ["rounds.id"], ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("inbound_key"),
+        sa.Column("review_status", sa.String(length=16), nullable=False),
+        sa.Column("reviewed_by", sa.Integer(), nullable=True),
+        sa.Column("reviewed_at", surveys.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("sentiment_override", sa.String(length=16), nullable=True),
+        sa.Column("priority_override", sa.String(length=64), nullable=True),
+        sa.Column("is_quote", sa.Boolean(), nullable=False),
+        sa.Column("quote_text", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["respondent_id"],
+            ["respondents.id"],
+            name=op.f("fk_answers_respondent_id_respondents"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["reviewed_by"],
+            ["users.id"],
+            name=op.f("fk_answers_reviewed_by_users"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["round_id"], ["rounds.id"], name=op.f("fk_answers_round_id_rounds"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_answers")),
+        sa.UniqueConstraint("inbound_key", name=op.f("uq_answers_inbound_key")),
     )
     with op.batch_alter_table("answers", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_answers_flagged"), ["flagged"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_answers_respondent_id"), ["respondent_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_answers_review_status"), ["review_status"], unique=False
         )
         batch_op.create_index(
             "ix_answers_round_question", ["round_id", "question_id"], unique=False
@@ -118,8 +168,13 @@ def upgrade() -> None:
         sa.Column("chat_key", sa.String(length=64), nullable=False),
         sa.Column("respondent_id", sa.String(length=32), nullable=False),
         sa.Column("updated_at", surveys.models.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["respondent_id"], ["respondents.id"], ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("channel", "chat_key"),
+        sa.ForeignKeyConstraint(
+            ["respondent_id"],
+            ["respondents.id"],
+            name=op.f("fk_chat_links_respondent_id_respondents"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("channel", "chat_key", name=op.f("pk_chat_links")),
     )
     with op.batch_alter_table("chat_links", schema=None) as batch_op:
         batch_op.create_index(
@@ -131,19 +186,158 @@ def upgrade() -> None:
         sa.Column("key", sa.String(length=80), nullable=False),
         sa.Column("respondent_id", sa.String(length=32), nullable=True),
         sa.Column("created_at", surveys.models.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["respondent_id"], ["respondents.id"], ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("key"),
+        sa.ForeignKeyConstraint(
+            ["respondent_id"],
+            ["respondents.id"],
+            name=op.f("fk_inbound_respondent_id_respondents"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("key", name=op.f("pk_inbound")),
     )
     with op.batch_alter_table("inbound", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_inbound_respondent_id"), ["respondent_id"], unique=False
         )
 
+    op.create_table(
+        "proposals",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("round_id", sa.Integer(), nullable=False),
+        sa.Column("respondent_id", sa.String(length=32), nullable=True),
+        sa.Column("priority", sa.String(length=64), nullable=False),
+        sa.Column("agency", sa.String(length=100), nullable=False),
+        sa.Column("achieve", sa.Text(), nullable=False),
+        sa.Column("do", sa.Text(), nullable=False),
+        sa.Column("evidence", sa.Text(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("merged_into", sa.Integer(), nullable=True),
+        sa.Column("inbound_key", sa.String(length=80), nullable=True),
+        sa.Column("created_at", surveys.models.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["merged_into"],
+            ["proposals.id"],
+            name=op.f("fk_proposals_merged_into_proposals"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["respondent_id"],
+            ["respondents.id"],
+            name=op.f("fk_proposals_respondent_id_respondents"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["round_id"],
+            ["rounds.id"],
+            name=op.f("fk_proposals_round_id_rounds"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_proposals")),
+        sa.UniqueConstraint("inbound_key", name=op.f("uq_proposals_inbound_key")),
+    )
+    with op.batch_alter_table("proposals", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_proposals_round_id"), ["round_id"], unique=False)
+
+    op.create_table(
+        "answer_themes",
+        sa.Column("answer_id", sa.Integer(), nullable=False),
+        sa.Column("theme_id", sa.Integer(), nullable=False),
+        sa.Column("source", sa.String(length=16), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["answer_id"],
+            ["answers.id"],
+            name=op.f("fk_answer_themes_answer_id_answers"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["theme_id"],
+            ["themes.id"],
+            name=op.f("fk_answer_themes_theme_id_themes"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("answer_id", "theme_id", name=op.f("pk_answer_themes")),
+    )
+    with op.batch_alter_table("answer_themes", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_answer_themes_theme_id"), ["theme_id"], unique=False)
+
+    op.create_table(
+        "proposal_votes",
+        sa.Column("proposal_id", sa.Integer(), nullable=False),
+        sa.Column("voter_key", sa.String(length=64), nullable=False),
+        sa.Column("created_at", surveys.models.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["proposal_id"],
+            ["proposals.id"],
+            name=op.f("fk_proposal_votes_proposal_id_proposals"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("proposal_id", "voter_key", name=op.f("pk_proposal_votes")),
+    )
+    op.create_table(
+        "safeguarding_cases",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("answer_id", sa.Integer(), nullable=False),
+        sa.Column("round_id", sa.Integer(), nullable=False),
+        sa.Column("categories", sa.JSON(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("contact", sa.Text(), nullable=True),
+        sa.Column("created_at", surveys.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("acknowledged_by", sa.Integer(), nullable=True),
+        sa.Column("acknowledged_at", surveys.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("action_note", sa.Text(), nullable=True),
+        sa.Column("closed_by", sa.Integer(), nullable=True),
+        sa.Column("closed_at", surveys.models.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["acknowledged_by"],
+            ["users.id"],
+            name=op.f("fk_safeguarding_cases_acknowledged_by_users"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["answer_id"],
+            ["answers.id"],
+            name=op.f("fk_safeguarding_cases_answer_id_answers"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["closed_by"],
+            ["users.id"],
+            name=op.f("fk_safeguarding_cases_closed_by_users"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["round_id"],
+            ["rounds.id"],
+            name=op.f("fk_safeguarding_cases_round_id_rounds"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_safeguarding_cases")),
+        sa.UniqueConstraint("answer_id", name=op.f("uq_safeguarding_cases_answer_id")),
+    )
+    with op.batch_alter_table("safeguarding_cases", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_safeguarding_cases_round_id"), ["round_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_safeguarding_cases_status"), ["status"], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("safeguarding_cases", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_safeguarding_cases_status"))
+        batch_op.drop_index(batch_op.f("ix_safeguarding_cases_round_id"))
+
+    op.drop_table("safeguarding_cases")
+    op.drop_table("proposal_votes")
+    with op.batch_alter_table("answer_themes", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_answer_themes_theme_id"))
+
+    op.drop_table("answer_themes")
+    with op.batch_alter_table("proposals", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_proposals_round_id"))
+
+    op.drop_table("proposals")
     with op.batch_alter_table("inbound", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_inbound_respondent_id"))
 
@@ -154,10 +348,15 @@ def downgrade() -> None:
     op.drop_table("chat_links")
     with op.batch_alter_table("answers", schema=None) as batch_op:
         batch_op.drop_index("ix_answers_round_question")
+        batch_op.drop_index(batch_op.f("ix_answers_review_status"))
         batch_op.drop_index(batch_op.f("ix_answers_respondent_id"))
         batch_op.drop_index(batch_op.f("ix_answers_flagged"))
 
     op.drop_table("answers")
+    with op.batch_alter_table("themes", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_themes_round_id"))
+
+    op.drop_table("themes")
     with op.batch_alter_table("respondents", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_respondents_round_id"))
 
