@@ -1,0 +1,269 @@
+"""Flag answers that may disclose abuse, exploitation, self-harm or danger.
+
+Tuned for recall: a missed disclosure is far worse than a false alarm, so a flagged
+answer goes to a person (the designated safeguarding lead), who decides. Idioms
+("I'd die for a youth club", "school was killing me") and general opinions about
+knives, gangs or grooming are not disclosures: the lexicon is written in the first
+person and an ``idioms`` list cancels triggers inside everyday phrases.
+
+The lexicon is editable YAML (data/safeguard.yaml), validated on load with messages
+naming the file and line.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DEFAULT_LEXICON_PATH = Path(__file__).parent / "data" / "safeguard.yaml"
+
+#: Category keys, in the order they are reported.
+CATEGORIES: tuple[str, ...] = (
+    "physical_abuse",
+    "sexual_abuse",
+    "emotional_abuse",
+    "neglect",
+    "domestic_abuse",
+    "sexual_exploitation",
+    "criminal_exploitation",
+    "debt_threats",
+    "self_harm",
+    "eating_disorder",
+    "suicidal",
+    "threat_to_others",
+    "immediate_danger",
+    "homelessness_running_away",
+)
+
+
+class LexiconError(ValueError):
+    """The safeguarding YAML is malformed; the message names the file and line."""
+
+
+@dataclass(frozen=True)
+class Match:
+    """One phrase that triggered a category, with its place in the original text."""
+
+    category: str
+    phrase: str
+    start: int
+    end: int
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the JSON shape used by the CLI."""
+        return {"category": self.category, "phrase": self.phrase,
+                "start": self.start, "end": self.end}
+
+
+@dataclass(frozen=True)
+class Safeguard:
+    """Whether an answer needs a safeguarding review, why, and where."""
+
+    flag: bool
+    categories: list[str] = field(default_factory=list)
+    matches: list[Match] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the JSON shape used by the CLI."""
+        return {"flag": self.flag, "categories": list(self.categories),
+                "matches": [m.as_dict() for m in self.matches]}
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """Compiled safeguarding patterns: one regex per category, plus idioms."""
+
+    patterns: tuple[tuple[str, re.Pattern[str]], ...]
+    idioms: re.Pattern[str] | None
+    labels: dict[str, str]
+    source: str = "<string>"
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> Lexicon:
+        """Load, validate and compile a lexicon file."""
+        path = Path(path)
+        try:
+            raw = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise LexiconError(f"{path}: cannot read safeguarding lexicon: {exc}") from exc
+        return cls.from_text(raw, source=str(path))
+
+    @classmethod
+    def from_text(cls, raw: str, *, source: str = "<string>") -> Lexicon:
+        """Validate and compile lexicon YAML given as text."""
+        try:
+            root = yaml.compose(raw)
+        except yaml.YAMLError as exc:
+            raise LexiconError(f"{source}: not valid YAML: {exc}") from exc
+        if not isinstance(root, yaml.MappingNode):
+            raise LexiconError(f"{source}: the lexicon must be a mapping")
+        sections = {k.value: (k, v) for k, v in root.value}
+        for key, (knode, _) in sections.items():
+            if key not in ("version", "macros", "categories", "idioms"):
+                raise LexiconError(f"{source}:{_line(knode)}: unknown key {key!r}")
+        if "categories" not in sections:
+            raise LexiconError(f"{source}: missing 'categories'")
+        macros: dict[str, str] = {}
+        if "macros" in sections:
+            mnode = sections["macros"][1]
+            _expect(mnode, yaml.MappingNode, source, "macros must be a mapping")
+            for k, v in mnode.value:
+                _expect(v, yaml.ScalarNode, source, f"macro {k.value} must be text")
+                if not re.fullmatch(r"[A-Z][A-Z_]*", k.value):
+                    raise LexiconError(f"{source}:{_line(k)}: macro names are UPPER_CASE")
+                macros[k.value] = v.value
+
+        def expand(node: yaml.Node, where: str) -> str:
+            text = node.value
+            for _ in range(5):  # macros may use macros, a few levels deep
+                new = re.sub(r"\{([A-Z][A-Z_]*)\}", lambda m: _macro(m, macros, node, source),
+                             text)
+                if new == text:
+                    break
+                text = new
+            try:
+                re.compile(text)
+            except re.error as exc:
+                raise LexiconError(f"{source}:{_line(node)}: bad pattern in {where}: {exc}") \
+                    from exc
+            return text
+
+        cnode = sections["categories"][1]
+        _expect(cnode, yaml.MappingNode, source, "categories must be a mapping")
+        compiled: list[tuple[str, re.Pattern[str]]] = []
+        labels: dict[str, str] = {}
+        for k, v in cnode.value:
+            _expect(v, yaml.MappingNode, source, f"category {k.value} must be a mapping")
+            fields = {fk.value: fv for fk, fv in v.value}
+            unknown = set(fields) - {"label", "patterns"}
+            if unknown:
+                raise LexiconError(f"{source}:{_line(v)}: unknown field(s) {sorted(unknown)} "
+                                   f"in category {k.value}")
+            pats = fields.get("patterns")
+            if not isinstance(pats, yaml.SequenceNode) or not pats.value:
+                raise LexiconError(f"{source}:{_line(v)}: category {k.value} needs a list "
+                                   "of patterns")
+            labels[k.value] = fields["label"].value if "label" in fields else k.value
+            body = "|".join(f"(?:{expand(p, k.value)})" for p in pats.value)
+            compiled.append((k.value, re.compile(rf"(?<![a-z])(?:{body})(?![a-z])")))
+        idioms = None
+        if "idioms" in sections:
+            inode = sections["idioms"][1]
+            _expect(inode, yaml.SequenceNode, source, "idioms must be a list")
+            if inode.value:
+                body = "|".join(f"(?:{expand(p, 'idioms')})" for p in inode.value)
+                idioms = re.compile(rf"(?<![a-z])(?:{body})(?![a-z])")
+        return cls(tuple(compiled), idioms, labels, source)
+
+
+def _line(node: yaml.Node) -> int:
+    return node.start_mark.line + 1
+
+
+def _expect(node: yaml.Node, kind: type, source: str, message: str) -> None:
+    if not isinstance(node, kind):
+        raise LexiconError(f"{source}:{_line(node)}: {message}")
+
+
+def _macro(m: re.Match[str], macros: dict[str, str], node: yaml.Node, source: str) -> str:
+    name = m.group(1)
+    if name not in macros:
+        raise LexiconError(f"{source}:{_line(node)}: unknown macro {{{name}}}")
+    return macros[name]
+
+
+@cache
+def default_lexicon() -> Lexicon:
+    """Return the product's lexicon (data/safeguard.yaml), compiled once."""
+    return Lexicon.from_yaml(DEFAULT_LEXICON_PATH)
+
+
+# Look-alike characters typed inside words to dodge filters: k1ll, su1c1de, d!e.
+_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a",
+                       "$": "s", "!": "i", "|": "l"})
+_LEET_RUN = re.compile(r"(?<=[a-z])[0134579@$!|]+(?=[a-z])")
+_DROP = re.compile(r"['’‘`´]")
+_REPEAT = re.compile(r"([a-z])\1{2,}")
+_SPACE = re.compile(r"[^\S\n]{2,}|[\n\t\r]")
+_QUOTES = str.maketrans({"‘": "'", "“": '"', "”": '"', "–": "-", "—": "-"})
+
+
+def normalise(text: str) -> tuple[str, list[int] | None]:
+    """Return matching text and a map from its indexes back to the original's.
+
+    The map is None when the two line up one to one (the common case, so cheap).
+    """
+    low = text.lower()
+    if len(low) != len(text):  # a few characters lower-case to two (İ)
+        low = "".join(ch.lower()[0] for ch in text)
+    low = low.translate(_QUOTES)
+    if _LEET_RUN.search(low):
+        low = _LEET_RUN.sub(lambda m: m.group().translate(_LEET), low)
+    if not (_DROP.search(low) or _REPEAT.search(low) or _SPACE.search(low)):
+        return low, None
+    keep: list[int] = []
+    out: list[str] = []
+    i, n = 0, len(low)
+    while i < n:
+        ch = low[i]
+        if ch in "'’‘`´":
+            i += 1
+            continue
+        if ch.isspace():
+            out.append(" ")
+            keep.append(i)
+            while i + 1 < n and low[i + 1].isspace():
+                i += 1
+            i += 1
+            continue
+        if ch.isalpha() and len(out) >= 2 and out[-1] == ch and out[-2] == ch:
+            i += 1
+            continue  # "soooo" -> "soo"
+        if ch in "aeiouy" and i + 2 < n and low[i + 1] == ch and low[i + 2] == ch:
+            j = i
+            while j < n and low[j] == ch:
+                j += 1
+            if j == n or not low[j].isalpha():  # a stretched last vowel: "dieeee" -> "die"
+                out.append(ch)
+                keep.append(i)
+                i = j
+                continue
+        out.append(ch)
+        keep.append(i)
+        i += 1
+    return "".join(out), keep
+
+
+def check(text: str, *, lexicon: Lexicon | None = None) -> Safeguard:
+    """Check one answer for possible safeguarding disclosures."""
+    if not text or text.isspace():
+        return Safeguard(False)
+    lexicon = lexicon or default_lexicon()
+    norm, keep = normalise(text)
+    hits: list[tuple[str, int, int]] = []
+    for category, pattern in lexicon.patterns:
+        for m in pattern.finditer(norm):
+            if m.end() > m.start():
+                hits.append((category, m.start(), m.end()))
+    if not hits:
+        return Safeguard(False)
+    if lexicon.idioms is not None:
+        idioms = [m.span() for m in lexicon.idioms.finditer(norm)]
+        if idioms:
+            hits = [h for h in hits if not any(h[1] < e and s < h[2] for s, e in idioms)]
+    if not hits:
+        return Safeguard(False)
+    matches = []
+    for category, s, e in sorted(hits, key=lambda h: (h[1], CATEGORIES.index(h[0])
+                                                       if h[0] in CATEGORIES else 99)):
+        start = keep[s] if keep is not None else s
+        end = keep[e - 1] + 1 if keep is not None else e
+        matches.append(Match(category, text[start:end], start, end))
+    order = {c: i for i, c in enumerate(CATEGORIES)}
+    cats = sorted({m.category for m in matches}, key=lambda c: (order.get(c, 99), c))
+    return Safeguard(True, cats, matches)

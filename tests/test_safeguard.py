@@ -1,0 +1,167 @@
+"""Promises of the safeguarding detector (surveys.analysis.safeguard)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from surveys.analysis.safeguard import (
+    CATEGORIES,
+    Lexicon,
+    LexiconError,
+    check,
+    default_lexicon,
+    normalise,
+)
+
+DATA = Path(__file__).parent / "data"
+
+
+def _load(name: str) -> list[dict]:
+    return [json.loads(line) for line in (DATA / name).read_text(encoding="utf-8").splitlines()]
+
+
+def _score(rows: list[dict]) -> tuple[float, float, list[str]]:
+    tp = fn = fp = tn = 0
+    missed = []
+    for row in rows:
+        flag = check(row["text"]).flag
+        if row["flag"]:
+            tp += flag
+            fn += not flag
+            if not flag:
+                missed.append(row["id"])
+        else:
+            fp += flag
+            tn += not flag
+    return tp / (tp + fn), fp / (fp + tn), missed
+
+
+def test_dev_set_is_big_enough_and_covers_every_category():
+    rows = _load("safeguard_dev.jsonl")
+    assert len(rows) >= 150
+    assert {c for r in rows for c in r["categories"]} == set(CATEGORIES)
+    assert sum(not r["flag"] for r in rows) >= 50
+
+
+@pytest.mark.parametrize("name", ["safeguard_dev.jsonl", "safeguard_holdout.jsonl"])
+def test_no_disclosure_is_missed_and_false_alarms_stay_rare(name):
+    recall, false_alarms, missed = _score(_load(name))
+    assert recall == 1.0, missed
+    assert false_alarms <= 0.10
+
+
+def test_flagged_dev_answers_name_the_labelled_category():
+    rows = [r for r in _load("safeguard_dev.jsonl") if r["flag"]]
+    hits = sum(bool(set(r["categories"]) & set(check(r["text"]).categories)) for r in rows)
+    assert hits / len(rows) >= 0.95
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("kms", "suicidal"),
+        ("honestly i might just kms lol", "suicidal"),
+        ("i wanna unalive myself", "suicidal"),
+        ("i want to k1ll myself", "suicidal"),
+        ("i been thinking of sucide", "suicidal"),
+        ("I DON'T WANT TO BE HERE ANYMORE", "suicidal"),
+        ("i want to dieeee", "suicidal"),
+        ("i’m going to kill myself", "suicidal"),
+        ("my dad hits me", "physical_abuse"),
+        ("my step dad hits my mum", "domestic_abuse"),
+        ("i cut myself when im stressed", "self_harm"),
+        ("i make myself sick after i eat", "eating_disorder"),
+        ("the olders make me hold stuff at my house", "criminal_exploitation"),
+        ("i owe them money and they know where i live", "debt_threats"),
+        ("a man online keeps asking me for nudes", "sexual_exploitation"),
+        ("he touched me where he shouldnt", "sexual_abuse"),
+        ("i get left on my own for days", "neglect"),
+        ("my mum says she wishes i was never born", "emotional_abuse"),
+        ("im gonna stab him", "threat_to_others"),
+        ("someone is after me", "immediate_danger"),
+        ("i got kicked out and have nowhere to sleep", "homelessness_running_away"),
+    ],
+)
+def test_disclosures_are_flagged_with_their_category(text, category):
+    result = check(text)
+    assert result.flag
+    assert category in result.categories
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'd die for a youth club",
+        "school was killing me",
+        "i nearly died laughing",
+        "kids carry knives because they are scared",
+        "gangs groom young people",
+        "grooming is a big problem round here",
+        "county lines is ruining kids lives",
+        "i could murder a maccies",
+        "my mum would kill me if i got arrested again",
+        "the run was 10 kms",
+        "",
+        "😀",
+    ],
+)
+def test_idioms_and_opinions_are_not_flagged(text):
+    assert not check(text).flag
+
+
+def test_matches_point_at_the_original_text():
+    text = "Honestly… I’ve been self-harming  again and I wanna  unalive myself"
+    result = check(text)
+    assert result.flag
+    for match in result.matches:
+        assert text[match.start:match.end] == match.phrase
+    assert {"self_harm", "suicidal"} <= set(result.categories)
+
+
+def test_normalise_maps_back_to_original_positions():
+    norm, keep = normalise("I’M sooooo DONE")
+    assert norm == "im so done"
+    assert keep is not None and len(keep) == len(norm)
+
+
+def test_as_dict_is_the_cli_json_shape():
+    out = check("i want to die").as_dict()
+    assert out["flag"] is True
+    assert out["categories"] == ["suicidal"]
+    assert set(out["matches"][0]) == {"category", "phrase", "start", "end"}
+
+
+def test_every_category_has_a_label():
+    lexicon = default_lexicon()
+    assert [c for c, _ in lexicon.patterns] == list(CATEGORIES)
+    assert all(lexicon.labels[c] for c in CATEGORIES)
+
+
+def test_custom_lexicon_with_macros():
+    lexicon = Lexicon.from_text(
+        "version: 1\nmacros:\n  ME: '(?:me|us)'\ncategories:\n"
+        "  bullying:\n    label: Bullying\n    patterns: ['pick(?:s|ed)? on {ME}']\n"
+        "idioms: ['pick on me for the team']\n"
+    )
+    assert check("they pick on me", lexicon=lexicon).categories == ["bullying"]
+    assert not check("pick on me for the team", lexicon=lexicon).flag
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "message"),
+    [
+        ("version: 1\n", "missing 'categories'"),
+        ("categories:\n  x:\n    patterns: ['(']\n", r"<string>:3: bad pattern in x"),
+        ("categories:\n  x:\n    patterns: ['{NOPE}']\n", r"<string>:3: unknown macro \{NOPE\}"),
+        ("categories:\n  x:\n    words: [a]\n", r"<string>:3: unknown field"),
+        ("categories:\n  x:\n    label: X\n", r"needs a list of patterns"),
+        ("categories: {}\nextra: 1\n", r"<string>:2: unknown key 'extra'"),
+        ("- a\n", "must be a mapping"),
+    ],
+)
+def test_bad_lexicon_fails_with_file_and_line(yaml_text, message):
+    with pytest.raises(LexiconError, match=message):
+        Lexicon.from_text(yaml_text)
