@@ -33,6 +33,8 @@ def _sqlite_setup(engine: Engine) -> None:
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine for SQLite or PostgreSQL with the settings this product relies on."""
+    # Errors must never quote SQL parameters: they hold answer text, which stays out of logs.
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         engine = create_engine(url, **kwargs)
         _sqlite_setup(engine)

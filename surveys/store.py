@@ -9,7 +9,6 @@ IMMEDIATE`` write lock).
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import secrets
@@ -181,12 +180,20 @@ def token_hash(token: str) -> str:
 
 
 def withdrawal_code(secret: str, respondent_id: str) -> str:
-    """Return the respondent's withdrawal code, derived with a keyed hash (not guessable)."""
+    """Return the respondent's withdrawal code, derived with a keyed hash (not guessable).
+
+    Eight characters from an alphabet with no 0/O or 1/I/L, so it survives being read
+    aloud or copied by hand: 31**8, about 8.5e11 codes.
+    """
     digest = hmac.new(
         secret.encode(), f"withdraw:{respondent_id}".encode(), hashlib.sha256
     ).digest()
-    raw = base64.b32encode(digest).decode().translate(str.maketrans("01IL", "89JK"))[:8]
-    return f"{raw[:4]}-{raw[4:]}"
+    number = int.from_bytes(digest[:8], "big")
+    chars = []
+    for _ in range(8):
+        number, rest = divmod(number, len(CODE_ALPHABET))
+        chars.append(CODE_ALPHABET[rest])
+    return "".join(chars[:4]) + "-" + "".join(chars[4:])
 
 
 def withdrawal_hash(code: str) -> str:

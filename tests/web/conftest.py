@@ -1,0 +1,86 @@
+"""Web fixtures: the Flask app on the test database (SQLite and PostgreSQL) and its client."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+
+import pytest
+from sqlalchemy import func, select
+
+from surveys.models import Answer
+from tests.conftest import make_settings
+from web import create_app
+
+
+@pytest.fixture
+def app(rt, db_url, tmp_path):
+    """Return the web app on the test database (priorities loaded through ``rt``)."""
+    app = create_app({"YJV_SETTINGS": make_settings(tmp_path, db_url), "TESTING": True})
+    yield app
+    runtime = app.extensions["yjvoice"]
+    if "engine" in runtime.__dict__:  # created on first use only
+        runtime.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    """Return a test client (a fresh browser: no cookies)."""
+    return app.test_client()
+
+
+class _FormReader(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.hidden: dict[str, str] = {}
+        self.buttons: list[tuple[str, str, str]] = []  # (name, value, label)
+        self._button: dict[str, str] | None = None
+        self._label: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = {k: v or "" for k, v in attrs}
+        if tag == "input" and a.get("type") == "hidden":
+            self.hidden[a["name"]] = a.get("value", "")
+        elif tag == "button":
+            self._button, self._label = a, []
+
+    def handle_data(self, data):
+        if self._button is not None:
+            self._label.append(data)
+
+    def handle_endtag(self, tag):
+        if tag == "button" and self._button is not None:
+            b = self._button
+            self.buttons.append((b.get("name", ""), b.get("value", ""), "".join(self._label)))
+            self._button = None
+
+
+def form_of(html: str) -> _FormReader:
+    """Parse a page's form: hidden fields and submit buttons."""
+    reader = _FormReader()
+    reader.feed(html)
+    return reader
+
+
+def hidden_fields(html: str) -> dict[str, str]:
+    """Return a page's hidden fields: csrf_token, submission and question."""
+    return form_of(html).hidden
+
+
+def count(rt, model, **where) -> int:
+    """Count rows of a model, optionally filtered by column values."""
+    stmt = select(func.count()).select_from(model)
+    for name, value in where.items():
+        stmt = stmt.where(getattr(model, name) == value)
+    with rt.transaction() as session:
+        return session.scalar(stmt)
+
+
+def live_answers(rt) -> list[tuple[str, str]]:
+    """Return (question_id, text) of every current answer, oldest first."""
+    with rt.transaction() as session:
+        rows = session.execute(
+            select(Answer.question_id, Answer.text)
+            .where(Answer.superseded.is_(False))
+            .order_by(Answer.id)
+        )
+        return [tuple(r) for r in rows]

@@ -1,0 +1,239 @@
+"""A young person's journey in real headless Chromium on a phone-sized screen, checked by axe.
+
+Debian's ``/usr/bin/chromium`` driven by Playwright; axe-core from ``node_modules`` (run
+``npm install``). Skipped locally when either is missing; under CI=true they must exist.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from surveys import engine, store
+from surveys.models import Respondent
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PHONE = {
+    "viewport": {"width": 375, "height": 667},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+}
+TEXTS = engine.default_texts()
+CODE_RE = re.compile(r"\b[A-Z0-9]{4}-[A-Z0-9]{4}\b")
+
+
+def _missing() -> list[str]:
+    missing = []
+    if not CHROMIUM.exists():
+        missing.append(f"{CHROMIUM} (apt-get install chromium)")
+    if not AXE.exists():
+        missing.append(f"{AXE} (npm install)")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        missing.append("the playwright package (pip install playwright)")
+    return missing
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Launch Debian's Chromium once for this module."""
+    missing = _missing()
+    if missing:
+        message = "browser tests need " + ", ".join(missing)
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def base_url(app):
+    """Serve the app on a free loopback port for the length of one test."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+    server.server_close()
+
+
+@pytest.fixture
+def phone(browser):
+    """Return a phone-sized page; CSP is bypassed only so that axe can be injected."""
+    context = browser.new_context(**PHONE, bypass_csp=True)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def axe_problems(page) -> list[str]:
+    """Run axe-core on the page; return its serious and critical violations, readably."""
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        """async () => await axe.run(document, {
+            runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa",
+                                            "wcag22aa", "best-practice"]}
+        })"""
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']]}"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def press(page, locator) -> None:
+    """Tap a submit button and wait for the page it leads to (POST, then 303 and GET)."""
+    with page.expect_navigation():
+        locator.tap()
+
+
+def button(page, name: str):
+    """Return the button with this accessible name."""
+    return page.get_by_role("button", name=name, exact=True)
+
+
+def answer_page(page, step: int) -> str:
+    """Answer whatever the page asks, as a person would; return the question asked."""
+    question = page.locator("input[name=question]").get_attribute("value")
+    textarea = page.locator("textarea#answer")
+    if textarea.count():
+        # Keyboard only: tap the label to focus, type, Tab to Send, Enter.
+        page.locator("label[for=answer]").tap()
+        page.keyboard.type(f"answer {step}: it was ok 👍")
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.textContent.trim()") == "Send"
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+    else:
+        press(page, page.locator("button[name=choice]").first)
+    return question
+
+
+def test_child_journey_on_a_phone_with_axe_on_every_page_type(rt, open_round, base_url, phone):
+    problems: dict[str, list[str]] = {}
+    page = phone
+
+    def check(kind: str) -> None:
+        if kind not in problems:
+            problems[kind] = axe_problems(page)
+
+    page.goto(f"{base_url}/")
+    check("home")
+    page.goto(f"{base_url}/r/{open_round}")
+    check("chooser")
+    page.goto(f"{base_url}/r/NOSUCH")
+    check("not-found")
+
+    page.goto(f"{base_url}/r/{open_round}/child")
+    check("consent")
+    press(page, button(page, TEXTS.get("consent_yes", "child")))
+    assert page.locator("h1 label").inner_text() == "What do you think of the police round here?"
+    assert "Question 1 of" in page.locator("#progress-label").inner_text()
+    check("text-question")
+
+    press(page, button(page, "Send"))  # empty: a kind error, the page stays
+    assert TEXTS.get("empty_answer", "child") in page.locator("[role=alert]").inner_text()
+    check("error")
+
+    press(page, button(page, "Stop for now"))
+    assert TEXTS.get("stopped", "child") in page.locator("main").inner_text()
+    check("paused")
+    press(page, button(page, "Carry on"))
+    check("notice")
+
+    asked = []
+    for step in range(60):
+        if not page.locator("input[name=question]").count():
+            break
+        if page.locator("button[name=choice]").count():
+            check("choice-question")
+        asked.append(answer_page(page, step))
+    check("thank-you")
+
+    text = page.locator("main").inner_text()
+    codes = CODE_RE.findall(text)
+    with rt.transaction() as s:
+        rid = s.query(Respondent.id).filter(Respondent.completed_at.isnot(None)).scalar()
+    assert codes == [store.withdrawal_code(rt.settings.secret_key, rid)]
+    assert page.locator("strong.code").inner_text() == codes[0]
+    assert "In danger now? Call 999." in page.locator("footer").inner_text()
+    assert asked[-1] == "general.anything_else"
+    assert {k: v for k, v in problems.items() if v} == {}
+
+
+def test_journey_works_with_javascript_off_and_no_csp_errors(rt, open_round, base_url, browser):
+    context = browser.new_context(**PHONE, java_script_enabled=False)
+    page = context.new_page()
+    console = []
+    page.on("console", lambda msg: console.append(msg.text))
+    page.goto(f"{base_url}/r/{open_round}/child")
+    press(page, button(page, TEXTS.get("consent_yes", "child")))
+    page.get_by_label("What do you think of the police round here?").fill("fair enough")
+    press(page, button(page, "Send"))
+    press(page, button(page, "Skip this question"))
+    press(page, button(page, "Back"))
+    assert "stopped and searched" in page.locator("h1").inner_text()
+    for step in range(60):
+        if not page.locator("input[name=question]").count():
+            break
+        if page.locator("textarea#answer").count():
+            page.locator("textarea#answer").fill(f"typed {step}")
+            press(page, button(page, "Send"))
+        else:
+            press(page, page.locator("button[name=choice]").first)
+    assert CODE_RE.search(page.locator("main").inner_text())
+    assert not [m for m in console if "Content Security Policy" in m]
+    context.close()
+
+
+@pytest.mark.parametrize("width", [320, 375])
+def test_question_page_fits_a_small_phone_with_big_targets(
+    rt, open_round, base_url, browser, width
+):
+    context = browser.new_context(
+        viewport={"width": width, "height": 640}, is_mobile=True, has_touch=True
+    )
+    page = context.new_page()
+    console = []
+    page.on("console", lambda msg: console.append(msg.text))
+    page.goto(f"{base_url}/r/{open_round}/child")
+    press(page, button(page, TEXTS.get("consent_yes", "child")))
+    page.locator("textarea#answer").fill("ok")
+    press(page, button(page, "Send"))  # now a yes/no question: big buttons
+    assert page.evaluate("document.documentElement.scrollWidth") <= width  # no sideways scroll
+    assert page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)") >= 18
+    for each in page.locator("button").all():
+        box = each.bounding_box()
+        assert box["height"] >= 44 and box["width"] >= 44, each.inner_text()
+    page.locator("button[name=choice]").first.focus()
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline == "solid"  # a visible focus ring
+    assert not [m for m in console if "Content Security Policy" in m]
+    context.close()

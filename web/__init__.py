@@ -1,0 +1,211 @@
+"""The Flask app: the respondent web form, plus the blueprints other adapters add.
+
+``create_app(config=None)`` builds one app around one ``Runtime`` (settings, database
+engine, question banks). Each request gets at most one SQLAlchemy session (``db()``),
+closed on teardown and rolled back on error. Every response carries strict security
+headers; no page uses inline script or style, so the CSP allows neither.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import traceback
+from typing import Any
+
+from flask import Flask, current_app, g, render_template, request, url_for
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from surveys.config import load_settings
+from surveys.engine import default_texts
+from surveys.runtime import Runtime
+
+log = logging.getLogger("yjvoice.web")
+csrf = CSRFProtect()
+
+# A 10,000-character answer of emoji is ~120 KB once form-encoded; it must reach the
+# engine (which answers "please shorten it"), not bounce off a bare 413.
+MAX_FORM_BYTES = 256 * 1024
+CSP = "; ".join(
+    [
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self'",
+        "font-src 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+    ]
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), interest-cohort=()",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+ERROR_PAGES: dict[int, tuple[str, str]] = {
+    400: ("Something went wrong", "Sorry, we could not understand what was sent."),
+    403: ("You can't open this page", "Sorry, this page is not available."),
+    404: (
+        "Page not found",
+        "Sorry, we can't find that page. Please check the link you were given.",
+    ),
+    405: ("Something went wrong", "Sorry, that did not work. Please go back to your link."),
+    413: (
+        "That was too long",
+        "Sorry, that was too much to send in one go. Please make your answer shorter.",
+    ),
+    500: (
+        "Sorry, something went wrong",
+        "Sorry, something went wrong on our side. Your answers so far are safe. "
+        "Please try again in a minute.",
+    ),
+}
+
+
+def runtime() -> Runtime:
+    """Return the current app's Runtime (settings, database engine, question banks)."""
+    return current_app.extensions["yjvoice"]
+
+
+def db() -> Session:
+    """Return this request's database session, opening it on first use."""
+    if "yjv_db" not in g:
+        g.yjv_db = runtime().sessions()
+    return g.yjv_db
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Create the web app; ``config`` may carry ``YJV_SETTINGS`` (a surveys Settings)."""
+    app = Flask(__name__)
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+    config = dict(config or {})
+    settings = config.get("YJV_SETTINGS") or load_settings()
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SESSION_COOKIE_NAME="yjv_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.production,
+        MAX_CONTENT_LENGTH=MAX_FORM_BYTES,
+        # A young person may leave a page open for hours; a token tied to the session
+        # cookie (SameSite=Lax) for a day is still safe and far kinder than an hour.
+        WTF_CSRF_TIME_LIMIT=24 * 3600,
+        # The strict check compares the Referer with the host, but Referrer-Policy
+        # no-referrer means browsers send none; the token plus SameSite cookies protect.
+        WTF_CSRF_SSL_STRICT=False,
+        RESUME_COOKIE_SECURE=settings.production,
+    )
+    app.config.update(config)
+    app.config["YJV_SETTINGS"] = settings
+    app.extensions["yjvoice"] = Runtime(settings)
+
+    csrf.init_app(app)
+    _register_blueprints(app)
+    _register_error_handlers(app)
+    app.teardown_appcontext(_close_db)
+    app.after_request(_security_headers)
+    app.context_processor(lambda: {"danger": default_texts().get("danger", None)})
+    app.add_url_rule("/healthz", "healthz", _healthz)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from web import public
+
+    app.register_blueprint(public.bp)
+    try:
+        hooks = importlib.import_module("web.hooks")
+    except ModuleNotFoundError as exc:  # the webhook is optional until web/hooks.py lands
+        if exc.name != "web.hooks":
+            raise
+        log.info("web.hooks not present; the Telegram webhook is not served")
+    else:
+        csrf.exempt(hooks.bp)
+        app.register_blueprint(hooks.bp)
+
+
+def _close_db(exc: BaseException | None) -> None:
+    session = g.pop("yjv_db", None)
+    if session is not None:
+        if exc is not None:
+            session.rollback()
+        session.close()
+
+
+def _rollback() -> None:
+    session = g.get("yjv_db")
+    if session is not None:
+        session.rollback()
+
+
+def _healthz() -> Response:
+    """Answer 200 "ok" when the database answers (for container health checks)."""
+    try:
+        with runtime().engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        log.error("health check: database unavailable (%s)", type(exc).__name__)
+        return Response("database unavailable\n", 503, mimetype="text/plain")
+    return Response("ok\n", 200, mimetype="text/plain")
+
+
+def _security_headers(response: Response) -> Response:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if current_app.config["SESSION_COOKIE_SECURE"]:
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    if request.path.startswith("/r/") or response.status_code >= 400:
+        # Answers-in-progress must not linger in a shared phone's cache or back history.
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def error_page(status: int, heading: str, message: str, **extra: Any) -> tuple[str, int]:
+    """Render a plain, friendly message page with a status code."""
+    return render_template("message.html", heading=heading, message=message, **extra), status
+
+
+def _register_error_handlers(app: Flask) -> None:
+    def handle_csrf(exc: CSRFError) -> tuple[str, int]:
+        log.info("csrf refused path=%s reason=%s", request.path, exc.description)
+        link = None
+        if request.endpoint == "public.respond":
+            link = url_for(request.endpoint, **(request.view_args or {}))
+        return error_page(
+            400,
+            "Please try that again",
+            "Sorry, this page was open too long, or your browser blocked our cookie, so we "
+            "could not save that. Nothing was saved. Please open your link again.",
+            link=link,
+            link_text="Open the survey again",
+        )
+
+    def handle_http(exc: HTTPException) -> Response | tuple[str, int]:
+        status = exc.code or 500
+        if status not in ERROR_PAGES:
+            return exc.get_response()
+        if status >= 500:
+            _rollback()
+        heading, message = ERROR_PAGES[status]
+        return error_page(status, heading, message)
+
+    def handle_any(exc: Exception) -> tuple[str, int]:
+        _rollback()
+        # Frames only: an exception's message can quote SQL parameters, i.e. answer text.
+        frames = "".join(traceback.format_tb(exc.__traceback__))
+        log.error("unhandled %s path=%s\n%s", type(exc).__name__, request.path, frames)
+        heading, message = ERROR_PAGES[500]
+        return error_page(500, heading, message)
+
+    app.register_error_handler(CSRFError, handle_csrf)
+    app.register_error_handler(HTTPException, handle_http)
+    app.register_error_handler(Exception, handle_any)

@@ -1,0 +1,377 @@
+"""The respondent web form: one question per page, driven by the shared conversation engine.
+
+GET shows where a respondent is, starting a pseudonymous respondent on the first visit
+(a random token in a cookie; only its SHA-256 is stored). POST applies one answer or
+command exactly once, keyed on the form's submission UUID, then redirects (Post/Redirect/
+Get), so a double-clicked or re-posted form stores once. Pages work with JavaScript off.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import uuid
+from dataclasses import dataclass
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    get_flashed_messages,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from markupsafe import Markup, escape
+from werkzeug.wrappers import Response
+
+from surveys import engine, store
+from surveys.catalogue import AUDIENCES
+from surveys.models import Respondent, Round
+from web import db, error_page, runtime
+
+bp = Blueprint("public", __name__)
+log = logging.getLogger("yjvoice.web.public")
+
+CHANNEL = "web"
+COMMANDS = frozenset({"help", "skip", "back", "stop", "start"})
+#: Commands that act whatever page they were pressed on (they change no answer).
+PAGE_FREE_COMMANDS = frozenset({"help", "stop", "start"})
+RESUME_MAX_AGE = 180 * 24 * 3600  # a round runs for weeks; a young person may come back late
+FIELD_LIMITS = {"submission": 64, "question": 128, "choice": 64, "command": 16, "answer": None}
+#: Engine replies the page shows in its own right, so they are not repeated as notices.
+PAGE_STAGES = frozenset({"welcome", "stopped", "declined", "done"})
+LOST_PLACE = (
+    "Sorry, we could not find your answers so far. Your browser may have cleared its "
+    "cookies. Please open your link again."
+)
+BAD_FORM = "Sorry, that form was not complete, so nothing was saved. Please try again."
+
+
+class BadForm(ValueError):
+    """The posted form is malformed (missing or repeated fields, bad values)."""
+
+
+@dataclass(frozen=True)
+class Posted:
+    """One posted form, checked for shape (not for meaning: the engine judges that)."""
+
+    submission: str
+    question: str
+    choice: str | None
+    answer: str | None
+    command: str | None
+
+
+@bp.get("/")
+def index() -> str:
+    """Say what this site is, in plain words."""
+    return render_template("index.html")
+
+
+@bp.route("/r/<code>", methods=["GET", "POST"])
+@bp.route("/r/<code>/<audience>", methods=["GET", "POST"])
+def respond(code: str, audience: str | None = None) -> Response | tuple[str, int] | str:
+    """Show the respondent's current step (GET) or apply one answer or command (POST)."""
+    if audience is not None and audience not in AUDIENCES:
+        abort(404)
+    try:
+        rnd = store.get_round(db(), code)
+    except store.RoundNotFound:
+        return error_page(
+            404, "Survey not found", engine.default_texts().get("unknown_round", audience)
+        )
+    if audience is not None and audience not in rnd.audiences:
+        return redirect(url_for(".respond", code=rnd.code), 303)
+    if request.method != "POST" and code != rnd.code:
+        return redirect(url_for(".respond", code=rnd.code, audience=audience), 302)
+    if not store.is_open(rnd):
+        return _closed(rnd, audience)
+    if request.method == "POST":
+        return _post(rnd, audience)
+    return _get(rnd, audience)
+
+
+def _get(rnd: Round, audience: str | None) -> Response | tuple[str, int] | str:
+    resp = _find(rnd, audience)
+    if resp is not None:
+        return _page(rnd, resp, audience, notices=_notices())
+    if request.method == "HEAD":  # link checkers and previews: do not start anyone
+        return ""
+    rt, session = runtime(), db()
+    token = secrets.token_urlsafe(32)
+    resp, _ = store.start_respondent(
+        session,
+        rnd,
+        rt.catalogue,
+        channel=CHANNEL,
+        secret=rt.settings.secret_key,
+        resume_key=store.token_hash(token),
+        audience=audience,
+    )
+    session.commit()
+    log.info("respondent started round=%s respondent=%s", rnd.id, resp.id)
+    response = make_response(_page(rnd, resp, audience))
+    _set_resume_cookie(response, rnd, audience, token)
+    return response
+
+
+def _post(rnd: Round, audience: str | None) -> Response | tuple[str, int]:
+    here = url_for(".respond", code=rnd.code, audience=audience)
+    resp = _find(rnd, audience)
+    if resp is None:
+        return error_page(400, "We lost your place", LOST_PLACE, link=here, link_text="Start")
+    try:
+        form = _read_form()
+    except BadForm as exc:
+        log.info("bad form round=%s respondent=%s: %s", rnd.id, resp.id, exc)
+        return error_page(400, "Something went wrong", BAD_FORM, link=here, link_text="Go back")
+
+    rt, session = runtime(), db()
+    key = f"{CHANNEL}:{form.submission}"
+    if store.seen(session, key):
+        return redirect(here, 303)
+    state = engine.State.from_dict(resp.state)
+    texts = store.survey_for(rnd, rt.catalogue).texts
+    if _answers_another_page(state, form):
+        error = texts.get("stale", state.audience)
+        return _page(rnd, resp, audience, error=error, status=422)
+
+    notices: list[str] = []
+    try:
+        if state.paused and form.command not in PAGE_FREE_COMMANDS:
+            # Coming back with an answer after "stop": carry on, then take the answer,
+            # rather than dropping what they typed in favour of "welcome back".
+            resumed = _apply(resp, engine.Inbound(command="start"), f"{key}:resume")
+            notices += _info(resumed.replies)
+        outcome = _apply(resp, _inbound(state, form), key)
+        session.commit()
+    except store.RoundClosed:
+        session.rollback()
+        return _closed(rnd, audience)
+    except LookupError:  # the respondent withdrew (or was removed) meanwhile
+        session.rollback()
+        response = redirect(here, 303)
+        response.delete_cookie(_cookie_name(audience), path=_cookie_path(rnd))
+        return response
+    log.info(
+        "inbound applied round=%s respondent=%s key=%s stored=%d duplicate=%s completed=%s",
+        rnd.id,
+        resp.id,
+        key,
+        outcome.stored,
+        outcome.duplicate,
+        outcome.completed,
+    )
+    if outcome.duplicate:
+        return redirect(here, 303)
+    notices += _info(outcome.replies)
+    errors = [r.text for r in outcome.replies if r.kind == "error"]
+    if errors:
+        now = engine.State.from_dict(resp.state)
+        same_question = now.stage == "question" and form.question == now.current
+        typed = form.answer if same_question and form.command is None else None
+        return _page(rnd, resp, audience, notices=notices, error=errors[0], typed=typed, status=422)
+    for text in notices:
+        flash(text, "notice")
+    return redirect(here, 303)
+
+
+def _read_form() -> Posted:
+    values: dict[str, str | None] = {}
+    for name, limit in FIELD_LIMITS.items():
+        got = request.form.getlist(name)
+        if len(got) > 1:
+            raise BadForm(f"{name} sent {len(got)} times")
+        value = got[0] if got else None
+        if value is not None and limit is not None and len(value) > limit:
+            raise BadForm(f"{name} too long")
+        values[name] = value
+    try:
+        submission = str(uuid.UUID(values["submission"] or ""))
+    except ValueError:
+        raise BadForm("submission missing or not a UUID") from None
+    if values["question"] is None:
+        raise BadForm("question missing")
+    command = values["command"]
+    if command is not None and command not in COMMANDS:
+        raise BadForm("unknown command")
+    return Posted(submission, values["question"], values["choice"], values["answer"], command)
+
+
+def _answers_another_page(state: engine.State, form: Posted) -> bool:
+    """Return True when a form from an earlier step answers a step the engine won't check.
+
+    In the question stage the engine itself refuses an answer to another question; the
+    audience and consent steps carry no question id, so the page marker is checked here.
+    """
+    if state.stage in ("question", "done") or form.command in PAGE_FREE_COMMANDS:
+        return False
+    return form.question != _marker(state.stage, None)
+
+
+def _inbound(state: engine.State, form: Posted) -> engine.Inbound:
+    qid = form.question if state.stage == "question" else None
+    if form.command is not None:
+        return engine.Inbound(command=form.command, question_id=qid)
+    if form.choice is not None:
+        return engine.Inbound(choice=form.choice, question_id=qid)
+    return engine.Inbound(text=form.answer, question_id=qid)
+
+
+def _apply(resp: Respondent, inbound: engine.Inbound, key: str) -> store.Outcome:
+    rt = runtime()
+    return store.apply_inbound(
+        db(), resp.id, inbound, key=key, catalogue=rt.catalogue, secret=rt.settings.secret_key
+    )
+
+
+def _info(replies: tuple[engine.Reply, ...]) -> list[str]:
+    return [r.text for r in replies if r.kind == "info" and r.stage not in PAGE_STAGES]
+
+
+def _notices() -> list[str]:
+    return list(get_flashed_messages(category_filter=["notice"]))
+
+
+def _marker(stage: str, question_id: str | None) -> str:
+    """Return what a page's hidden ``question`` field says it answers."""
+    return question_id or f"@{stage}"
+
+
+def _cookie_name(audience: str | None) -> str:
+    # One cookie per link: a parent and a young person sharing a phone each get their own.
+    return f"yjv_{audience or 'any'}"
+
+
+def _cookie_path(rnd: Round) -> str:
+    return f"/r/{rnd.code}"
+
+
+def _find(rnd: Round, audience: str | None) -> Respondent | None:
+    token = request.cookies.get(_cookie_name(audience), "")
+    if not 32 <= len(token) <= 100:
+        return None
+    return store.find_respondent(db(), rnd, CHANNEL, store.token_hash(token))
+
+
+def _set_resume_cookie(response: Response, rnd: Round, audience: str | None, token: str) -> None:
+    response.set_cookie(
+        _cookie_name(audience),
+        token,
+        max_age=RESUME_MAX_AGE,
+        path=_cookie_path(rnd),
+        httponly=True,
+        samesite="Lax",
+        secure=bool(runtime().settings.production),
+    )
+
+
+def _closed(rnd: Round, audience: str | None) -> tuple[str, int]:
+    draft = rnd.status == "draft"
+    text = engine.default_texts().get("not_open_yet" if draft else "closed", audience)
+    return error_page(403 if draft else 410, rnd.title, text)
+
+
+def _strip_danger(text: str, danger: str) -> str:
+    """Drop the danger line from a reply: every page shows it in its footer already."""
+    return text.replace(danger, "").strip()
+
+
+def _page(
+    rnd: Round,
+    resp: Respondent,
+    audience: str | None,
+    *,
+    notices: list[str] | None = None,
+    error: str | None = None,
+    typed: str | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
+    """Render where the respondent is now: a question, the paused page or the thank-you."""
+    rt = runtime()
+    secret = rt.settings.secret_key
+    state = engine.State.from_dict(resp.state)
+    texts = store.survey_for(rnd, rt.catalogue).texts
+    aud = state.audience
+    danger = texts.get("danger", aud)
+    reply = store.current_replies(rnd, resp, rt.catalogue, secret)[-1]
+    common = {
+        "round": rnd,
+        "danger": danger,
+        "action": url_for(".respond", code=rnd.code, audience=audience),
+        "submission": str(uuid.uuid4()),
+        "notices": [_strip_danger(n, danger) for n in notices or ()],
+        "error": error,
+    }
+    if state.stage == "done":
+        code = store.withdrawal_code(secret, resp.id)
+        text = _strip_danger(reply.text, danger)
+        return render_template("done.html", text=text, code=code, **common), status
+    if state.paused:
+        text = texts.get("declined" if state.stage == "consent" else "stopped", aud)
+        return render_template("paused.html", text=text, marker="@paused", **common), status
+    max_length = None
+    if reply.question_id is not None:
+        max_length = rt.catalogue.question(reply.question_id).max_length
+    if state.stage == "question":
+        can_back = bool(state.history)
+    else:
+        can_back = state.stage == "consent" and not state.audience_fixed
+    welcome = None
+    if state.stage in ("audience", "consent"):
+        welcome = texts.get("welcome", aud, title=rnd.title)
+    html = render_template(
+        "question.html",
+        reply=reply,
+        text=_strip_danger(reply.text, danger),
+        marker=_marker(reply.stage, reply.question_id),
+        welcome=welcome,
+        can_back=can_back,
+        typed=typed,
+        max_length=max_length,
+        **common,
+    )
+    return html, status
+
+
+@bp.app_template_filter("paragraphs")
+def paragraphs(text: str) -> list[str]:
+    """Split plain text into short paragraphs: one per sentence-ending line.
+
+    A line break after . ! ? or : starts a new paragraph (easier to read than one block);
+    any other line break is a wrap inside a sentence and becomes a space.
+    """
+    out: list[str] = []
+    joining = False
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line:
+            joining = False
+            continue
+        if joining and out:
+            out[-1] += " " + line
+        else:
+            out.append(line)
+        joining = not line.endswith((".", "!", "?", ":"))
+    return out
+
+
+@bp.app_template_filter("mark_code")
+def mark_code(line: str, code: str) -> Markup:
+    """Escape a line of text and make a withdrawal code in it stand out."""
+    safe = escape(line)
+    if not code:
+        return safe
+    return safe.replace(escape(code), Markup('<strong class="code">{}</strong>').format(code))
+
+
+@bp.app_template_filter("phone_links")
+def phone_links(text: str) -> Markup:
+    """Escape the danger line and make Childline's free number tappable.
+
+    999 stays plain text: a tap-to-call link for it invites pocket and mis-tap calls.
+    """
+    return escape(text).replace("0800 1111", Markup('<a href="tel:08001111">0800 1111</a>'))
