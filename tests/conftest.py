@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from surveys import db, store
+from surveys import accounts, db, store
 from surveys.catalogue import default_catalogue
 from surveys.config import Settings
 from surveys.models import Base
@@ -27,6 +27,7 @@ PG_ADMIN_URL = os.environ.get(
 )
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 TEST_SECRET = "test-secret-key-not-for-production-0123456789"
+accounts.use_cheap_hashing_for_tests()  # argon2 at full cost makes sign-in tests crawl
 
 
 def _pg_available() -> str | None:

@@ -119,9 +119,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from web import public
+    from web import admin, auth, public
+    from web.admin.nav import admin_nav
 
     app.register_blueprint(public.bp)
+    auth.init_app(app)
+    app.register_blueprint(admin.bp)
+    app.jinja_env.globals["admin_nav"] = admin_nav
     try:
         hooks = importlib.import_module("web.hooks")
     except ModuleNotFoundError as exc:  # the webhook is optional until web/hooks.py lands

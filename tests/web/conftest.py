@@ -84,3 +84,40 @@ def live_answers(rt) -> list[tuple[str, str]]:
             .order_by(Answer.id)
         )
         return [tuple(r) for r in rows]
+
+
+STAFF_PASSWORD = "correct horse battery staple"
+ROLES = ("lead", "reviewer", "safeguarding", "viewer")
+
+
+@pytest.fixture
+def staff(rt):
+    """Create one account per role; return {role: email}."""
+    from surveys.accounts import upsert_user
+
+    emails = {role: f"{role}@yjs.example.org" for role in ROLES}
+    with rt.transaction() as session:
+        for role, email in emails.items():
+            upsert_user(session, email, STAFF_PASSWORD, role=role)
+    return emails
+
+
+def sign_in(client, email: str, password: str = STAFF_PASSWORD):
+    """Sign a test client in through the real form; return the response."""
+    page = client.get("/admin/login")
+    token = hidden_fields(page.get_data(as_text=True))["csrf_token"]
+    return client.post("/admin/login", data={"csrf_token": token, "email": email,
+                                             "password": password})
+
+
+@pytest.fixture
+def as_role(app, staff):
+    """Return a function giving a signed-in client for a role."""
+
+    def make(role: str):
+        c = app.test_client()
+        res = sign_in(c, staff[role])
+        assert res.status_code == 302, res.get_data(as_text=True)[:500]
+        return c
+
+    return make

@@ -1,0 +1,22 @@
+"""The lead's workbench: sign-in, rounds, review, themes, exports, safeguarding queue.
+
+Every view here is wrapped by ``access.roles_required``; ``tests/web/test_admin_access.py``
+walks ``app.url_map`` to prove no /admin route is left open.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def _no_store(response):  # admin pages carry personal data: never cache them
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+    return response
+
+
+bp.after_request(_no_store)
+
+from web.admin import views  # noqa: E402,F401  (registers the routes on bp)

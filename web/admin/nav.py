@@ -1,0 +1,35 @@
+"""The workbench's navigation, filtered by role."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import request, url_for
+from flask_login import current_user
+
+from web.admin.access import READERS
+
+#: (endpoint, label, roles): each area of the workbench adds its entry here.
+NAV: list[tuple[str, str, tuple[str, ...]]] = [
+    ("admin.index", "Rounds", READERS),
+]
+
+
+@dataclass(frozen=True)
+class NavItem:
+    """One link in the header."""
+
+    url: str
+    label: str
+    current: bool
+
+
+def admin_nav() -> list[NavItem]:
+    """Return the links the signed-in user may follow."""
+    if not current_user.is_authenticated:
+        return []
+    items = []
+    for endpoint, label, roles in NAV:
+        if current_user.role in roles:
+            items.append(NavItem(url_for(endpoint), label, request.endpoint == endpoint))
+    return items

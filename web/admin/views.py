@@ -1,0 +1,100 @@
+"""Sign-in, sign-out and the rounds overview."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import redirect, render_template, request, session, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from surveys import accounts, store
+from surveys.models import Answer, Respondent, User
+from web import db
+from web.admin import bp
+from web.admin.access import LEAD, READERS, SAFEGUARDING, roles_required
+from web.admin.forms import EmptyForm, SignInForm
+from web.auth import sign_in, sign_out
+
+log = logging.getLogger("yjvoice.admin")
+
+
+#: Where each role lands after signing in (the endpoint of its main page).
+HOME_ENDPOINTS = {SAFEGUARDING: "admin.index"}
+
+
+def home_for(role: str) -> str:
+    """Return the URL a role starts from."""
+    return url_for(HOME_ENDPOINTS.get(role, "admin.index"))
+
+
+def _safe_next(target: str | None) -> str | None:
+    # Only local admin paths: never an open redirect.
+    if target and target.startswith("/admin/") and not target.startswith("//"):
+        return target
+    return None
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """Show the sign-in form and sign a member of staff in."""
+    if current_user.is_authenticated:
+        return redirect(home_for(current_user.role))
+    form = SignInForm()
+    error = None
+    status = 200
+    if form.validate_on_submit():
+        user = accounts.authenticate(db(), form.email.data or "", form.password.data or "")
+        if user is not None:
+            sign_in(user)
+            db().commit()
+            log.info("sign-in ok user=%s", user.id)
+            return redirect(_safe_next(request.args.get("next")) or home_for(user.role))
+        db().commit()  # failed-attempt counters
+        error = "That email and password do not match, or the account is locked for now."
+        status = 401
+    elif request.method == "POST":
+        status = 400
+        error = "Please give your email and password."
+    expired = session.pop("expired", False)
+    return render_template("admin/login.html", form=form, error=error, expired=expired), status
+
+
+@bp.route("/logout", methods=["POST"])
+@roles_required(*accounts.ROLES)
+def logout():
+    """Sign out here and in every other browser."""
+    form = EmptyForm()
+    if not form.validate_on_submit():
+        return redirect(home_for(current_user.role))
+    user = db().get(User, current_user.user_id)
+    sign_out(user)
+    db().commit()
+    return redirect(url_for("admin.login"))
+
+
+@bp.route("/")
+@roles_required(*READERS)
+def index():
+    """List the rounds with their response counts."""
+    rounds = store.list_rounds(db())
+    counts = dict(
+        db().execute(select(Respondent.round_id, func.count()).group_by(Respondent.round_id)).all()
+    )
+    answers = dict(
+        db()
+        .execute(
+            select(Answer.round_id, func.count())
+            .where(Answer.superseded.is_(False))
+            .group_by(Answer.round_id)
+        )
+        .all()
+    )
+    return render_template(
+        "admin/index.html",
+        rounds=rounds,
+        respondents=counts,
+        answers=answers,
+        can_manage=current_user.role == LEAD,
+        readers=READERS,
+    )
