@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
 import sys
 import uuid
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import IO, Any
 
 import click
 
@@ -16,6 +20,8 @@ from surveys.accounts import AccountError
 from surveys.catalogue import AUDIENCES, BankError
 from surveys.config import ConfigError
 from surveys.export.answers import answer_rows, write_csv
+from surveys.export.plan import NoApprovedQuotes, build_plan
+from surveys.export.suppression import MIN_GROUP
 from surveys.runtime import Runtime, initialise
 
 log = logging.getLogger("yjvoice")
@@ -187,25 +193,52 @@ def round_list(as_json: bool) -> None:
         )
 
 
+EXPORT_FORMATS = ("docx", "xlsx", "csv", "md")
+
+
 @main.command()
 @click.option("--round", "code", required=True, help="The round's invite code.")
-@click.option("--format", "fmt", type=click.Choice(["csv"]), default="csv", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(EXPORT_FORMATS),
+    help="docx (Word, the default), xlsx (Excel), csv (the quotes; with --all every "
+    "answer, the default then) or md (Markdown).",
+)
 @click.option(
     "--all",
     "everything",
     is_flag=True,
-    help="Every live answer, raw text included (for the lead's own analysis).",
+    help="With --format csv: every live answer, raw text included (for the lead's own "
+    "analysis; never for publication).",
+)
+@click.option(
+    "--min-group",
+    type=click.IntRange(min=2),
+    default=MIN_GROUP,
+    show_default=True,
+    help="Hide any number about a group smaller than this ('fewer than N').",
 )
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    type=click.Path(dir_okay=False, path_type=Path),
     required=True,
-    help="File to write ('-' for standard output).",
+    help="File to write ('-' for standard output; csv and md only).",
 )
-def export(code: str, fmt: str, everything: bool, out: Path) -> None:
-    """Export a round's answers (CSV: one row per answer)."""
-    if not everything:
-        raise click.UsageError("only --all is available yet: one row per answer, as given")
+def export(code: str, fmt: str | None, everything: bool, min_group: int, out: Path) -> None:
+    """Export the plan's tables: approved quotes per priority, ratings, actions, method.
+
+    Only approved, redacted, unflagged answers are printed; numbers about small groups are
+    hidden. With --format csv --all: one row per answer, as given (not for publication).
+    """
+    fmt = fmt or ("csv" if everything else "docx")
+    if everything and fmt != "csv":
+        raise click.UsageError("--all goes with --format csv")
+    to_stdout = str(out) == "-"
+    if to_stdout and fmt in ("docx", "xlsx"):
+        raise click.UsageError(f"a {fmt} file cannot go to standard output; give --out FILE")
+    if not to_stdout:
+        _check_writable(out)
     rt = _runtime()
     _require_schema(rt)
     with rt.transaction() as session:
@@ -213,15 +246,68 @@ def export(code: str, fmt: str, everything: bool, out: Path) -> None:
             rnd = store.get_round(session, code)
         except store.RoundNotFound:
             raise click.ClickException(f"no round has the code {code!r}") from None
-        rows = answer_rows(session, rnd, rt.catalogue)
-        if str(out) == "-":
-            n = write_csv(rows, sys.stdout)
+        if everything:
+            rows = answer_rows(session, rnd, rt.catalogue)
+            n = _write_out(out, "w", lambda fh: write_csv(rows, fh))
+            click.echo(f"Wrote {n} answers to {out}", err=to_stdout)
+            return
+        plan = build_plan(session, rnd, rt.catalogue, min_group=min_group)
+    try:
+        plan.require_quotes()
+    except NoApprovedQuotes as exc:
+        raise click.ClickException(str(exc)) from None
+    # Imported here: python-docx and openpyxl take a moment to load, other commands need neither.
+    from surveys.export.docx import write_docx
+    from surveys.export.markdown import write_markdown
+    from surveys.export.quotes_csv import write_quotes_csv
+    from surveys.export.xlsx import write_xlsx
+
+    writers = {
+        "docx": ("wb", lambda fh: write_docx(plan, fh)),
+        "xlsx": ("wb", lambda fh: write_xlsx(plan, fh)),
+        "csv": ("w", lambda fh: write_quotes_csv(plan, fh)),
+        "md": ("w", lambda fh: write_markdown(plan, fh)),
+    }
+    mode, write = writers[fmt]
+    _write_out(out, mode, write)
+    hidden = len(plan.suppressed)
+    click.echo(
+        f"Wrote {plan.quote_count} quotes in {len(plan.sections)} priorities to {out}"
+        + (f"; {hidden} small numbers not shown (see the appendix)" if hidden else ""),
+        err=to_stdout,
+    )
+
+
+def _check_writable(out: Path) -> None:
+    folder = out.parent if str(out.parent) else Path(".")
+    if out.is_dir():
+        raise click.ClickException(f"cannot write {out}: it is a folder")
+    if not folder.is_dir():
+        raise click.ClickException(f"cannot write {out}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
+        raise click.ClickException(f"cannot write {out}: permission denied")
+
+
+def _write_out(out: Path, mode: str, write: Callable[[IO[Any]], Any]) -> Any:
+    """Write through a temporary file beside the target, so a failure leaves no half file."""
+    if str(out) == "-":
+        return write(sys.stdout.buffer if "b" in mode else sys.stdout)
+    tmp = out.with_name(out.name + ".part")
+    try:
+        if "b" in mode:
+            with tmp.open("wb") as fh:
+                result = write(fh)
         else:
-            tmp = out.with_name(out.name + ".part")
             with tmp.open("w", encoding="utf-8", newline="") as fh:
-                n = write_csv(rows, fh)
-            tmp.replace(out)
-    click.echo(f"Wrote {n} answers to {out}", err=str(out) == "-")
+                result = write(fh)
+        tmp.replace(out)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise click.ClickException(f"cannot write {out}: {exc.strerror or exc}") from None
+        raise
+    return result
 
 
 @main.command()
@@ -352,3 +438,13 @@ def _require_schema(rt: Runtime) -> None:
 
     if not schema_is_current(rt.engine):
         raise click.ClickException("the database is not set up yet: run `yjvoice init` first")
+
+
+def _register_filters() -> None:
+    # The analysis filters (redact, safeguard, sentiment, classify, themes) read stdin.
+    from yjvoice import cli_text
+
+    cli_text.register(main)
+
+
+_register_filters()

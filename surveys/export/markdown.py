@@ -1,0 +1,113 @@
+"""The plan as Markdown: the same content as the Word document, plain."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from surveys.export.docx import ACTION_COLUMNS, section_heading
+from surveys.export.plan import NO_QUOTES, Plan, Section, VoiceBox, method_lines, printable
+from surveys.export.suppression import SafeTable, summarise
+
+_SPECIAL = re.compile(r"([\\`*_{}#+!|~])")
+
+
+def escape(text: str) -> str:
+    """Return user text that Markdown prints as written (no emphasis, links or HTML)."""
+    text = " ".join(printable(text).split())  # one line: a quote or a cell never breaks the layout
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _SPECIAL.sub(r"\\\1", text)
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    out = ["| " + " | ".join(escape(h) for h in header) + " |"]
+    out.append("|" + "|".join("---" for _ in header) + "|")
+    out += ["| " + " | ".join(escape(str(v)) for v in r) + " |" for r in rows]
+    return [*out, ""]
+
+
+def _box(box: VoiceBox, prefix: str = "") -> list[str]:
+    lines = [f"**{box.heading}**", ""]
+    for q in box.questions:
+        lines += [f"*{escape(q.wording)}*", ""]
+        lines += [f"- \u201c{escape(t)}\u201d" for t in q.quotes]
+        lines.append("")
+    if not box.questions:
+        lines += ["No quotes have been chosen for this priority yet.", ""]
+    lines += [box.footer, ""]
+    return [(prefix + line).rstrip() for line in lines]
+
+
+def _pct_rows(t: SafeTable) -> list[list[str]]:
+    return [
+        [t.rows[i], t.row_total_text(i), *(t.percent_text(i, j) for j in range(len(t.columns)))]
+        for i in range(len(t.rows))
+    ]
+
+
+def _section(s: Section) -> list[str]:
+    lines = [f"## {escape(section_heading(s))}", ""]
+    for box in s.boxes:
+        # Parents and carers get their own box, as in the plan: a block quote here.
+        lines += _box(box, "" if box.audience == "child" else "> ")
+        if box.audience != "child":
+            lines.append("")
+    if not s.boxes:
+        lines += ["Nobody has answered on this priority yet.", ""]
+    if s.ratings:
+        lines += ["### Ratings", ""]
+        for r in s.ratings:
+            lines += [f"*{escape(r.wording)}*", ""]
+            lines += _table(["Who", "Answered", *r.table.columns], _pct_rows(r.table))
+    if s.sentiment.rows:
+        lines += ["### How people felt", ""]
+        lines += _table(["Who", "Answers", *s.sentiment.columns], _pct_rows(s.sentiment))
+    lines += ["### Actions", ""]
+    if s.actions:
+        lines += _table(ACTION_COLUMNS, [[a.id, a.achieve, a.do, a.evidence] for a in s.actions])
+    else:
+        lines += ["No actions have been accepted for this priority yet.", ""]
+    return lines
+
+
+def render_markdown(plan: Plan) -> str:
+    """Return the whole plan as Markdown text."""
+    lines = ["# Voice of children and families", ""]
+    lines += [f"{escape(plan.round.title)} (round {plan.round.code})", ""]
+    if plan.quote_count == 0:
+        lines += [f"**{NO_QUOTES}.**", ""]
+    lines += [
+        "Any quotes from children and families have been carefully edited to ensure their "
+        "anonymity.",
+        "",
+    ]
+    for s in plan.sections:
+        lines += _section(s)
+    lines += ["## Appendix: how we consulted", ""]
+    lines += [escape(line) + "\n" for line in method_lines(plan)]
+    t = plan.method.respondents
+    if t.rows:
+        lines += ["### Who took part, and how", ""]
+        rows = [
+            [t.rows[i], *(t.cell_text(i, j) for j in range(len(t.columns))), t.row_total_text(i)]
+            for i in range(len(t.rows))
+        ]
+        rows.append(
+            [
+                "Total",
+                *(t.column_total_text(j) for j in range(len(t.columns))),
+                t.grand_total_text(),
+            ]
+        )
+        lines += _table(["Who", *t.columns, "Total"], rows)
+    lines += ["### Numbers not shown", ""]
+    hidden = plan.suppressed
+    lines += [f"- {escape(line)}" for line in summarise(hidden)] or ["Every number is shown."]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def write_markdown(plan: Plan, out, *, allow_empty: bool = False) -> None:
+    """Write the plan as Markdown to a text stream; NoApprovedQuotes unless some approved."""
+    if not allow_empty:
+        plan.require_quotes()
+    out.write(render_markdown(plan))

@@ -1,0 +1,645 @@
+"""The plan's tables for one round: quotes per priority and question, ratings, actions, method.
+
+``build_plan`` reads the database once (never the raw answer text: the column is not even
+selected) and hands plain rows to ``plan_from_rows``, a pure function every exporter shares.
+
+What may be printed:
+
+* **Quotes**: live answers that are approved (``review_status == "approved"``), not flagged,
+  without a safeguarding case, chosen as quotes (``is_quote``), that went through redaction
+  (``redacted`` set), from young people or parents / carers; printed as
+  ``publishable_text`` (the lead's light edit, else the redacted text).
+* **N** ("A selection from responses from N children"): distinct respondents of that
+  audience with at least one live answer filed under the priority. Flagged and not yet
+  approved answers count: they are real people who took part, only their words are never
+  printed. Withdrawn respondents are deleted, so they do not count.
+* **Ratings**: every live rating answer (a tapped choice, no words to approve).
+* **Sentiment balance**: live, unflagged written answers with a sentiment, whether
+  approved yet or not (the lead needs the picture to write the narrative).
+* **Actions**: accepted proposals only, numbered ``<priority number>:<sequence> <agency>``,
+  the priority number being the bank's plan order (4 = Diversion).
+
+Sections: the round's priorities in plan order, plus any other priority with something to
+print (an answer a reviewer moved there, an accepted action, the ratings of "About the
+service"). Answers are filed under their effective priority (the reviewer's move wins).
+Staff and partners speak through the action table, not the quote boxes.
+
+Every count broken down by a group goes through ``suppression.suppress`` (N itself too:
+"fewer than 10 children"); the plan keeps the list of everything hidden so the lead can see
+it. Suppression works table by table: it does not look for sums across tables.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import NamedTuple
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from surveys.catalogue import AUDIENCES, RATING_OPTIONS, Catalogue
+from surveys.export.suppression import MIN_GROUP, SafeTable, Suppression, fewer_than, suppress
+from surveys.models import Answer, Proposal, Round, SafeguardingCase
+
+QUOTE_AUDIENCES: tuple[str, ...] = ("child", "parent")
+AUDIENCE_LABELS: dict[str, str] = {
+    "child": "Children",
+    "parent": "Parents / carers",
+    "staff": "Staff",
+    "partner": "Partners",
+}
+SENTIMENTS: tuple[tuple[str, str], ...] = (
+    ("positive", "Positive"),
+    ("neutral", "Neutral"),
+    ("negative", "Negative"),
+)
+CHANNEL_LABELS: dict[str, str] = {
+    "web": "Web form",
+    "telegram": "Telegram",
+    "console": "In person",
+    "import": "Paper and other forms",
+}
+_CHANNEL_WORDS: dict[str, str] = {
+    "web": "on a web form",
+    "telegram": "by Telegram",
+    "console": "in person",
+    "import": "on paper and other forms entered afterwards",
+}
+UNKNOWN_QUESTION = "Other comments"
+NO_QUOTES = "No quotes have been approved yet"
+
+
+class NoApprovedQuotes(Exception):
+    """The round has no approved quotes: an export would look empty, so it is refused."""
+
+    def __init__(self, code: str):
+        self.code = code
+        super().__init__(
+            f"{NO_QUOTES} in round {code}: approve answers as quotes in the review queue "
+            "(or with `yjvoice review`), then export again"
+        )
+
+
+class AnswerRow(NamedTuple):
+    """What the plan needs of one live answer; never its raw text.
+
+    A named tuple, not a dataclass: a round can hold 100,000 of these, built in a loop.
+    """
+
+    id: int
+    respondent_id: str
+    priority: str
+    question_id: str
+    audience: str
+    channel: str
+    choice: str | None
+    publishable_text: str
+    sentiment: str | None
+    quotable: bool  # approved, unflagged, no safeguarding case, redacted, chosen as quote
+    flagged: bool
+
+
+@dataclass(frozen=True)
+class ActionRow:
+    """An accepted proposal as the plan prints it."""
+
+    priority: str
+    agency: str
+    achieve: str
+    do: str
+    evidence: str
+
+
+@dataclass(frozen=True)
+class RoundInfo:
+    """The round facts the method appendix prints."""
+
+    code: str
+    title: str
+    status: str
+    priorities: tuple[str, ...]
+    audiences: tuple[str, ...]
+    created_on: date
+    opened_on: date | None
+    closed_on: date | None
+    closes_on: date | None
+    first_answer: date | None = None
+    last_answer: date | None = None
+
+
+@dataclass(frozen=True)
+class QuestionQuotes:
+    """One question as one audience was asked it, with the quotes chosen from its answers."""
+
+    question_id: str
+    wording: str
+    quotes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class VoiceBox:
+    """The quotes of one audience for one priority, with how many took part."""
+
+    audience: str
+    n: int
+    n_text: str  # the number, or "fewer than 10"
+    questions: tuple[QuestionQuotes, ...]
+
+    @property
+    def quote_count(self) -> int:
+        """Return how many quotes the box prints."""
+        return sum(len(q.quotes) for q in self.questions)
+
+    @property
+    def heading(self) -> str:
+        """Return the box's heading."""
+        return "Children's voices" if self.audience == "child" else "Parents' and carers' voices"
+
+    @property
+    def footer(self) -> str:
+        """Return the line printed under the quotes, as the plan words it."""
+        if self.audience == "child":
+            return (
+                f"(A selection from responses from {self.n_text} children compiled for this plan)"
+            )
+        if self.audience == "parent":
+            return f"The responses of {self.n_text} parents / carers compiled for this plan"
+        label = AUDIENCE_LABELS.get(self.audience, self.audience).lower()
+        return f"(A selection from responses from {self.n_text} {label} compiled for this plan)"
+
+
+@dataclass(frozen=True)
+class RatingTable:
+    """A rating question as a percentage table, one row per audience."""
+
+    question_id: str
+    wording: str
+    audiences: tuple[str, ...]
+    table: SafeTable
+
+
+@dataclass(frozen=True)
+class Action:
+    """One row of the action table."""
+
+    id: str
+    agency: str
+    achieve: str
+    do: str
+    evidence: str
+
+
+@dataclass(frozen=True)
+class Section:
+    """One priority of the plan."""
+
+    key: str
+    number: int
+    title: str
+    boxes: tuple[VoiceBox, ...]
+    ratings: tuple[RatingTable, ...]
+    sentiment: SafeTable
+    actions: tuple[Action, ...]
+
+    @property
+    def quote_count(self) -> int:
+        """Return how many quotes the section prints."""
+        return sum(b.quote_count for b in self.boxes)
+
+    def box(self, audience: str) -> VoiceBox | None:
+        """Return one audience's box, if it has one."""
+        return next((b for b in self.boxes if b.audience == audience), None)
+
+
+@dataclass(frozen=True)
+class Method:
+    """The method appendix: when, how, how many, and what was hidden."""
+
+    round: RoundInfo
+    first_answer: date | None
+    last_answer: date | None
+    respondents: SafeTable  # audience x channel, with totals
+    channels: tuple[str, ...]
+    answers_total: int
+    quotes_total: int
+    min_group: int
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything an exporter prints for one round."""
+
+    round: RoundInfo
+    sections: tuple[Section, ...]
+    method: Method
+    min_group: int
+
+    @property
+    def quote_count(self) -> int:
+        """Return how many quotes the plan prints."""
+        return sum(s.quote_count for s in self.sections)
+
+    @property
+    def suppressed(self) -> tuple[Suppression, ...]:
+        """Return every hidden entry of every table, in the order they are printed."""
+        out: list[Suppression] = []
+        for s in self.sections:
+            for b in s.boxes:
+                if b.n_text != str(b.n):
+                    out.append(
+                        Suppression(
+                            f"{s.title}: {b.heading}",
+                            AUDIENCE_LABELS.get(b.audience, b.audience),
+                            "",
+                            "primary",
+                            f"a group of fewer than {self.min_group} respondents",
+                        )
+                    )
+            for r in s.ratings:
+                out.extend(r.table.suppressed)
+            out.extend(s.sentiment.suppressed)
+        out.extend(self.method.respondents.suppressed)
+        return tuple(out)
+
+    def require_quotes(self) -> None:
+        """Raise NoApprovedQuotes when there is nothing to print."""
+        if self.quote_count == 0:
+            raise NoApprovedQuotes(self.round.code)
+
+
+# ---- reading the database (the imperative edge of this module) ---------------------------
+def load_rows(session: Session, rnd: Round) -> list[AnswerRow]:
+    """Return the round's live answers as plain rows, raw text left in the database."""
+    stmt = (
+        select(
+            Answer.id,
+            Answer.respondent_id,
+            Answer.priority,
+            Answer.priority_override,
+            Answer.question_id,
+            Answer.audience,
+            Answer.channel,
+            Answer.choice,
+            Answer.redacted,
+            Answer.quote_text,
+            Answer.sentiment,
+            Answer.sentiment_override,
+            Answer.review_status,
+            Answer.is_quote,
+            Answer.flagged,
+            SafeguardingCase.id.label("case_id"),
+        )
+        .outerjoin(SafeguardingCase, SafeguardingCase.answer_id == Answer.id)
+        .where(Answer.round_id == rnd.id, Answer.superseded.is_(False))
+        .order_by(Answer.created_at, Answer.id)
+    )
+    rows = []
+    # Core rows (no ORM loading): this reads every live answer of the round.
+    for (
+        answer_id,
+        respondent_id,
+        priority,
+        priority_override,
+        question_id,
+        audience,
+        channel,
+        choice,
+        redacted,
+        quote_text,
+        sentiment,
+        sentiment_override,
+        review_status,
+        is_quote,
+        flagged,
+        case_id,
+    ) in session.connection().execute(stmt):
+        quotable = (
+            review_status == "approved"
+            and not flagged
+            and case_id is None
+            and bool(is_quote)
+            and redacted is not None
+        )
+        text = (quote_text or redacted or "").strip() if quotable else ""
+        rows.append(
+            AnswerRow(
+                answer_id,
+                respondent_id,
+                priority_override or priority,
+                question_id,
+                audience,
+                channel,
+                choice,
+                text,
+                sentiment_override or sentiment,
+                quotable and bool(text),
+                bool(flagged or case_id is not None),
+            )
+        )
+    return rows
+
+
+def load_actions(session: Session, rnd: Round) -> list[ActionRow]:
+    """Return the round's accepted proposals, oldest first."""
+    stmt = (
+        select(Proposal)
+        .where(Proposal.round_id == rnd.id, Proposal.status == "accepted")
+        .order_by(Proposal.created_at, Proposal.id)
+    )
+    return [
+        ActionRow(p.priority, p.agency, p.achieve, p.do, p.evidence) for p in session.scalars(stmt)
+    ]
+
+
+def _day(value: object) -> date | None:
+    # min()/max() bypass the column type: SQLite hands back text, PostgreSQL a datetime.
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return date.fromisoformat(value[:10])
+    return value.date() if hasattr(value, "date") else None  # type: ignore[union-attr]
+
+
+def round_info(rnd: Round) -> RoundInfo:
+    """Return the facts of a round the plan prints."""
+    return RoundInfo(
+        code=rnd.code,
+        title=rnd.title,
+        status=rnd.status,
+        priorities=tuple(rnd.priorities),
+        audiences=tuple(rnd.audiences),
+        created_on=rnd.created_at.date(),
+        opened_on=rnd.opened_at.date() if rnd.opened_at else None,
+        closed_on=rnd.closed_at.date() if rnd.closed_at else None,
+        closes_on=rnd.closes_on,
+    )
+
+
+def build_plan(
+    session: Session, rnd: Round, catalogue: Catalogue, *, min_group: int = MIN_GROUP
+) -> Plan:
+    """Read one round and return its plan tables, small numbers suppressed."""
+    first, last = session.execute(
+        select(func.min(Answer.created_at), func.max(Answer.created_at)).where(
+            Answer.round_id == rnd.id, Answer.superseded.is_(False)
+        )
+    ).one()
+    info = replace(
+        round_info(rnd),
+        first_answer=_day(first),
+        last_answer=_day(last),
+    )
+    return plan_from_rows(
+        info,
+        load_rows(session, rnd),
+        load_actions(session, rnd),
+        catalogue,
+        min_group=min_group,
+    )
+
+
+# ---- the pure core ------------------------------------------------------------------------
+def plan_from_rows(
+    info: RoundInfo,
+    rows: Sequence[AnswerRow],
+    actions: Iterable[ActionRow],
+    catalogue: Catalogue,
+    *,
+    min_group: int = MIN_GROUP,
+) -> Plan:
+    """Return the plan for a round from its answer rows and accepted proposals."""
+    if min_group < 1:
+        raise ValueError("min_group must be at least 1")
+    order = {b.key: b.order for b in catalogue.banks}
+    titles = {b.key: b.title for b in catalogue.banks}
+    q_rank: dict[str, tuple[int, int]] = {}
+    for b in catalogue.banks:
+        for k, q in enumerate(b.questions):
+            q_rank[q.id] = (b.order, k)
+
+    by_priority: dict[str, list[AnswerRow]] = defaultdict(list)
+    for r in rows:
+        by_priority[r.priority].append(r)
+    actions_by: dict[str, list[ActionRow]] = defaultdict(list)
+    for a in actions:
+        actions_by[a.priority].append(a)
+
+    rating_keys = {k for k, _ in RATING_OPTIONS}
+
+    def has_content(key: str) -> bool:
+        # Outside the round's own priorities (answers moved by a reviewer, the general
+        # questions about the service) a section appears only when it has something to print.
+        return key in actions_by or any(
+            r.quotable or r.choice in rating_keys for r in by_priority.get(key, ())
+        )
+
+    wanted = set(info.priorities)
+    keys = [b.key for b in catalogue.banks if b.key in wanted or has_content(b.key)]
+    # A priority unknown to the banks (a bank since removed) still gets its section, last.
+    keys += sorted(k for k in {*by_priority, *actions_by} if k not in order and has_content(k))
+
+    sections = []
+    for key in keys:
+        sections.append(
+            _section(
+                key,
+                order.get(key, 0),
+                titles.get(key, key),
+                by_priority.get(key, []),
+                actions_by.get(key, []),
+                catalogue,
+                q_rank,
+                min_group,
+            )
+        )
+    method = _method(info, rows, min_group)
+    return Plan(info, tuple(sections), method, min_group)
+
+
+def _wording(catalogue: Catalogue, qid: str, audience: str) -> tuple[str, str]:
+    try:
+        q = catalogue.question(qid)
+    except KeyError:
+        return UNKNOWN_QUESTION, "text"
+    return q.text_for(audience) or UNKNOWN_QUESTION, q.type
+
+
+def _section(
+    key: str,
+    number: int,
+    title: str,
+    rows: list[AnswerRow],
+    actions: list[ActionRow],
+    catalogue: Catalogue,
+    q_rank: dict[str, tuple[int, int]],
+    min_group: int,
+) -> Section:
+    people: dict[str, set[str]] = defaultdict(set)
+    for r in rows:
+        people[r.audience].add(r.respondent_id)
+
+    boxes = []
+    for aud in QUOTE_AUDIENCES:
+        quotes: dict[str, list[str]] = defaultdict(list)
+        for r in rows:
+            if r.audience == aud and r.quotable:
+                quotes[r.question_id].append(r.publishable_text)
+        n = len(people.get(aud, ()))
+        if not quotes and n == 0:
+            continue
+        questions = []
+        for qid in sorted(quotes, key=lambda q: (q_rank.get(q, (10**6, 0)), q)):
+            wording, _ = _wording(catalogue, qid, aud)
+            questions.append(QuestionQuotes(qid, wording, tuple(quotes[qid])))
+        boxes.append(VoiceBox(aud, n, _count_text(n, min_group), tuple(questions)))
+
+    ratings = _ratings(title, rows, catalogue, q_rank, min_group)
+    sentiment = _sentiment(title, rows, people, min_group)
+    numbered = [
+        Action(f"{number}:{seq} {a.agency}".strip(), a.agency, a.achieve, a.do, a.evidence)
+        for seq, a in enumerate(actions, start=1)
+    ]
+    return Section(key, number, title, tuple(boxes), ratings, sentiment, tuple(numbered))
+
+
+def _count_text(n: int, min_group: int) -> str:
+    return fewer_than(min_group) if 0 < n < min_group else str(n)
+
+
+def _ratings(
+    title: str,
+    rows: list[AnswerRow],
+    catalogue: Catalogue,
+    q_rank: dict[str, tuple[int, int]],
+    min_group: int,
+) -> tuple[RatingTable, ...]:
+    keys = [k for k, _ in RATING_OPTIONS]
+    counts: dict[str, dict[str, Counter[str]]] = defaultdict(lambda: defaultdict(Counter))
+    for r in rows:
+        if r.choice in keys and _wording(catalogue, r.question_id, r.audience)[1] == "rating":
+            counts[r.question_id][r.audience][r.choice] += 1
+    out = []
+    for qid in sorted(counts, key=lambda q: (q_rank.get(q, (10**6, 0)), q)):
+        auds = tuple(a for a in AUDIENCES if a in counts[qid])
+        wording = _wording(catalogue, qid, auds[0])[0]
+        table = suppress(
+            [[counts[qid][a][k] for k in keys] for a in auds],
+            rows=[AUDIENCE_LABELS.get(a, a) for a in auds],
+            columns=[label for _, label in RATING_OPTIONS],
+            title=f"{title}: {wording}",
+            min_group=min_group,
+            rule="row",
+            row_totals=True,  # printed as percentages, which add up to 100
+        )
+        out.append(RatingTable(qid, wording, auds, table))
+    return tuple(out)
+
+
+def _sentiment(
+    title: str, rows: list[AnswerRow], people: dict[str, set[str]], min_group: int
+) -> SafeTable:
+    labels = [k for k, _ in SENTIMENTS]
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    for r in rows:
+        if r.audience in QUOTE_AUDIENCES and r.sentiment in labels and not r.flagged:
+            counts[r.audience][r.sentiment] += 1
+    auds = [a for a in QUOTE_AUDIENCES if counts.get(a)]
+    return suppress(
+        [[counts[a][k] for k in labels] for a in auds],
+        rows=[AUDIENCE_LABELS[a] for a in auds],
+        columns=[label for _, label in SENTIMENTS],
+        title=f"{title}: sentiment of written answers",
+        min_group=min_group,
+        rule="row",
+        row_totals=True,
+        # Answers are counted, but the group is the people who gave them.
+        group_sizes=[len(people.get(a, ())) for a in auds],
+    )
+
+
+def _method(info: RoundInfo, rows: Sequence[AnswerRow], min_group: int) -> Method:
+    channels = sorted({r.channel for r in rows})
+    who: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for r in rows:
+        who[(r.audience, r.channel)].add(r.respondent_id)
+    auds = [a for a in AUDIENCES if any(k[0] == a for k in who)]
+    respondents = suppress(
+        [[len(who.get((a, c), ())) for c in channels] for a in auds],
+        rows=[AUDIENCE_LABELS.get(a, a) for a in auds],
+        columns=[CHANNEL_LABELS.get(c, c) for c in channels],
+        title="Who took part, and how",
+        min_group=min_group,
+        rule="cell",
+        row_totals=True,
+        column_totals=True,
+    )
+    return Method(
+        round=info,
+        first_answer=info.first_answer,
+        last_answer=info.last_answer,
+        respondents=respondents,
+        channels=tuple(channels),
+        answers_total=len(rows),
+        quotes_total=sum(1 for r in rows if r.quotable and r.audience in QUOTE_AUDIENCES),
+        min_group=min_group,
+    )
+
+
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+
+
+def printable(text: str) -> str:
+    """Return text every export format can hold: control characters and lone surrogates go."""
+    return _UNPRINTABLE.sub("", text)
+
+
+def method_lines(plan: Plan) -> list[str]:
+    """Return the method appendix as plain sentences (every exporter prints these)."""
+    m, info = plan.method, plan.round
+    lines = [f"Round {info.code}: {info.title}."]
+    when = []
+    if info.opened_on:
+        when.append(f"opened on {info.opened_on:%d %B %Y}")
+    if info.closed_on:
+        when.append(f"closed on {info.closed_on:%d %B %Y}")
+    elif info.closes_on:
+        when.append(f"due to close on {info.closes_on:%d %B %Y}")
+    if when:
+        lines.append("The consultation " + " and ".join(when) + ".")
+    if m.first_answer and m.last_answer:
+        lines.append(
+            f"Answers were received from {m.first_answer:%d %B %Y} to {m.last_answer:%d %B %Y}."
+        )
+    auds = _and([AUDIENCE_LABELS.get(a, a).lower() for a in info.audiences])
+    how = _and([_CHANNEL_WORDS.get(c, c) for c in m.channels])
+    lines.append(
+        f"We asked {auds}" + (f", {how}," if how else "") + " in short plain "
+        "questions that could be skipped; nobody had to say who they are."
+    )
+    lines.append(f"{m.answers_total} answers were given; {m.quotes_total} were chosen as quotes.")
+    lines.append(
+        "Quotes were read and approved by the youth justice service before publication. "
+        "Names and other details that could identify anyone were removed or replaced "
+        "with a placeholder such as [name]. Answers that raised a safeguarding concern "
+        "went to the service's safeguarding lead and are never published."
+    )
+    lines.append(
+        "N is the number of different people of each group who answered questions on that "
+        "priority (whether or not their words are quoted)."
+    )
+    lines.append(
+        f"Any number about a group of fewer than {m.min_group} people is shown as "
+        f'"{fewer_than(m.min_group)}", and where such a number could be worked out from '
+        'a total, another number or the total is also hidden ("not shown").'
+    )
+    return lines
+
+
+def _and(items: Sequence[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]

@@ -1,0 +1,192 @@
+"""The plan as an Excel workbook: a summary sheet, then one sheet per priority.
+
+Every cell is data: text that starts with "=" (or anything a spreadsheet might run) is
+stored as a string cell, never a formula, and characters Excel refuses are dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from surveys.export.docx import ACTION_COLUMNS, section_heading
+from surveys.export.plan import (
+    AUDIENCE_LABELS,
+    NO_QUOTES,
+    Plan,
+    Section,
+    method_lines,
+    printable,
+)
+from surveys.export.suppression import SafeTable
+
+MAX_SHEET_NAME = 31
+_SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
+HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+BOLD = Font(bold=True)
+WRAP = Alignment(wrap_text=True, vertical="top")
+
+
+def sheet_name(title: str, taken: Iterable[str]) -> str:
+    """Return a valid, unique sheet name (at most 31 characters) for a title."""
+    base = _SHEET_FORBIDDEN.sub(" ", title).strip().strip("'") or "Sheet"
+    base = " ".join(base.split())[:MAX_SHEET_NAME].rstrip()
+    used = {t.lower() for t in taken}
+    name, k = base, 2
+    while name.lower() in used:
+        suffix = f" ({k})"
+        name = base[: MAX_SHEET_NAME - len(suffix)].rstrip() + suffix
+        k += 1
+    return name
+
+
+def _data(value: Any) -> Any:
+    if isinstance(value, str):
+        return ILLEGAL_CHARACTERS_RE.sub("", printable(value))
+    return value
+
+
+class _Sheet:
+    """Appends rows to a worksheet, every string kept as a string (never a formula)."""
+
+    def __init__(self, ws: Any) -> None:
+        self.ws = ws
+        self.row = 1
+
+    def put(self, values: Sequence[Any], *, bold: bool = False, header: bool = False) -> None:
+        for j, value in enumerate(values, start=1):
+            cell = self.ws.cell(row=self.row, column=j)
+            cell.value = _data(value)
+            if isinstance(cell.value, str):
+                cell.data_type = "s"  # openpyxl would read a leading "=" as a formula
+            cell.alignment = WRAP
+            if bold or header:
+                cell.font = BOLD
+            if header:
+                cell.fill = HEADER_FILL
+        self.row += 1
+
+    def gap(self) -> None:
+        self.row += 1
+
+    def title(self, text: str) -> None:
+        self.put([text], bold=True)
+
+    def table(self, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+        self.put(header, header=True)
+        for r in rows:
+            self.put(r)
+        self.gap()
+
+    def widths(self, widths: Sequence[int]) -> None:
+        for j, w in enumerate(widths, start=1):
+            self.ws.column_dimensions[get_column_letter(j)].width = w
+
+
+def _rating_rows(t: SafeTable) -> list[list[str]]:
+    return [
+        [t.rows[i], t.row_total_text(i)] + [t.percent_text(i, j) for j in range(len(t.columns))]
+        for i in range(len(t.rows))
+    ]
+
+
+def _section_sheet(sheet: _Sheet, section: Section) -> None:
+    sheet.widths([28, 70, 14, 14, 14, 14])
+    sheet.title(section_heading(section))
+    sheet.gap()
+    sheet.title("Quotes")
+    rows = []
+    for box in section.boxes:
+        for q in box.questions:
+            for text in q.quotes:
+                rows.append([AUDIENCE_LABELS.get(box.audience, box.audience), text, q.wording])
+    sheet.table(["Audience", "Quote", "Question"], rows)
+    sheet.table(
+        ["Audience", "N (people who answered on this priority)"],
+        [[AUDIENCE_LABELS.get(b.audience, b.audience), b.n_text] for b in section.boxes],
+    )
+    for r in section.ratings:
+        sheet.title(f"Rating: {r.wording}")
+        sheet.table(["Who", "Answered", *r.table.columns], _rating_rows(r.table))
+    t = section.sentiment
+    if t.rows:
+        sheet.title("Sentiment of written answers")
+        sheet.table(["Who", "Answers", *t.columns], _rating_rows(t))
+    sheet.title("Actions")
+    sheet.table(
+        list(ACTION_COLUMNS), [[a.id, a.achieve, a.do, a.evidence] for a in section.actions]
+    )
+
+
+def _summary_sheet(sheet: _Sheet, plan: Plan) -> None:
+    sheet.widths([48, 18, 18, 12, 12, 12])
+    sheet.title("Voice of children and families")
+    sheet.put([plan.round.title])
+    sheet.put(["Round", plan.round.code])
+    if plan.quote_count == 0:
+        sheet.put([f"{NO_QUOTES}."], bold=True)
+    sheet.gap()
+    sheet.table(
+        ["Priority", "Children (N)", "Parents / carers (N)", "Quotes", "Ratings", "Actions"],
+        [
+            [
+                section_heading(s),
+                s.box("child").n_text if s.box("child") else "0",
+                s.box("parent").n_text if s.box("parent") else "0",
+                s.quote_count,
+                len(s.ratings),
+                len(s.actions),
+            ]
+            for s in plan.sections
+        ],
+    )
+    sheet.title("Method")
+    for line in method_lines(plan):
+        sheet.put([line])
+    sheet.gap()
+    t = plan.method.respondents
+    if t.rows:
+        sheet.title("Who took part, and how")
+        rows = [
+            [t.rows[i], *(t.cell_text(i, j) for j in range(len(t.columns))), t.row_total_text(i)]
+            for i in range(len(t.rows))
+        ]
+        rows.append(
+            [
+                "Total",
+                *(t.column_total_text(j) for j in range(len(t.columns))),
+                t.grand_total_text(),
+            ]
+        )
+        sheet.table(["Who", *t.columns, "Total"], rows)
+    sheet.title("Numbers not shown")
+    sheet.table(
+        ["Table", "Row", "Column", "Kind", "Why"],
+        [[s.table, s.row, s.column, s.kind, s.reason] for s in plan.suppressed],
+    )
+
+
+def build_workbook(plan: Plan) -> Workbook:
+    """Return the plan as an openpyxl workbook."""
+    wb = Workbook()
+    summary = wb.active
+    summary.title = "Summary"
+    _summary_sheet(_Sheet(summary), plan)
+    for section in plan.sections:
+        ws = wb.create_sheet(sheet_name(section_heading(section), wb.sheetnames))
+        _section_sheet(_Sheet(ws), section)
+    return wb
+
+
+def write_xlsx(plan: Plan, out: str | Path | IO[bytes], *, allow_empty: bool = False) -> None:
+    """Write the plan as an Excel workbook; NoApprovedQuotes unless something is approved."""
+    if not allow_empty:
+        plan.require_quotes()
+    build_workbook(plan).save(out)

@@ -1,0 +1,144 @@
+"""The Word export: laid out like the plan, and nothing in it that must not be."""
+
+import io
+import os
+import shutil
+import subprocess
+
+import pytest
+from docx import Document
+
+from surveys.export.docx import sentiment_chart, write_docx
+from surveys.export.plan import NO_QUOTES, NoApprovedQuotes
+from tests.conftest import IN_CI
+from tests.export.conftest import (
+    CHILD_QUOTES,
+    EDITED_QUOTE,
+    NEVER,
+    PARENT_QUOTE,
+    PLANTED,
+)
+from tests.export.helpers import docx_text, plan_of
+
+
+@pytest.fixture
+def doc_path(rt, built_round, tmp_path):
+    path = tmp_path / "plan.docx"
+    write_docx(plan_of(rt, built_round), path)
+    return path
+
+
+def test_a_section_per_priority_in_plan_order(doc_path):
+    doc = Document(doc_path)
+    h1 = [p.text for p in doc.paragraphs if p.style.name == "Heading 1"]
+    assert h1 == ["2. Policing", "4. Diversion", "5. Education", "9. Remands",
+                  "11. Working with families", "About the service",
+                  "Appendix: how we consulted"]
+
+
+def test_questions_in_italics_then_quotes_as_bullets_in_quotation_marks(doc_path):
+    paras = Document(doc_path).paragraphs
+    texts = [p.text for p in paras]
+    q = texts.index("What do you think of the police round here?")
+    assert all(r.italic for r in paras[q].runs)
+    bullets = [p.text for p in paras[q + 1:q + 5]]
+    assert bullets == [f"\u201c{t}\u201d" for t in
+                       [*CHILD_QUOTES["policing.opinion"], EDITED_QUOTE]]
+    assert all(p.style.name == "List Bullet" for p in paras[q + 1:q + 5])
+    assert "(A selection from responses from 12 children compiled for this plan)" in texts
+    assert "(A selection from responses from 10 children compiled for this plan)" in texts
+
+
+def test_parents_and_carers_have_their_own_shaded_box(doc_path):
+    doc = Document(doc_path)
+    boxes = [t for t in doc.tables if len(t.rows) == 1 and len(t.columns) == 1]
+    assert len(boxes) == 2  # policing, working with families
+    cell = boxes[0].cell(0, 0)
+    texts = [p.text for p in cell.paragraphs]
+    assert texts[0] == "Parents' and carers' voices"
+    assert f"\u201c{PARENT_QUOTE}\u201d" in texts
+    assert texts[-1] == "The responses of fewer than 10 parents / carers compiled for this plan"
+    tc_pr = cell._tc.tcPr.xml
+    assert "w:shd" in tc_pr and "w:tcBorders" in tc_pr
+
+
+def test_ratings_are_percentage_tables_with_small_groups_hidden(doc_path):
+    doc = Document(doc_path)
+    rating = next(t for t in doc.tables
+                  if len(t.columns) == 6 and t.rows[0].cells[2].text == "Very good")
+    rows = [[c.text for c in r.cells] for r in rating.rows]
+    assert rows[0] == ["Who", "Answered", "Very good", "Good", "OK", "Poor"]
+    assert rows[1] == ["Children", "12", "33%", "50%", "17%", "0%"]
+    assert rows[2][0] == "Parents / carers" and set(rows[2][1:]) == {"fewer than 10"}
+
+
+def test_action_table_per_priority_with_plan_ids(doc_path):
+    doc = Document(doc_path)
+    actions = [t for t in doc.tables if t.rows[0].cells[0].text == "ID"]
+    assert [c.text for c in actions[0].rows[0].cells] == ["ID", "Achieve", "Do",
+                                                          "Evidence / Measure"]
+    ids = [[r.cells[0].text for r in t.rows[1:]] for t in actions]
+    assert ids == [["2:1 Police", "2:2 Health"], ["4:1 Police"]]
+    assert actions[1].rows[1].cells[1].text == "Swifter outcomes for cases returned from court"
+
+
+def test_a_sentiment_chart_per_priority_with_answers(doc_path):
+    doc = Document(doc_path)
+    # policing, education, remands (hidden row: no chart), general
+    assert len(doc.inline_shapes) == 3
+
+
+def test_the_appendix_gives_method_counts_and_what_was_hidden(doc_path):
+    text = docx_text(doc_path)
+    assert "Who took part, and how" in text and "Numbers not shown" in text
+    assert "are never published" in text
+    assert "Policing: Parents' and carers' voices - Parents / carers" in text
+
+
+def test_never_contains_flagged_unapproved_or_identifying_text(doc_path):
+    text = docx_text(doc_path)
+    for needle in NEVER + PLANTED:
+        assert needle not in text, needle
+    assert "Staff view on police" not in text
+
+
+def test_no_approved_quotes_is_an_error_or_said_plainly(rt, open_round, tmp_path):
+    plan = plan_of(rt, open_round)
+    with pytest.raises(NoApprovedQuotes):
+        write_docx(plan, tmp_path / "x.docx")
+    write_docx(plan, tmp_path / "x.docx", allow_empty=True)
+    assert f"{NO_QUOTES}." in docx_text(tmp_path / "x.docx")
+
+
+def test_the_sentiment_chart_is_the_same_every_time(rt, built_round):
+    t = plan_of(rt, built_round).sections[0].sentiment
+    png = sentiment_chart(t)
+    assert png.startswith(b"\x89PNG") and png == sentiment_chart(t)
+
+
+def _soffice():
+    return shutil.which("libreoffice") or shutil.which("soffice")
+
+
+def test_libreoffice_opens_it_cleanly(request, tmp_path, db_url):
+    if not db_url.startswith("sqlite"):
+        pytest.skip("one backend is enough to check the file")
+    if _soffice() is None:
+        if IN_CI:
+            pytest.fail("LibreOffice is required under CI")
+        pytest.skip("LibreOffice is not installed")
+    rt, code = request.getfixturevalue("rt"), request.getfixturevalue("built_round")
+    buf = io.BytesIO()
+    write_docx(plan_of(rt, code), buf)
+    src = tmp_path / "plan.docx"
+    src.write_bytes(buf.getvalue())
+    env = {**os.environ, "HOME": str(tmp_path)}  # a profile of its own: no clash, no state
+    proc = subprocess.run(
+        [_soffice(), "--headless", f"-env:UserInstallation=file://{tmp_path}/lo",
+         "--convert-to", "pdf", "--outdir", str(tmp_path), str(src)],
+        capture_output=True, text=True, timeout=180, env=env,
+    )
+    pdf = tmp_path / "plan.pdf"
+    assert proc.returncode == 0 and pdf.exists(), proc.stdout + proc.stderr
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF") and len(data) > 10_000
