@@ -21,7 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from surveys import engine
+from surveys import engine, ingest
 from surveys.catalogue import AUDIENCES, Catalogue
 from surveys.models import Answer, ChatLink, Inbound, Priority, Respondent, Round, utcnow
 
@@ -48,6 +48,7 @@ class Outcome:
     duplicate: bool = False
     completed: bool = False
     stored: int = 0
+    flagged: bool = False  # an answer in this delivery may disclose harm
 
 
 def sync_priorities(session: Session, catalogue: Catalogue) -> int:
@@ -287,8 +288,11 @@ def apply_inbound(
 ) -> Outcome:
     """Apply one delivery to a conversation exactly once and return what to reply.
 
-    Raises RoundClosed when the round no longer takes answers, LookupError when the
-    respondent is gone (withdrawn). The caller commits; only then may it acknowledge.
+    Each new answer is analysed (redacted, scored, safeguarding-checked) in the same
+    transaction; a flagged one opens a safeguarding case and the respondent is shown where
+    to get help in the same turn. Raises RoundClosed when the round no longer takes
+    answers, LookupError when the respondent is gone (withdrawn). The caller commits; only
+    then may it acknowledge.
     """
     resp = session.get(Respondent, respondent_id, with_for_update=True, populate_existing=True)
     if resp is None:
@@ -298,13 +302,15 @@ def apply_inbound(
         return Outcome(current_replies(rnd, resp, catalogue, secret), duplicate=True)
     require_open(rnd)
     state = engine.State.from_dict(resp.state)
-    result = engine.step(
-        survey_for(rnd, catalogue), state, inbound, withdrawal_code=withdrawal_code(secret, resp.id)
-    )
+    survey = survey_for(rnd, catalogue)
+    result = engine.step(survey, state, inbound, withdrawal_code=withdrawal_code(secret, resp.id))
+    flagged = False
     try:
         with session.begin_nested():
             session.add(Inbound(key=key, respondent_id=resp.id))
-            superseded = [e.question_id for e in result.answers] + list(result.retracted)
+            # Only a question answered before (changed after "back") has a row to supersede.
+            superseded = [e.question_id for e in result.answers if e.question_id in state.answers]
+            superseded += result.retracted
             if superseded:
                 session.execute(
                     update(Answer)
@@ -316,19 +322,24 @@ def apply_inbound(
                     .values(superseded=True)
                 )
             for i, ev in enumerate(result.answers):
-                session.add(
-                    Answer(
-                        round_id=rnd.id,
-                        respondent_id=resp.id,
-                        priority=ev.priority,
-                        question_id=ev.question_id,
-                        audience=result.state.audience or "child",
-                        channel=resp.channel,
-                        text=ev.text,
-                        choice=ev.choice,
-                        inbound_key=key if i == 0 else f"{key}#{i}",
-                    )
+                answer = Answer(
+                    round_id=rnd.id,
+                    respondent_id=resp.id,
+                    priority=ev.priority,
+                    question_id=ev.question_id,
+                    audience=result.state.audience or "child",
+                    channel=resp.channel,
+                    text=ev.text,
+                    choice=ev.choice,
+                    inbound_key=key if i == 0 else f"{key}#{i}",
                 )
+                case = ingest.enrich(answer, ingest.analyse(ev.text, choice=ev.choice))
+                session.add(answer)
+                if case is not None:
+                    session.flush()
+                    case.answer_id = answer.id
+                    session.add(case)
+                    flagged = True
             if result.state != state:
                 resp.state = result.state.to_dict()
                 resp.state_version = result.state.version
@@ -340,7 +351,14 @@ def apply_inbound(
         # A concurrent delivery of the same key won the race; it was applied once, there.
         session.expire(resp)
         return Outcome(current_replies(rnd, resp, catalogue, secret), duplicate=True)
-    return Outcome(result.replies, completed=result.completed, stored=len(result.answers))
+    replies = result.replies
+    if flagged:
+        # Where to get help, in the same turn, before whatever comes next.
+        help_now = engine.Reply(
+            "info", survey.texts.get("disclosure", result.state.audience), stage="disclosure"
+        )
+        replies = (help_now, *replies)
+    return Outcome(replies, completed=result.completed, stored=len(result.answers), flagged=flagged)
 
 
 def live_answers(session: Session, rnd: Round) -> Iterator[Answer]:

@@ -131,11 +131,11 @@ def _post(rnd: Round, audience: str | None) -> Response | tuple[str, int]:
 
     rt, session = runtime(), db()
     key = f"{CHANNEL}:{form.submission}"
-    if store.seen(session, key):
-        return redirect(here, 303)
     state = engine.State.from_dict(resp.state)
     texts = store.survey_for(rnd, rt.catalogue).texts
     if _answers_another_page(state, form):
+        if store.seen(session, key):  # a double-click or re-post of a page already applied
+            return redirect(here, 303)
         error = texts.get("stale", state.audience)
         return _page(rnd, resp, audience, error=error, status=422)
 

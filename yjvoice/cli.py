@@ -442,9 +442,10 @@ def _require_schema(rt: Runtime) -> None:
 
 def _register_filters() -> None:
     # The analysis filters (redact, safeguard, sentiment, classify, themes) read stdin.
-    from yjvoice import cli_text
+    from yjvoice import cli_tags, cli_text
 
     cli_text.register(main)
+    cli_tags.register(main)
 
 
 _register_filters()

@@ -1,0 +1,89 @@
+"""Analyse each answer as it is stored: redact, read sentiment, guess the priority, tag
+codebook themes and check for safeguarding concerns.
+
+Cheap and deterministic, so it runs inside the transaction that stores the answer: an
+answer is never in the database without its redacted text and its safeguarding check.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from surveys.analysis import redact, safeguard, sentiment
+from surveys.analysis.classify import classify
+from surveys.analysis.themes import tag_codebook
+from surveys.models import Answer, SafeguardingCase
+
+#: A tapped rating says its sentiment plainly; no need to read it.
+RATING_SENTIMENT: dict[str, tuple[str, float]] = {
+    "very_good": ("positive", 1.0),
+    "good": ("positive", 0.5),
+    "ok": ("neutral", 0.0),
+    "poor": ("negative", -1.0),
+}
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Everything the analysis engines say about one answer."""
+
+    redacted: str
+    redactions: list[dict[str, Any]] = field(default_factory=list)
+    sentiment: str | None = None
+    sentiment_score: float | None = None
+    priority_guess: str | None = None
+    priority_confidence: float | None = None
+    themes: list[str] = field(default_factory=list)
+    flagged: bool = False
+    flag_categories: list[str] = field(default_factory=list)
+
+
+def analyse(
+    text: str, *, choice: str | None = None, redact_config: redact.RedactConfig | None = None
+) -> Analysis:
+    """Analyse one answer; a tapped choice is already anonymous and says no more than itself."""
+    if choice is not None:
+        label, score = RATING_SENTIMENT.get(choice, (None, None))
+        return Analysis(redacted=text, sentiment=label, sentiment_score=score)
+    red = redact.redact(text, config=redact_config)
+    spans = [
+        {
+            "start": s.start,
+            "end": s.end,
+            "category": s.category,
+            "original": s.original,
+            "placeholder": s.placeholder,
+        }
+        for s in red.spans
+    ]
+    feel = sentiment.score(red.text)
+    guess = classify(red.text)
+    check = safeguard.check(text)  # the raw words: redaction must never hide a disclosure
+    return Analysis(
+        redacted=red.text,
+        redactions=spans,
+        sentiment=feel.label,
+        sentiment_score=feel.score,
+        priority_guess=guess.priority,
+        priority_confidence=guess.confidence,
+        themes=tag_codebook(red.text),
+        flagged=check.flag,
+        flag_categories=list(check.categories),
+    )
+
+
+def enrich(answer: Answer, analysis: Analysis) -> SafeguardingCase | None:
+    """Copy an analysis onto an answer; return a new safeguarding case when it is flagged."""
+    answer.redacted = analysis.redacted
+    answer.redactions = analysis.redactions
+    answer.sentiment = analysis.sentiment
+    answer.sentiment_score = analysis.sentiment_score
+    answer.priority_guess = analysis.priority_guess
+    answer.priority_confidence = analysis.priority_confidence
+    answer.themes = analysis.themes
+    answer.flagged = analysis.flagged
+    answer.flag_categories = analysis.flag_categories
+    if not analysis.flagged:
+        return None
+    return SafeguardingCase(round_id=answer.round_id, categories=analysis.flag_categories)

@@ -1,0 +1,92 @@
+"""Every stored answer is redacted, scored and safeguarding-checked in the same transaction."""
+
+import csv
+import io
+
+from sqlalchemy import select
+
+from surveys import engine, store
+from surveys.export.answers import answer_rows, write_csv
+from surveys.models import Answer, SafeguardingCase
+
+DANGER = "In danger now? Call 999. Childline: 0800 1111 (free, any time)."
+
+
+def _start(rt, code):
+    with rt.transaction() as s:
+        rnd = store.get_round(s, code)
+        resp, _ = store.start_respondent(s, rnd, rt.catalogue, channel="web",
+                                         secret=rt.settings.secret_key, audience="child")
+        return resp.id
+
+
+def _send(rt, rid, key, **kw):
+    with rt.transaction() as s:
+        return store.apply_inbound(s, rid, engine.Inbound(**kw), key=key,
+                                   catalogue=rt.catalogue, secret=rt.settings.secret_key)
+
+
+def _first_question(rt, code):
+    rid = _start(rt, code)
+    _send(rt, rid, "consent", choice="yes")
+    return rid
+
+
+def test_text_answer_is_stored_with_its_analysis(rt, open_round):
+    rid = _first_question(rt, open_round)
+    out = _send(rt, rid, "a1", text="my mate jayden got stopped by the police, they was rude")
+    assert out.stored == 1 and not out.flagged
+    with rt.transaction() as s:
+        a = s.scalar(select(Answer).where(Answer.respondent_id == rid))
+        assert a.text.startswith("my mate jayden")  # as given
+        assert "jayden" not in a.redacted and "[name]" in a.redacted
+        assert a.redactions and a.redactions[0]["original"] == "jayden"
+        assert a.sentiment in ("positive", "neutral", "negative")
+        assert a.priority_guess == "policing" and a.priority_confidence > 0
+        assert isinstance(a.themes, list)
+        assert a.flagged is False and a.review_status == "pending"
+
+
+def test_disclosure_opens_a_case_and_shows_help_in_the_same_turn(rt, open_round):
+    rid = _first_question(rt, open_round)
+    out = _send(rt, rid, "a1", text="my stepdad hits me when he is drunk")
+    assert out.flagged and out.stored == 1
+    assert out.replies[0].stage == "disclosure" and DANGER in out.replies[0].text
+    assert out.replies[-1].kind == "prompt"  # and the conversation carries on
+    with rt.transaction() as s:
+        a = s.scalar(select(Answer).where(Answer.respondent_id == rid))
+        case = s.scalar(select(SafeguardingCase).where(SafeguardingCase.answer_id == a.id))
+        assert a.flagged and a.flag_categories
+        assert case is not None and case.status == "new" and case.categories == a.flag_categories
+
+
+def test_a_duplicate_disclosure_opens_one_case(rt, open_round):
+    rid = _first_question(rt, open_round)
+    _send(rt, rid, "same", text="i want to kms")
+    again = _send(rt, rid, "same", text="i want to kms")
+    assert again.duplicate
+    with rt.transaction() as s:
+        assert len(s.scalars(select(SafeguardingCase)).all()) == 1
+
+
+def test_a_tapped_rating_needs_no_reading(rt, open_round):
+    from surveys.ingest import analyse
+
+    assert analyse("Very good", choice="very_good").sentiment == "positive"
+    assert analyse("Poor", choice="poor").sentiment == "negative"
+    yes = analyse("Yes", choice="yes")
+    assert yes.redacted == "Yes" and yes.sentiment is None and not yes.flagged
+
+
+def test_csv_export_carries_the_analysis_columns(rt, open_round):
+    rid = _first_question(rt, open_round)
+    _send(rt, rid, "a1", text="ring me on 07700 900123 the police were fair")
+    with rt.transaction() as s:
+        rnd = store.get_round(s, open_round)
+        buf = io.StringIO()
+        write_csv(answer_rows(s, rnd, rt.catalogue), buf)
+    row = next(csv.DictReader(io.StringIO(buf.getvalue())))
+    assert "[phone]" in row["answer_redacted"] and "07700" not in row["answer_redacted"]
+    for col in ("sentiment", "priority_guess", "themes", "flagged"):
+        assert col in row
+    assert row["flagged"] == "no"
