@@ -13,7 +13,7 @@ from typing import Any
 from surveys.analysis import redact, safeguard, sentiment
 from surveys.analysis.classify import classify
 from surveys.analysis.themes import tag_codebook
-from surveys.models import Answer, SafeguardingCase
+from surveys.models import Answer
 
 #: A tapped rating says its sentiment plainly; no need to read it.
 RATING_SENTIMENT: dict[str, tuple[str, float]] = {
@@ -73,8 +73,8 @@ def analyse(
     )
 
 
-def enrich(answer: Answer, analysis: Analysis) -> SafeguardingCase | None:
-    """Copy an analysis onto an answer; return a new safeguarding case when it is flagged."""
+def enrich(answer: Answer, analysis: Analysis) -> None:
+    """Copy an analysis onto an answer (callers open a safeguarding case when it is flagged)."""
     answer.redacted = analysis.redacted
     answer.redactions = analysis.redactions
     answer.sentiment = analysis.sentiment
@@ -84,6 +84,3 @@ def enrich(answer: Answer, analysis: Analysis) -> SafeguardingCase | None:
     answer.themes = analysis.themes
     answer.flagged = analysis.flagged
     answer.flag_categories = analysis.flag_categories
-    if not analysis.flagged:
-        return None
-    return SafeguardingCase(round_id=answer.round_id, categories=analysis.flag_categories)

@@ -21,7 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from surveys import engine, ingest
+from surveys import engine, ingest, safeguarding
 from surveys.catalogue import AUDIENCES, Catalogue
 from surveys.models import Answer, ChatLink, Inbound, Priority, Respondent, Round, utcnow
 
@@ -333,12 +333,11 @@ def apply_inbound(
                     choice=ev.choice,
                     inbound_key=key if i == 0 else f"{key}#{i}",
                 )
-                case = ingest.enrich(answer, ingest.analyse(ev.text, choice=ev.choice))
+                analysis = ingest.analyse(ev.text, choice=ev.choice)
+                ingest.enrich(answer, analysis)
                 session.add(answer)
-                if case is not None:
-                    session.flush()
-                    case.answer_id = answer.id
-                    session.add(case)
+                if analysis.flagged:
+                    safeguarding.open_cases(session, [(answer, analysis.flag_categories)])
                     flagged = True
             if result.state != state:
                 resp.state = result.state.to_dict()

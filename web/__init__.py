@@ -119,10 +119,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from web import admin, auth, public
+    from web import admin, auth, proposals, public
     from web.admin.nav import admin_nav
 
     app.register_blueprint(public.bp)
+    app.register_blueprint(proposals.bp)
     auth.init_app(app)
     app.register_blueprint(admin.bp)
     app.jinja_env.globals["admin_nav"] = admin_nav

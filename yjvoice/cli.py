@@ -441,11 +441,15 @@ def _require_schema(rt: Runtime) -> None:
 
 
 def _register_filters() -> None:
-    # The analysis filters (redact, safeguard, sentiment, classify, themes) read stdin.
-    from yjvoice import cli_tags, cli_text
+    # The analysis filters (redact, safeguard, sentiment, classify, themes) read stdin;
+    # `user`, `import` and `review` are the workbench's command-line side.
+    from yjvoice import cli_admin, cli_import, cli_review, cli_tags, cli_text
 
     cli_text.register(main)
     cli_tags.register(main)
+    cli_admin.register(main)
+    cli_import.register(main)
+    cli_review.register(main)
 
 
 _register_filters()

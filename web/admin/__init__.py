@@ -19,4 +19,17 @@ def _no_store(response):  # admin pages carry personal data: never cache them
 
 bp.after_request(_no_store)
 
-from web.admin import views  # noqa: E402,F401  (registers the routes on bp)
+# Each module registers its routes on bp: sign-in and rounds overview (views), rounds, kits
+# and accounts, import, actions and the safeguarding queue, review, themes and dashboards.
+from web.admin import (  # noqa: E402,F401
+    dashboard,
+    imports,
+    invites,
+    proposals,
+    review,
+    rounds,
+    safeguarding,
+    themes,
+    users,
+    views,
+)

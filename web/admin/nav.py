@@ -7,11 +7,19 @@ from dataclasses import dataclass
 from flask import request, url_for
 from flask_login import current_user
 
-from web.admin.access import READERS
+from web.admin.access import LEAD, READERS
 
 #: (endpoint, label, roles): each area of the workbench adds its entry here.
 NAV: list[tuple[str, str, tuple[str, ...]]] = [
     ("admin.index", "Rounds", READERS),
+    ("admin.dashboard_home", "Dashboard", READERS),
+    ("admin.review_home", "Review", ("lead", "reviewer")),
+    ("admin.themes_home", "Themes", ("lead", "reviewer")),
+    ("admin.proposals_index", "Proposals", READERS),
+    ("admin.imports_index", "Import", (LEAD,)),
+    ("admin.safeguarding_queue", "Safeguarding", (LEAD, "safeguarding")),
+    ("admin.users", "Users", (LEAD,)),
+    ("admin.own_password", "Your password", ("lead", "reviewer", "safeguarding", "viewer")),
 ]
 
 

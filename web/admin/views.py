@@ -20,7 +20,7 @@ log = logging.getLogger("yjvoice.admin")
 
 
 #: Where each role lands after signing in (the endpoint of its main page).
-HOME_ENDPOINTS = {SAFEGUARDING: "admin.index"}
+HOME_ENDPOINTS = {SAFEGUARDING: "admin.safeguarding_queue"}
 
 
 def home_for(role: str) -> str:

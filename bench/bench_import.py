@@ -1,0 +1,215 @@
+"""Benchmark: import of 10,000 rows including analysis into PostgreSQL (target: under 10 s).
+
+Creates a PostgreSQL database of its own next to the one given by --server-url (default:
+the local server's ``test`` database), migrates it, and for each run opens a fresh round and
+imports a generated file of 10,000 rows: young people, parents and staff, 2,000 labelled
+respondents, about 15% rating answers and the rest written answers varied enough that
+nothing is analysed twice by accident (sentences drawn from the dev sets, about 1% of them
+disclosures that open safeguarding cases). Times, per run:
+
+* **preview**: decode and parse the file, check every row against the round;
+* **commit**: analyse every answer (redaction, sentiment, priority, themes, safeguarding),
+  create respondents, insert answers and cases, and commit; the analysis share is shown;
+* **re-import**: the same file again, all rows recognised as already imported.
+
+The database is dropped at the end (``--keep`` to keep it).
+
+    .venv/bin/python bench/bench_import.py [--rows 10000] [--repeats 3] [--format csv|xlsx]
+        [--server-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+import platform
+import random
+import statistics
+import time
+import uuid
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import create_engine, func, select, text
+
+from surveys import importer, ingest, store
+from surveys.config import Settings
+from surveys.models import Answer, SafeguardingCase
+from surveys.runtime import Runtime, initialise
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "tests" / "data"
+SECRET = "bench-secret-key-not-for-production-0123456789"
+PRIORITIES = ["policing", "education", "diversion", "serious_violence_and_exploitation",
+              "working_with_families", "remands"]
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _sentences() -> tuple[list[str], list[str]]:
+    """Return (ordinary sentences, disclosures) from the analysis dev sets."""
+    ordinary, flagged = [], []
+    for name in ("sentiment_dev", "pii_dev", "priorities_dev", "themes_dev", "safeguard_dev"):
+        for line in (DATA / f"{name}.jsonl").read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            item = json.loads(line)
+            (flagged if item.get("flag") else ordinary).append(item["text"])
+    return ordinary, flagged
+
+
+def make_rows(rt: Runtime, n: int, seed: int = 7) -> list[list[str]]:
+    """Return n data rows (audience, priority, question, answer, respondent)."""
+    rng = random.Random(seed)
+    ordinary, flagged = _sentences()
+    questions: dict[str, list] = {}
+    for aud in ("child", "parent", "staff"):
+        questions[aud] = [q for q in rt.catalogue.questions_for(PRIORITIES, aud)
+                          if q.show_if is None and q.type in ("text", "rating", "yesno")]
+    people = [(f"Q{i:05d}", ("child", "child", "child", "parent", "staff")[i % 5])
+              for i in range(max(1, n // 5))]
+    rows, used = [], set()
+    while len(rows) < n:
+        label, aud = people[len(rows) % len(people)]
+        pool = questions[aud]
+        q = pool[rng.randrange(len(pool))]
+        if (label, q.id) in used:
+            continue
+        used.add((label, q.id))
+        if q.type == "rating":
+            answer = rng.choice(["Very good", "Good", "OK", "Poor"])
+        elif q.type == "yesno":
+            answer = rng.choice(["Yes", "No"])
+        elif rng.random() < 0.01:
+            answer = rng.choice(flagged)
+        else:
+            answer = " ".join(rng.choice(ordinary) for _ in range(rng.randint(1, 3)))
+        rows.append([aud, q.priority, q.id, answer, label])
+    return rows
+
+
+def encode(rows: list[list[str]], fmt: str) -> bytes:
+    header = ["audience", "priority", "question", "answer", "respondent"]
+    if fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(header)
+        writer.writerows(rows)
+        return buf.getvalue().encode("utf-8")
+    import openpyxl
+
+    wb = openpyxl.Workbook(write_only=True)
+    ws = wb.create_sheet("Answers")
+    ws.append(header)
+    for r in rows:
+        ws.append(r)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def run_once(rt: Runtime, data: bytes, fmt: str) -> dict[str, float]:
+    """Import the file into a fresh round; return timings and counts."""
+    with rt.transaction() as s:
+        code = store.open_round(s, rt.catalogue, title="Import benchmark", priorities=PRIORITIES,
+                                audiences=["child", "parent", "staff"]).code
+    spent = [0.0]
+
+    def timed_analyse(txt: str, *, choice: str | None = None) -> ingest.Analysis:
+        t = time.perf_counter()
+        try:
+            return ingest.analyse(txt, choice=choice)
+        finally:
+            spent[0] += time.perf_counter() - t
+
+    t0 = time.perf_counter()
+    with rt.sessions() as s:
+        rnd = store.get_round(s, code)
+        preview = importer.preview_for_round(data, rnd, rt.catalogue, filename=f"bench.{fmt}")
+        assert preview.ok, preview.problems[:5]
+        t1 = time.perf_counter()
+        result = importer.commit(s, rnd, preview, secret=SECRET, analyse=timed_analyse)
+        s.commit()
+    t2 = time.perf_counter()
+    with rt.sessions() as s:
+        rnd = store.get_round(s, code)
+        again = importer.preview_for_round(data, rnd, rt.catalogue, filename=f"bench.{fmt}")
+        dup = importer.commit(s, rnd, again, secret=SECRET)
+        s.commit()
+        stored = s.scalar(select(func.count()).select_from(Answer).where(Answer.round_id == rnd.id))
+        cases = s.scalar(select(func.count()).select_from(SafeguardingCase)
+                         .where(SafeguardingCase.round_id == rnd.id))
+    t3 = time.perf_counter()
+    assert dup.answers == 0 and stored == result.answers
+    return {"preview": t1 - t0, "commit": t2 - t1, "analysis": spent[0], "total": t2 - t0,
+            "reimport": t3 - t2, "answers": result.answers, "respondents": result.respondents,
+            "cases": cases}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=10_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--format", choices=["csv", "xlsx"], default="csv")
+    parser.add_argument("--server-url", default=os.environ.get(
+        "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
+    parser.add_argument("--keep", action="store_true", help="Keep the benchmark database.")
+    args = parser.parse_args()
+
+    name = f"yjv_bench_import_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(args.server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        version = conn.execute(text("show server_version")).scalar()
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = args.server_url.rsplit("/", 1)[0] + "/" + name
+    rt = Runtime(Settings(instance_path=Path("/tmp") / name, database_url=url, secret_key=SECRET))
+    try:
+        initialise(rt)
+        rows = make_rows(rt, args.rows)
+        data = encode(rows, args.format)
+        ingest.analyse("warm up the engines: my name is Sam and the police were fair")
+        runs = [run_once(rt, data, args.format) for _ in range(args.repeats)]
+    finally:
+        rt.close()
+        if not args.keep:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    def med(key: str) -> float:
+        return statistics.median(r[key] for r in runs)
+
+    first = runs[0]
+    print(f"{args.rows} rows ({args.format}, {len(data) / 1e6:.1f} MB): "
+          f"{first['answers']} answers, {first['respondents']} respondents, "
+          f"{first['cases']} safeguarding cases per run")
+    for i, r in enumerate(runs, 1):
+        print(f"run {i}: preview {r['preview']:.2f} s, commit {r['commit']:.2f} s "
+              f"(analysis {r['analysis']:.2f} s), total {r['total']:.2f} s; "
+              f"re-import {r['reimport']:.2f} s")
+    best = min(r["total"] for r in runs)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print()
+    print("| date | database | file | preview | commit (analysis) | total (median) | re-import "
+          "| machine | Python |")
+    print(f"| {date.today().isoformat()} | PostgreSQL {version} (local) | {args.rows:,} rows "
+          f"{args.format.upper()} ({len(data) / 1e6:.1f} MB) | {med('preview'):.2f} s | "
+          f"{med('commit'):.2f} s ({med('analysis'):.2f} s) | **{med('total'):.2f} s** "
+          f"(best {best:.2f} s) | {med('reimport'):.2f} s | {os.cpu_count()} x {_cpu_model()} "
+          f"(nproc {len(os.sched_getaffinity(0))}, load {load:.1f}) | "
+          f"{platform.python_version()} |")
+
+
+if __name__ == "__main__":
+    main()

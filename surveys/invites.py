@@ -1,0 +1,309 @@
+"""The invitation kit of a round, per audience: links, QR codes, poster words, a text message.
+
+Pure: every function takes plain values (the public base URL, the bot's username, a round's
+code...) and returns text or bytes. The web edge (``web/admin/invites.py``) reads the round
+and the settings and serves what these return.
+
+Telegram is offered to parents, staff and partners only: Telegram's own terms are for
+people aged 16 and over, so children are always given the web link.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import date
+from xml.sax.saxutils import escape, quoteattr
+
+import qrcode
+from qrcode.constants import ERROR_CORRECT_M
+from qrcode.image.pure import PyPNGImage
+
+from surveys.catalogue import AUDIENCES
+from surveys.engine import default_texts
+
+AUDIENCE_NAMES = {
+    "child": "Young people",
+    "parent": "Parents and carers",
+    "staff": "Staff and volunteers",
+    "partner": "Partners and board members",
+}
+TELEGRAM_AUDIENCES = ("parent", "staff", "partner")
+TELEGRAM_AGE_NOTE = (
+    "Telegram is for people aged 16 and over. Young people aged 16 or 17 may use it, "
+    "but the web link is the one to give children."
+)
+SMS_LIMIT = 160
+#: Seconds a question takes on average (most are a tap; a few ask for a few words).
+SECONDS_PER_QUESTION = 20
+
+# The GSM 03.38 alphabet every phone sends as one character each; anything else (a curly
+# quote, an emoji) turns the whole text into UCS-2, where one text holds only 70.
+_GSM_BASIC = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+_GSM_EXTENDED = set("^{}\\[~]|€\f")  # two characters each (an escape, then the character)
+
+
+class InviteError(ValueError):
+    """An invitation cannot be made as asked (unknown audience...)."""
+
+
+@dataclass(frozen=True)
+class Poster:
+    """The words of a printable poster for one audience, in reading order."""
+
+    heading: str
+    intro: str
+    points: tuple[str, ...]
+    how: str
+    danger: str
+
+
+@dataclass(frozen=True)
+class Kit:
+    """Everything a lead needs to invite one audience to one round."""
+
+    code: str
+    title: str
+    audience: str
+    audience_name: str
+    web_url: str
+    telegram_url: str | None  # the one-tap deep link, when the bot's username is known
+    telegram_start: str | None  # what to send the bot by hand; None for children
+    minutes: int
+    closes_on: date | None
+    sms: str
+    poster: Poster
+
+    @property
+    def telegram_offered(self) -> bool:
+        """Return True when this audience may be invited through Telegram."""
+        return self.telegram_start is not None
+
+    @property
+    def sms_length(self) -> int:
+        """Return the text message's length as a phone counts it (GSM-7 characters)."""
+        return gsm7_length(self.sms)
+
+
+def _check_audience(audience: str) -> None:
+    if audience not in AUDIENCES:
+        raise InviteError(f"unknown audience {audience!r}; choose from {', '.join(AUDIENCES)}")
+
+
+def web_link(base_url: str, code: str, audience: str) -> str:
+    """Return the web link that opens a round straight at one audience's questions."""
+    _check_audience(audience)
+    return f"{base_url.rstrip('/')}/r/{code}/{audience}"
+
+
+def telegram_link(bot_username: str | None, code: str, audience: str) -> str | None:
+    """Return the t.me deep link for an audience, or None (no username, or a child)."""
+    _check_audience(audience)
+    if not bot_username or audience not in TELEGRAM_AUDIENCES:
+        return None
+    return f"https://t.me/{bot_username.lstrip('@')}?start={code}-{audience}"
+
+
+def telegram_start(code: str, audience: str) -> str | None:
+    """Return the message to send the bot by hand, or None for children."""
+    _check_audience(audience)
+    return f"/start {code}" if audience in TELEGRAM_AUDIENCES else None
+
+
+def estimate_minutes(question_count: int) -> int:
+    """Return about how many minutes a survey of this many questions takes (at least 2)."""
+    return max(2, round(question_count * SECONDS_PER_QUESTION / 60))
+
+
+def gsm7_length(text: str) -> int:
+    """Return how many GSM-7 characters a text takes, or a huge number if it needs UCS-2."""
+    length = 0
+    for ch in text:
+        if ch in _GSM_BASIC:
+            length += 1
+        elif ch in _GSM_EXTENDED:
+            length += 2
+        else:
+            return 10**6
+    return length
+
+
+# Longest first: the first that fits one text (160 GSM-7 characters) is used.
+_SMS = {
+    "child": (
+        "Hi from the youth justice service. Tell us what you think so we can do better. "
+        "No names needed. About {m} mins: {link}",
+        "Youth justice service: tell us what you think. No names needed. About {m} mins: {link}",
+        "Tell us what you think (no names): {link}",
+    ),
+    "parent": (
+        "Hello from the youth justice service. Please tell us how we can better support "
+        "you and your child. No names needed, about {m} minutes: {link}",
+        "Youth justice service: how can we support you and your child? About {m} mins: {link}",
+        "Please have your say: {link}",
+    ),
+    "staff": (
+        "Please help shape next year's youth justice plan: propose priorities and tell us "
+        "your training needs. No names needed, about {m} minutes: {link}",
+        "Help shape next year's youth justice plan. About {m} mins: {link}",
+        "Please have your say: {link}",
+    ),
+    "partner": (
+        "Please help shape next year's youth justice plan with your priorities and "
+        "proposals. No names needed, about {m} minutes: {link}",
+        "Help shape next year's youth justice plan. About {m} mins: {link}",
+        "Please have your say: {link}",
+    ),
+}
+
+
+def sms_text(audience: str, link: str, minutes: int) -> str:
+    """Return a ready-to-send text message with the link, in one text when it can be."""
+    _check_audience(audience)
+    options = [t.format(m=minutes, link=link) for t in _SMS[audience]]
+    for text in options:
+        if gsm7_length(text) <= SMS_LIMIT:
+            return text
+    return options[-1]  # a very long link: two texts, and the page says so
+
+
+def _closes(closes_on: date | None) -> str:
+    if closes_on is None:
+        return ""
+    return f" Open until {closes_on.day} {closes_on:%B %Y}."
+
+
+def poster_for(audience: str, minutes: int, closes_on: date | None = None) -> Poster:
+    """Return the poster's words for an audience: what, anonymity, time, how, danger."""
+    _check_audience(audience)
+    danger = default_texts().get("danger", audience)
+    how = "Scan the code with your phone camera, or type the link."
+    if audience == "child":
+        return Poster(
+            heading="Have your say",
+            intro=(
+                "Help make the youth justice service better for young people. We want to "
+                "know what you think about things like the police, school and the help you "
+                "get. Your ideas go into next year's plan."
+            ),
+            points=(
+                "You don't give your name. What you say is private, unless you tell us "
+                "someone may be in danger. Then we must tell someone who can keep them safe.",
+                f"It takes about {minutes} minutes. You can skip any question and stop at "
+                "any time." + _closes(closes_on),
+            ),
+            how=how,
+            danger=danger,
+        )
+    if audience == "parent":
+        return Poster(
+            heading="Parents and carers: have your say",
+            intro=(
+                "Tell us how the youth justice service can better support you and your "
+                "child. What you say helps shape next year's youth justice plan."
+            ),
+            points=(
+                "It is anonymous: we don't ask for your name. The only exception is if what "
+                "you write suggests someone may be in danger; then we must pass it to our "
+                "safeguarding lead.",
+                f"It takes about {minutes} minutes. You can skip any question, go back, or "
+                "stop at any time." + _closes(closes_on),
+            ),
+            how=how,
+            danger=danger,
+        )
+    who = "staff and volunteers" if audience == "staff" else "partners and board members"
+    return Poster(
+        heading="Shape next year's youth justice plan",
+        intro=(
+            f"We are asking {who} what the youth justice service should work on next "
+            "year: propose priorities and actions"
+            + (", and tell us what training you need." if audience == "staff" else ".")
+        ),
+        points=(
+            "It is anonymous: we don't ask for your name. The only exception is if what "
+            "you write suggests someone may be in danger; then we must pass it to the "
+            "safeguarding lead.",
+            f"It takes about {minutes} minutes. You can skip any question, go back, or stop "
+            "at any time." + _closes(closes_on),
+        ),
+        how=how,
+        danger=danger,
+    )
+
+
+def build_kit(
+    *,
+    code: str,
+    title: str,
+    audience: str,
+    base_url: str,
+    bot_username: str | None,
+    question_count: int,
+    closes_on: date | None = None,
+) -> Kit:
+    """Return the invitation kit of one round for one audience."""
+    link = web_link(base_url, code, audience)
+    minutes = estimate_minutes(question_count)
+    return Kit(
+        code=code,
+        title=title,
+        audience=audience,
+        audience_name=AUDIENCE_NAMES[audience],
+        web_url=link,
+        telegram_url=telegram_link(bot_username, code, audience),
+        telegram_start=telegram_start(code, audience),
+        minutes=minutes,
+        closes_on=closes_on,
+        sms=sms_text(audience, link, minutes),
+        poster=poster_for(audience, minutes, closes_on),
+    )
+
+
+def _qr(data: str) -> qrcode.QRCode:
+    # Level M survives a crease or a smudge on a printed poster; fit=True picks the size.
+    qr = qrcode.QRCode(error_correction=ERROR_CORRECT_M, box_size=16, border=4)
+    qr.add_data(data)
+    qr.make(fit=True)
+    return qr
+
+
+def qr_png(data: str) -> bytes:
+    """Return a QR code of ``data`` as PNG bytes (black on white, with a quiet zone)."""
+    buffer = io.BytesIO()
+    _qr(data).make_image(image_factory=PyPNGImage).save(buffer)
+    return buffer.getvalue()
+
+
+def qr_svg(data: str, label: str | None = None, size: str | None = None) -> str:
+    """Return a QR code of ``data`` as an SVG document (no styles, no scripts).
+
+    ``label`` becomes the image's accessible name (its ``<title>``); ``size`` (an SVG
+    length: "60mm", "240") fixes its width and height, otherwise it fills its container.
+    """
+    matrix = _qr(data).get_matrix()  # includes the quiet zone
+    n = len(matrix)
+    runs = []
+    for y, row in enumerate(matrix):
+        x = 0
+        while x < n:
+            if row[x]:
+                start = x
+                while x < n and row[x]:
+                    x += 1
+                runs.append(f"M{start} {y}h{x - start}v1h-{x - start}z")
+            else:
+                x += 1
+    dims = f" width={quoteattr(size)} height={quoteattr(size)}" if size else ""
+    name = label or data
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {n} {n}"{dims} '
+        f'shape-rendering="crispEdges" role="img" aria-label={quoteattr(name)}>'
+        f"<title>{escape(name)}</title>"
+        f'<rect width="{n}" height="{n}" fill="#ffffff"/>'
+        f'<path fill="#000000" d="{"".join(runs)}"/>'
+        "</svg>"
+    )

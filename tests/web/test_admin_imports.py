@@ -1,0 +1,273 @@
+"""Import in the workbench: upload, preview, confirm; lead only; CSRF on every POST; bad files
+refused with clear messages and nothing stored. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+
+from surveys import importer
+from surveys.models import Answer, Respondent, SafeguardingCase
+from tests.test_importer import DISCLOSURE, GOOD_ROWS, csv_bytes, xlsx_bytes
+from tests.web.conftest import count, hidden_fields
+
+
+def page_text(res) -> str:
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", res.get_data(as_text=True))).split())
+
+
+def token_of(client, url: str) -> str:
+    return hidden_fields(client.get(url).get_data(as_text=True))["csrf_token"]
+
+
+def multipart(fields: dict[str, str], files: dict[str, tuple[bytes, str]]) -> tuple[bytes, str]:
+    """Encode a form by hand: the test client spools big bodies to a file it never closes."""
+    boundary = "yjv-test-boundary-7d2f1c"
+    parts = []
+    for name, value in fields.items():
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
+            f"{value}\r\n".encode()
+        )
+    for name, (data, filename) in files.items():
+        head = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
+            f'filename="{filename}"\r\nContent-Type: application/octet-stream\r\n\r\n'
+        )
+        parts += [head.encode(), data, b"\r\n"]
+    parts.append(f"--{boundary}--\r\n".encode())
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
+def upload(client, code, data: bytes, name="answers.csv", *, csrf=True, encoding=""):
+    url = f"/admin/rounds/{code}/import"
+    fields = {"encoding": encoding}
+    if csrf:
+        fields["csrf_token"] = token_of(client, url)
+    body, content_type = multipart(fields, {"file": (data, name)})
+    return client.post(url, data=body, content_type=content_type)
+
+
+def confirm(client, code, token, action="import", *, csrf=True):
+    url = f"/admin/rounds/{code}/import/confirm"
+    form = {"token": token, "action": action}
+    if csrf:
+        form["csrf_token"] = token_of(client, f"/admin/rounds/{code}/import")
+    return client.post(url, data=form)
+
+
+def pending_token(res) -> str:
+    return hidden_fields(res.get_data(as_text=True))["token"]
+
+
+def pending_files(app) -> list:
+    folder = app.config["YJV_SETTINGS"].instance_path / "imports"
+    return sorted(folder.glob("*")) if folder.exists() else []
+
+
+def test_lead_uploads_previews_and_confirms(rt, app, as_role, open_round):
+    lead = as_role("lead")
+    assert "Import" in page_text(lead.get("/admin/import"))
+    res = upload(lead, open_round, csv_bytes(GOOD_ROWS))
+    assert res.status_code == 200
+    text = page_text(res)
+    assert "6 answers from 4 respondents" in text and "Import 6 answers" in text
+    assert count(rt, Answer) == 0  # the preview stores nothing
+    assert len(pending_files(app)) == 2
+    done = confirm(lead, open_round, pending_token(res))
+    assert done.status_code == 200
+    text = page_text(done)
+    assert "6 answers from answers.csv are now in Test round" in text
+    assert "1 answer may be a disclosure of harm" in text
+    assert count(rt, Answer) == 6 and count(rt, Respondent) == 4
+    assert count(rt, SafeguardingCase) == 1
+    assert pending_files(app) == []  # the upload is deleted once stored
+
+
+def test_confirming_twice_stores_once(rt, as_role, open_round):
+    lead = as_role("lead")
+    token = pending_token(upload(lead, open_round, csv_bytes(GOOD_ROWS)))
+    assert confirm(lead, open_round, token).status_code == 200
+    again = confirm(lead, open_round, token)
+    assert again.status_code == 410 and "expired or was already imported" in page_text(again)
+    assert count(rt, Answer) == 6
+
+
+def test_uploading_the_same_file_again_stores_nothing_twice(rt, as_role, open_round):
+    lead = as_role("lead")
+    for _ in range(2):
+        confirm(lead, open_round, pending_token(upload(lead, open_round, csv_bytes(GOOD_ROWS))))
+    assert count(rt, Answer) == 6
+
+
+def test_excel_upload(rt, as_role, open_round):
+    lead = as_role("lead")
+    res = upload(lead, open_round, xlsx_bytes(GOOD_ROWS), "answers.xlsx")
+    assert res.status_code == 200 and "XLSX" in page_text(res)
+    confirm(lead, open_round, pending_token(res))
+    assert count(rt, Answer) == 6
+
+
+def test_cancel_deletes_the_upload(rt, app, as_role, open_round):
+    lead = as_role("lead")
+    token = pending_token(upload(lead, open_round, csv_bytes(GOOD_ROWS)))
+    res = confirm(lead, open_round, token, action="cancel")
+    assert res.status_code == 303 and pending_files(app) == []
+    assert confirm(lead, open_round, token).status_code == 410
+    assert count(rt, Answer) == 0
+
+
+def test_rows_that_do_not_fit_are_listed_and_nothing_can_be_imported(rt, app, as_role, open_round):
+    rows = [
+        *GOOD_ROWS,
+        ["alien", "policing", "policing.opinion", "x", ""],
+        ["child", "policing", "policing.made_up", "x", ""],
+        ["child", "Space", "policing.opinion", "x", ""],
+    ]
+    res = upload(as_role("lead"), open_round, csv_bytes(rows))
+    assert res.status_code == 422
+    text = page_text(res)
+    assert "3 problems to fix" in text
+    assert "8 audience unknown audience 'alien'" in text
+    assert "9 question unknown question 'policing.made_up'" in text
+    assert "10 priority unknown priority 'Space'" in text
+    assert "token" not in hidden_fields(res.get_data(as_text=True))
+    assert pending_files(app) == [] and count(rt, Answer) == 0
+
+
+def test_xlsx_with_formulas_is_refused_row_by_row(rt, as_role, open_round):
+    rows = [["child", "policing", "policing.opinion", "=1+1", "a"]]
+    res = upload(as_role("lead"), open_round, xlsx_bytes(rows), "sums.xlsx")
+    assert res.status_code == 422
+    assert "the answer cell is a formula ('=1+1')" in page_text(res)
+    assert count(rt, Answer) == 0
+
+
+@pytest.mark.parametrize(
+    "data, name, message",
+    [
+        (csv_bytes(GOOD_ROWS, encoding="utf-16-le"), "a.csv", "UTF-16 without a marker"),
+        (
+            csv_bytes([["child", "x"]], header=["audience", "answer"]),
+            "a.csv",
+            "Missing columns: priority, question",
+        ),
+        (b"", "empty.csv", "The file is empty"),
+        (b"\xd0\xcf\x11\xe0" + b"\0" * 100, "old.xls", "old Excel file (.xls)"),
+    ],
+)
+def test_bad_files_get_a_clear_message(rt, as_role, open_round, data, name, message):
+    res = upload(as_role("lead"), open_round, data, name)
+    assert res.status_code == 422
+    assert message in page_text(res)
+    assert count(rt, Answer) == 0
+
+
+def test_chosen_encoding_is_used(rt, as_role, open_round):
+    data = csv_bytes(
+        [["parent", "policing", "policing.opinion", "£40 café", ""]], encoding="cp1252"
+    )
+    lead = as_role("lead")
+    wrong = upload(lead, open_round, data, encoding="utf-8")
+    assert wrong.status_code == 422 and "cannot be read as UTF-8" in page_text(wrong)
+    right = upload(lead, open_round, data, encoding="cp1252")
+    assert right.status_code == 200 and "£40 café" in page_text(right)
+
+
+def test_a_50_mb_upload_is_refused_with_a_clear_message(rt, app, as_role, open_round):
+    res = upload(as_role("lead"), open_round, b"x" * importer.MAX_IMPORT_BYTES)
+    assert res.status_code == 413
+    text = page_text(res)
+    assert "too big to import: files must be smaller than 50 MB" in text
+    assert pending_files(app) == [] and count(rt, Answer) == 0
+
+
+def test_a_much_bigger_upload_is_refused_before_it_is_read(rt, as_role, open_round):
+    res = upload(as_role("lead"), open_round, b"x" * (importer.MAX_IMPORT_BYTES + 2 * 1024 * 1024))
+    assert res.status_code == 413
+    assert "smaller than 50 MB" in page_text(res)
+
+
+def test_no_file_chosen(as_role, open_round):
+    lead = as_role("lead")
+    url = f"/admin/rounds/{open_round}/import"
+    body, content_type = multipart({"csrf_token": token_of(lead, url)}, {})
+    res = lead.post(url, data=body, content_type=content_type)
+    assert res.status_code == 400 and "Choose a CSV or Excel" in page_text(res)
+
+
+def test_upload_without_csrf_token_is_refused(rt, app, as_role, open_round):
+    res = upload(as_role("lead"), open_round, csv_bytes(GOOD_ROWS), csrf=False)
+    assert res.status_code == 400 and pending_files(app) == []
+
+
+def test_confirm_without_csrf_token_is_refused(rt, as_role, open_round):
+    lead = as_role("lead")
+    token = pending_token(upload(lead, open_round, csv_bytes(GOOD_ROWS)))
+    assert confirm(lead, open_round, token, csrf=False).status_code == 400
+    assert count(rt, Answer) == 0
+
+
+def test_a_preview_belongs_to_its_round_and_its_lead(rt, app, as_role, open_round, staff):
+    from surveys import store
+    from surveys.accounts import upsert_user
+    from tests.web.conftest import STAFF_PASSWORD, sign_in
+
+    lead = as_role("lead")
+    token = pending_token(upload(lead, open_round, csv_bytes(GOOD_ROWS)))
+    with rt.transaction() as s:
+        other = store.open_round(
+            s,
+            rt.catalogue,
+            title="Other",
+            priorities=["policing"],
+            audiences=["child", "parent", "staff"],
+        ).code
+        upsert_user(s, "lead2@yjs.example.org", STAFF_PASSWORD, role="lead")
+    assert confirm(lead, other, token).status_code == 410
+    second = app.test_client()
+    sign_in(second, "lead2@yjs.example.org")
+    assert confirm(second, open_round, token).status_code == 410
+    assert count(rt, Answer) == 0
+    assert confirm(lead, open_round, token).status_code == 200
+
+
+@pytest.mark.parametrize("role", ["reviewer", "safeguarding", "viewer"])
+def test_only_the_lead_can_import(rt, as_role, open_round, role):
+    client = as_role(role)
+    assert client.get("/admin/import").status_code == 403
+    assert client.get(f"/admin/rounds/{open_round}/import").status_code == 403
+    token = hidden_fields(client.get("/admin/login", follow_redirects=True).get_data(as_text=True))[
+        "csrf_token"
+    ]
+    body, content_type = multipart({"csrf_token": token}, {"file": (csv_bytes(GOOD_ROWS), "a.csv")})
+    res = client.post(f"/admin/rounds/{open_round}/import", data=body, content_type=content_type)
+    assert res.status_code == 403
+    assert count(rt, Answer) == 0
+
+
+def test_unknown_round_is_404(as_role):
+    assert as_role("lead").get("/admin/rounds/NOPE42/import").status_code == 404
+
+
+def test_import_pages_have_no_inline_script_or_style(as_role, open_round):
+    lead = as_role("lead")
+    pages = [
+        lead.get("/admin/import"),
+        lead.get(f"/admin/rounds/{open_round}/import"),
+        upload(lead, open_round, csv_bytes(GOOD_ROWS)),
+    ]
+    for res in pages:
+        body = res.get_data(as_text=True)
+        assert "<script" not in body and "style=" not in body and "<style" not in body
+
+
+def test_the_disclosure_is_never_logged(rt, as_role, open_round, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    lead = as_role("lead")
+    confirm(lead, open_round, pending_token(upload(lead, open_round, csv_bytes(GOOD_ROWS))))
+    assert DISCLOSURE not in caplog.text and "John Smith" not in caplog.text

@@ -1,0 +1,410 @@
+"""The review queue and one answer's review page (lead and reviewers).
+
+Flagged answers never reach these pages: ``surveys.review`` leaves them out of every query,
+and an id of one (or of another round's answer) in a URL is a 404. Every change is a POST
+with a CSRF token, checked after the role (so a refused role gets a 403, not a 400), then
+Post/Redirect/Get with the reviewer's filters kept in the URL.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from functools import cache, wraps
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError, validate_csrf
+from werkzeug.wrappers import Response
+from wtforms.validators import ValidationError
+
+from surveys import review, store
+from surveys.analysis.themes import load_codebook
+from surveys.catalogue import AUDIENCES
+from surveys.export.plan import AUDIENCE_LABELS, CHANNEL_LABELS
+from surveys.models import Answer, Round
+from web import csrf, db, runtime
+from web.admin import bp
+from web.admin.access import READERS, REVIEWERS, roles_required, round_or_404
+
+log = logging.getLogger("yjvoice.admin.review")
+
+SENTIMENT_LABELS = {"positive": "Positive", "neutral": "Neutral", "negative": "Negative"}
+STATUS_LABELS = {"pending": "To review", "approved": "Approved", "rejected": "Rejected"}
+DONE_WORDS = {
+    "approve": "approved",
+    "reject": "rejected",
+    "reset": "put back to review",
+    "quote": "chosen as quotes",
+    "unquote": "no longer quotes",
+}
+
+
+def checked_post(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Check the CSRF token inside the view, after sign-in and role checks have run.
+
+    The app-wide check runs before any view, so a refused role would see "400 bad token"
+    instead of "403 not allowed"; this keeps the order: who you are, then the token.
+    """
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            validate_csrf(request.form.get("csrf_token"))
+        except ValidationError as exc:
+            raise CSRFError(str(exc.args[0]) if exc.args else "bad token") from None
+        return view(*args, **kwargs)
+
+    csrf.exempt(f"{view.__module__}.{view.__name__}")
+    return wrapper
+
+
+@cache
+def codebook() -> tuple[tuple[str, str], ...]:
+    """Return the codebook's (key, label) pairs."""
+    return tuple((c.key, c.label) for c in load_codebook())
+
+
+def priority_titles() -> dict[str, str]:
+    """Return every priority's title by key, in plan order."""
+    return {b.key: b.title for b in runtime().catalogue.banks}
+
+
+def question_options(rnd: Round) -> list[tuple[str, str]]:
+    """Return (id, wording) of the round's written questions, in plan order."""
+    catalogue = runtime().catalogue
+    seen: dict[str, str] = {}
+    for aud in AUDIENCES:
+        for q in catalogue.questions_for(rnd.priorities, aud):
+            if q.type == "text" and q.id not in seen:
+                seen[q.id] = q.text_for(aud) or q.id
+    return list(seen.items())
+
+
+def question_wording(qid: str, audience: str) -> str:
+    """Return a question as this audience was asked it (the id when the bank has gone)."""
+    try:
+        return runtime().catalogue.question(qid).text_for(audience) or qid
+    except KeyError:
+        return qid
+
+
+def round_tabs(rnd: Round, current: str) -> list[tuple[str, str, bool]]:
+    """Return the round's sub-navigation the signed-in role may follow."""
+    tabs = [
+        ("admin.dashboard_page", "Dashboard", READERS),
+        ("admin.review_queue", "Review", REVIEWERS),
+        ("admin.themes_overview", "Themes", REVIEWERS),
+        ("admin.quotes", "Quotes", READERS),
+    ]
+    return [
+        (url_for(endpoint, code=rnd.code), label, endpoint == current)
+        for endpoint, label, roles in tabs
+        if current_user.role in roles and endpoint in _endpoints()
+    ]
+
+
+def _endpoints() -> set[str]:
+    from flask import current_app
+
+    return set(current_app.view_functions)
+
+
+def common(rnd: Round) -> dict[str, Any]:
+    """Return what every page of a round needs."""
+    return {
+        "rnd": rnd,
+        "priority_titles": priority_titles(),
+        "audience_labels": AUDIENCE_LABELS,
+        "channel_labels": CHANNEL_LABELS,
+        "sentiment_labels": SENTIMENT_LABELS,
+        "status_labels": STATUS_LABELS,
+        "codebook": dict(codebook()),
+        "round_tabs": round_tabs,
+        "hidden_phrase": review.hidden_phrase,
+        "question_wording": question_wording,
+    }
+
+
+def _int_arg(name: str) -> int | None:
+    value = request.args.get(name, "")
+    return int(value) if value.isdigit() and len(value) < 12 else None
+
+
+def _filters() -> review.QueueFilter:
+    return review.QueueFilter.from_args(request.args)
+
+
+def _queue_url(rnd: Round, f: review.QueueFilter) -> str:
+    return url_for("admin.review_queue", code=rnd.code, **f.to_args())
+
+
+def _back(rnd: Round, f: review.QueueFilter) -> str:
+    """Return the page to go back to: a local review page of this round, else the queue."""
+    target = request.form.get("back", "")
+    prefix = url_for("admin.review_queue", code=rnd.code)
+    if target.startswith(prefix) and "//" not in target and "\\" not in target:
+        return target
+    return _queue_url(rnd, f)
+
+
+def _answer_url(rnd: Round, answer_id: int, f: review.QueueFilter) -> str:
+    return url_for("admin.review_answer", code=rnd.code, answer_id=answer_id, **f.to_args())
+
+
+def _answer_or_404(rnd: Round, answer_id: int) -> Answer:
+    try:
+        return review.get_answer(db(), rnd, answer_id)
+    except review.NotReviewable:
+        abort(404)
+
+
+def see_other(url: str) -> Response:
+    """Redirect after a POST (303: the browser follows with a GET)."""
+    return redirect(url, code=303)
+
+
+# ---- choosing a round -----------------------------------------------------------------------
+def pick_round(endpoint: str, heading: str) -> Response | str:
+    """Open the only round, or list the rounds to choose from."""
+    rounds = store.list_rounds(db())
+    if len(rounds) == 1:
+        return redirect(url_for(endpoint, code=rounds[0].code))
+    return render_template(
+        "admin/review/pick_round.html", rounds=rounds, endpoint=endpoint, heading=heading
+    )
+
+
+@bp.route("/review")
+@roles_required(*REVIEWERS)
+def review_home() -> Response | str:
+    """Choose the round to review."""
+    return pick_round("admin.review_queue", "Review answers")
+
+
+# ---- the queue ----------------------------------------------------------------------------
+@bp.route("/rounds/<code>/review")
+@roles_required(*REVIEWERS)
+def review_queue(code: str) -> str:
+    """List the round's answers to review, filtered, a page at a time."""
+    rnd = round_or_404(code)
+    f = _filters()
+    page = review.queue(db(), rnd, f, after=_int_arg("after"), before=_int_arg("before"))
+    return render_template(
+        "admin/review/queue.html",
+        page=page,
+        f=f,
+        questions=question_options(rnd),
+        audiences=[a for a in AUDIENCES if a in rnd.audiences],
+        question_themes=review.tag_filter_options(db(), rnd),
+        status_filters=review.STATUS_FILTERS,
+        this_url=request.full_path.rstrip("?"),
+        **common(rnd),
+    )
+
+
+@bp.route("/rounds/<code>/review/bulk", methods=["POST"])
+@roles_required(*REVIEWERS)
+@checked_post
+def review_bulk(code: str) -> Response:
+    """Apply one decision to the selected answers (or to one, from its own button)."""
+    rnd = round_or_404(code)
+    f = _filters()
+    one = request.form.get("one", "")
+    if one:
+        action, _, raw_id = one.partition(":")
+        ids = [int(raw_id)] if raw_id.isdigit() else []
+    else:
+        action = request.form.get("action", "")
+        ids = request.form.getlist("ids", type=int)
+    if action not in review.ACTIONS:
+        abort(400)
+    try:
+        answers = review.get_answers(db(), rnd, ids)
+    except review.NotReviewable:
+        abort(404)
+    except review.ReviewError as exc:
+        flash(str(exc), "error")
+        return see_other(_back(rnd, f))
+    n = review.decide(answers, action, current_user.user_id)
+    db().commit()
+    flash(f"{_answers(n)} {DONE_WORDS[action]}.", "success")
+    return see_other(_back(rnd, f))
+
+
+def _answers(n: int) -> str:
+    return "1 answer" if n == 1 else f"{n:,} answers"
+
+
+# ---- one answer ---------------------------------------------------------------------------
+def _render_answer(
+    rnd: Round,
+    answer: Answer,
+    *,
+    quote_draft: str | None = None,
+    quote_check: review.QuoteCheck | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
+    f = _filters()
+    spans = review.span_dicts(answer)
+    prev_id, next_id = review.neighbours(db(), rnd, f, answer.id)
+    catalogue = runtime().catalogue
+    return (
+        render_template(
+            "admin/review/answer.html",
+            a=answer,
+            f=f,
+            raw=review.raw_segments(answer.text, spans),
+            published=review.published_segments(answer.text, spans),
+            spans=list(enumerate(spans)),
+            pseudonym=answer.respondent.pseudonym,
+            wording=question_wording(answer.question_id, answer.audience),
+            prev_id=prev_id,
+            next_id=next_id,
+            queue_url=_queue_url(rnd, f),
+            this_url=_answer_url(rnd, answer.id, f),
+            quote_draft=quote_draft
+            if quote_draft is not None
+            else (answer.quote_text or answer.redacted or ""),
+            quote_check=quote_check,
+            still_identifies=review.quote_still_identifies(answer),
+            priorities=[(b.key, b.title) for b in catalogue.banks],
+            redact_categories=review.REDACT_CATEGORIES,
+            **common(rnd),
+        ),
+        status,
+    )
+
+
+@bp.route("/rounds/<code>/review/<int:answer_id>")
+@roles_required(*REVIEWERS)
+def review_answer(code: str, answer_id: int) -> tuple[str, int]:
+    """Show one answer: as given with redactions marked, as it would be published, tags."""
+    rnd = round_or_404(code)
+    return _render_answer(rnd, _answer_or_404(rnd, answer_id))
+
+
+@bp.route("/rounds/<code>/review/<int:answer_id>/decide", methods=["POST"])
+@roles_required(*REVIEWERS)
+@checked_post
+def review_decide(code: str, answer_id: int) -> Response:
+    """Approve, reject, reset or stop quoting one answer; approve and reject move on."""
+    rnd = round_or_404(code)
+    f = _filters()
+    answer = _answer_or_404(rnd, answer_id)
+    action = request.form.get("action", "")
+    if action not in review.ACTIONS:
+        abort(400)
+    _, next_id = review.neighbours(db(), rnd, f, answer.id)
+    review.decide([answer], action, current_user.user_id)
+    db().commit()
+    flash(f"Answer {DONE_WORDS[action]}.".replace("quotes", "a quote"), "success")
+    if action in ("approve", "reject") and next_id is not None:
+        return see_other(_answer_url(rnd, next_id, f))
+    return see_other(_answer_url(rnd, answer.id, f))
+
+
+@bp.route("/rounds/<code>/review/<int:answer_id>/quote", methods=["POST"])
+@roles_required(*REVIEWERS)
+@checked_post
+def review_quote(code: str, answer_id: int) -> Response | tuple[str, int]:
+    """Use an answer as a quote, optionally lightly edited; warn before saving a risky edit."""
+    rnd = round_or_404(code)
+    f = _filters()
+    answer = _answer_or_404(rnd, answer_id)
+    draft = request.form.get("quote", "")
+    try:
+        result = review.use_as_quote(
+            answer, current_user.user_id, draft, confirmed=request.form.get("confirm") == "yes"
+        )
+    except review.ReviewError as exc:
+        flash(str(exc), "error")
+        return _render_answer(rnd, answer, quote_draft=draft, status=422)
+    if not result.saved:
+        return _render_answer(rnd, answer, quote_draft=draft, quote_check=result.check, status=422)
+    db().commit()
+    flash(
+        "Chosen as a quote."
+        + (" Your edit was saved; the original is kept." if answer.quote_text else ""),
+        "success",
+    )
+    return see_other(_answer_url(rnd, answer.id, f))
+
+
+@bp.route("/rounds/<code>/review/<int:answer_id>/tags", methods=["POST"])
+@roles_required(*REVIEWERS)
+@checked_post
+def review_tags(code: str, answer_id: int) -> Response:
+    """Override the answer's sentiment, priority and codebook themes."""
+    rnd = round_or_404(code)
+    f = _filters()
+    answer = _answer_or_404(rnd, answer_id)
+    try:
+        review.set_tags(
+            answer,
+            sentiment=request.form.get("sentiment", ""),
+            priority=request.form.get("priority", ""),
+            themes=request.form.getlist("tag"),
+            priorities=priority_titles(),
+            codebook=[k for k, _ in codebook()],
+        )
+    except review.ReviewError as exc:
+        flash(str(exc), "error")
+        return see_other(_answer_url(rnd, answer.id, f))
+    db().commit()
+    flash("Tags saved.", "success")
+    return see_other(_answer_url(rnd, answer.id, f))
+
+
+@bp.route("/rounds/<code>/review/<int:answer_id>/redactions", methods=["POST"])
+@roles_required(*REVIEWERS)
+@checked_post
+def review_redactions(code: str, answer_id: int) -> Response:
+    """Accept, undo or redo a redaction (or accept them all)."""
+    rnd = round_or_404(code)
+    f = _filters()
+    answer = _answer_or_404(rnd, answer_id)
+    op, _, raw = request.form.get("op", "").partition(":")
+    index = int(raw) if raw.isdigit() else None
+    try:
+        if op == "accept":
+            review.accept_redactions(answer, index)
+            message = "Redaction checked." if index is not None else "All redactions checked."
+        elif op == "undo" and index is not None:
+            review.undo_redaction(answer, index)
+            message = "Redaction undone: those words will be published as written."
+        elif op == "redo" and index is not None:
+            review.redo_redaction(answer, index)
+            message = "Those words are hidden again."
+        else:
+            abort(400)
+    except review.ReviewError as exc:
+        flash(str(exc), "error")
+        return see_other(_answer_url(rnd, answer.id, f))
+    db().commit()
+    flash(message, "success")
+    return see_other(_answer_url(rnd, answer.id, f))
+
+
+@bp.route("/rounds/<code>/review/<int:answer_id>/redact-too", methods=["POST"])
+@roles_required(*REVIEWERS)
+@checked_post
+def review_redact_too(code: str, answer_id: int) -> Response:
+    """Hide more words the anonymiser missed."""
+    rnd = round_or_404(code)
+    f = _filters()
+    answer = _answer_or_404(rnd, answer_id)
+    try:
+        n = review.redact_too(
+            answer,
+            request.form.get("words", ""),
+            request.form.get("category", ""),
+            current_user.user_id,
+        )
+    except review.ReviewError as exc:
+        flash(str(exc), "error")
+        return see_other(_answer_url(rnd, answer.id, f))
+    db().commit()
+    flash("Hidden." if n == 1 else f"Hidden in {n} places.", "success")
+    return see_other(_answer_url(rnd, answer.id, f))

@@ -1,0 +1,282 @@
+"""Rounds in the workbench: create (draft or open), open, close, reopen, and a round's page.
+
+The lead changes rounds; reviewers and viewers can read a round's page. The rules of a
+valid round live in ``surveys.store`` (``RoundInvalid``); this module shows its messages.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import func, select
+from wtforms import DateField, StringField
+from wtforms.validators import DataRequired, Length, Optional
+
+from surveys import invites, store
+from surveys.catalogue import AUDIENCES
+from surveys.models import Answer, Respondent, Round
+from web import db, runtime
+from web.admin import bp
+from web.admin.access import LEAD, READERS, roles_required, round_or_404
+from web.admin.forms import EmptyForm
+from web.admin.nav import NAV
+
+log = logging.getLogger("yjvoice.admin")
+
+#: Endpoints of the pages around a round that its page should not link to again.
+_NOT_ROUND_AREAS = {"admin.index", "admin.users", "admin.own_password"}
+CHANNEL_NAMES = {"web": "Web", "telegram": "Telegram", "console": "Console", "import": "Imported"}
+
+
+class NewRoundForm(FlaskForm):
+    """Title, closing date and draft/open; priorities and audiences are checkbox lists."""
+
+    title = StringField("Title", validators=[DataRequired(), Length(max=200)])
+    closes_on = DateField("Closing date (optional)", validators=[Optional()])
+    status = StringField("Start", default="draft")  # draft or open: checked by surveys.store
+
+
+START_CHOICES = (
+    ("draft", "Save as a draft (not taking answers yet)"),
+    ("open", "Open now (taking answers)"),
+)
+
+
+def _sentence(message: str) -> str:
+    message = message.strip()
+    return (message[:1].upper() + message[1:]).rstrip(".") + "."
+
+
+@bp.route("/rounds/new", methods=["GET", "POST"])
+@roles_required(LEAD)
+def round_new():
+    """Create a round: title, priorities in plan order, audiences, closing date, status."""
+    form = NewRoundForm()
+    banks = [b for b in runtime().catalogue.banks if b.key != "general"]
+    chosen_priorities = request.form.getlist("priorities") if request.method == "POST" else []
+    chosen_audiences = (
+        request.form.getlist("audiences") if request.method == "POST" else list(AUDIENCES)
+    )
+    error, status = None, 200
+    if form.validate_on_submit():
+        known = {b.key for b in banks}
+        # Plan order, whatever order the browser sent them in; unknown keys are reported.
+        ordered = [b.key for b in banks if b.key in set(chosen_priorities)]
+        ordered += [p for p in chosen_priorities if p not in known]
+        try:
+            rnd = store.open_round(
+                db(),
+                runtime().catalogue,
+                title=form.title.data or "",
+                priorities=ordered,
+                audiences=chosen_audiences,
+                closes_on=form.closes_on.data,
+                status=form.status.data or "draft",
+            )
+        except store.RoundInvalid as exc:
+            db().rollback()
+            error, status = _friendly(str(exc)), 400
+        else:
+            db().commit()
+            log.info(
+                "round created round=%s status=%s by=%s", rnd.id, rnd.status, current_user.user_id
+            )
+            flash(
+                f"Round {rnd.code} created"
+                + (" and open: it takes answers now." if rnd.status == "open" else " as a draft.")
+                + " Its invitation kits are below.",
+                "success",
+            )
+            return redirect(url_for("admin.round_page", code=rnd.code))
+    elif request.method == "POST":
+        error, status = _form_errors(form), 400
+    return render_template(
+        "admin/rounds/new.html",
+        form=form,
+        banks=banks,
+        audiences=AUDIENCES,
+        audience_names=invites.AUDIENCE_NAMES,
+        chosen_priorities=set(chosen_priorities),
+        chosen_audiences=set(chosen_audiences),
+        error=error,
+        today=date.today().isoformat(),
+        start_choices=START_CHOICES,
+    ), status
+
+
+def _friendly(message: str) -> str:
+    if message.startswith("unknown priorities: (none given)"):
+        return "Please choose at least one priority."
+    if message.startswith("unknown audiences: (none given)"):
+        return "Please choose at least one audience."
+    return _sentence(message)
+
+
+def _form_errors(form: NewRoundForm) -> str:
+    if form.title.errors:
+        return "Please give the round a title (up to 200 characters)."
+    if form.closes_on.errors:
+        return "Please give the closing date as a date, or leave it empty."
+    return "Please check the form and try again."
+
+
+def _counts(rnd: Round) -> dict:
+    session = db()
+    started = session.execute(
+        select(Respondent.audience, Respondent.channel, func.count())
+        .where(Respondent.round_id == rnd.id)
+        .group_by(Respondent.audience, Respondent.channel)
+    ).all()
+    completed = session.execute(
+        select(Respondent.audience, Respondent.channel, func.count())
+        .where(Respondent.round_id == rnd.id, Respondent.completed_at.isnot(None))
+        .group_by(Respondent.audience, Respondent.channel)
+    ).all()
+    answers = session.execute(
+        select(Answer.audience, Answer.channel, func.count())
+        .where(Answer.round_id == rnd.id, Answer.superseded.is_(False))
+        .group_by(Answer.audience, Answer.channel)
+    ).all()
+    channels = sorted(
+        {c for _, c, _ in started} | {c for _, c, _ in answers},
+        key=lambda c: list(CHANNEL_NAMES).index(c) if c in CHANNEL_NAMES else 99,
+    )
+    audiences = [a for a in AUDIENCES if a in rnd.audiences]
+    extra = sorted({a for a, _, _ in started if a and a not in audiences})
+    rows = []
+    for aud in [*audiences, *extra, None]:
+        cells = []
+        for ch in channels:
+            cells.append(
+                {
+                    "started": _pick(started, aud, ch),
+                    "completed": _pick(completed, aud, ch),
+                    "answers": _pick(answers, aud, ch),
+                }
+            )
+        total = {k: sum(c[k] for c in cells) for k in ("started", "completed", "answers")}
+        if aud is None and not total["started"]:
+            continue  # nobody is still choosing who they are
+        rows.append({"audience": aud, "cells": cells, "total": total})
+    keys = ("started", "completed", "answers")
+    totals = {k: sum(r["total"][k] for r in rows) for k in keys}
+    by_channel = [
+        {k: sum(r["cells"][i][k] for r in rows) for k in keys} for i in range(len(channels))
+    ]
+    return {"channels": channels, "rows": rows, "totals": totals, "by_channel": by_channel}
+
+
+def _pick(rows, audience, channel) -> int:
+    return sum(n for a, c, n in rows if a == audience and c == channel)
+
+
+def _round_endpoint(endpoint: str) -> str | None:
+    """Return the per-round page of a NAV area: its module's first /rounds/<code>/NAME."""
+    view = current_app.view_functions.get(endpoint)
+    module = getattr(view, "__module__", None)
+    for rule in current_app.url_map.iter_rules():  # in the order the routes were added
+        if (
+            rule.arguments == {"code"}
+            and "GET" in (rule.methods or ())
+            and rule.rule.startswith("/admin/rounds/<code>/")
+            and rule.rule.count("/") == 4
+            and getattr(current_app.view_functions[rule.endpoint], "__module__", "") == module
+        ):
+            return rule.endpoint
+    return None
+
+
+def _areas(code: str) -> list[tuple[str, str]]:
+    """Return (label, url) of the other workbench areas this user may open for a round.
+
+    Each area's NAV entry is a page without a round (a chooser or a queue); when the same
+    module also serves ``/admin/rounds/<code>/NAME``, link straight to this round's page.
+    """
+    links = []
+    for endpoint, label, roles in NAV:
+        if endpoint in _NOT_ROUND_AREAS or current_user.role not in roles:
+            continue
+        if not list(current_app.url_map.iter_rules(endpoint)):
+            continue
+        per_round = _round_endpoint(endpoint)
+        if per_round:
+            links.append((label, url_for(per_round, code=code)))
+        else:
+            links.append((label, url_for(endpoint)))
+    return links
+
+
+@bp.route("/rounds/<code>")
+@roles_required(*READERS)
+def round_page(code: str):
+    """Show a round: status, dates, links to hand out, counts, and what to do next."""
+    rnd = round_or_404(code)
+    rt = runtime()
+    kits = [
+        invites.build_kit(
+            code=rnd.code,
+            title=rnd.title,
+            audience=aud,
+            base_url=rt.settings.public_base_url,
+            bot_username=rt.settings.telegram_bot_username,
+            question_count=len(rt.catalogue.questions_for(rnd.priorities, aud)),
+            closes_on=rnd.closes_on,
+        )
+        for aud in AUDIENCES
+        if aud in rnd.audiences
+    ]
+    titles = {b.key: b.title for b in rt.catalogue.banks}
+    return render_template(
+        "admin/rounds/page.html",
+        rnd=rnd,
+        taking_answers=store.is_open(rnd),
+        past_closing=rnd.closes_on is not None and rnd.closes_on < date.today(),
+        priorities=[(k, titles.get(k, k)) for k in rnd.priorities],
+        kits=kits,
+        audience_names=invites.AUDIENCE_NAMES,
+        channel_names=CHANNEL_NAMES,
+        counts=_counts(rnd),
+        areas=_areas(rnd.code),
+        can_manage=current_user.role == LEAD,
+        form=EmptyForm(),
+    )
+
+
+STATUS_ACTIONS = {
+    # action: (statuses it applies to, new status, message)
+    "open": (("draft",), "open", "Round {code} is open: it takes answers now."),
+    "close": (("open",), "closed", "Round {code} is closed: it takes no more answers."),
+    "reopen": (("closed", "open"), "open", "Round {code} is open again."),
+}
+
+
+@bp.route("/rounds/<code>/status", methods=["GET", "POST"])
+@roles_required(LEAD)
+def round_status(code: str):
+    """Open a draft, close an open round, or reopen a closed one (POST; GET shows the round)."""
+    rnd = round_or_404(code)
+    here = url_for("admin.round_page", code=rnd.code)
+    if request.method == "GET":
+        return redirect(here)
+    form = EmptyForm()
+    action = request.form.get("action", "")
+    if not form.validate_on_submit() or action not in STATUS_ACTIONS:
+        flash("That did not work. Please try again.", "error")
+        return redirect(here, 303)
+    applies_to, new_status, message = STATUS_ACTIONS[action]
+    if rnd.status not in applies_to or (action == "reopen" and store.is_open(rnd)):
+        flash(f"Round {rnd.code} is already {rnd.status}; nothing changed.", "info")
+        return redirect(here, 303)
+    had_passed = rnd.closes_on is not None and rnd.closes_on < date.today()
+    store.set_status(db(), rnd.code, new_status)
+    db().commit()
+    log.info("round status round=%s status=%s by=%s", rnd.id, new_status, current_user.user_id)
+    note = ""
+    if new_status == "open" and had_passed:
+        note = " Its closing date had passed, so it has none now: close it when you are done."
+    flash(message.format(code=rnd.code) + note, "success")
+    return redirect(here, 303)
