@@ -163,6 +163,8 @@ class Answer(Base):
     inbound_key: Mapped[str] = mapped_column(String(80), unique=True)
     superseded: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set when retention purged the raw text (``text`` is then emptied; redacted text stays).
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Analysis, computed when the answer is stored (surveys.ingest).
     redacted: Mapped[str | None] = mapped_column(Text)
     redactions: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
@@ -283,6 +285,7 @@ class SafeguardingCase(Base):
     action_note: Mapped[str | None] = mapped_column(Text)
     closed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Inbound(Base):
@@ -313,3 +316,42 @@ class User(Base):
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Bumped at login, logout and password change: every older session cookie stops working.
     session_version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AlertMessage(Base):
+    """A safeguarding alert waiting to be delivered (an outbox): retried until it is sent.
+
+    It carries the case id, category and round, never the answer text.
+    """
+
+    __tablename__ = "alert_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("safeguarding_cases.id", ondelete="CASCADE"), index=True
+    )
+    channel: Mapped[str] = mapped_column(String(16))  # email | telegram
+    recipient: Mapped[str] = mapped_column(String(254))
+    kind: Mapped[str] = mapped_column(String(16), default="alert")  # alert | escalation
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuditEvent(Base):
+    """An append-only record of who did what: sign-ins, role changes, views of raw text,
+    quote edits, exports, purges and withdrawals."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    actor_label: Mapped[str] = mapped_column(String(254), default="")  # email, or "system"
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    round_id: Mapped[int | None] = mapped_column(ForeignKey("rounds.id", ondelete="SET NULL"))
+    target: Mapped[str | None] = mapped_column(String(128))  # e.g. "answer:42", "user:3"
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
