@@ -15,6 +15,7 @@ NAV: list[tuple[str, str, tuple[str, ...]]] = [
     ("admin.dashboard_home", "Dashboard", READERS),
     ("admin.review_home", "Review", ("lead", "reviewer")),
     ("admin.themes_home", "Themes", ("lead", "reviewer")),
+    ("admin.exports_home", "Export", READERS),
     ("admin.proposals_index", "Proposals", READERS),
     ("admin.imports_index", "Import", (LEAD,)),
     ("admin.safeguarding_queue", "Safeguarding", (LEAD, "safeguarding")),

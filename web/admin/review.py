@@ -97,6 +97,7 @@ def round_tabs(rnd: Round, current: str) -> list[tuple[str, str, bool]]:
         ("admin.review_queue", "Review", REVIEWERS),
         ("admin.themes_overview", "Themes", REVIEWERS),
         ("admin.quotes", "Quotes", READERS),
+        ("admin.exports_page", "Export", READERS),
     ]
     return [
         (url_for(endpoint, code=rnd.code), label, endpoint == current)
