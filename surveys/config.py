@@ -29,6 +29,23 @@ class Settings:
     telegram_bot_username: str | None = None
     public_base_url: str = "http://127.0.0.1:5000"
     banks_dir: Path | None = None
+    #: Safeguarding alerts (surveys.alerts): SMTP for email, a Telegram staff chat, escalation.
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str | None = None
+    smtp_starttls: bool = True
+    smtp_timeout: float = 15.0
+    safeguarding_alert_emails: tuple[str, ...] = ()
+    safeguarding_deputy_emails: tuple[str, ...] = ()
+    safeguarding_escalate_minutes: float = 30.0
+    telegram_staff_chat_id: str | None = None
+    #: Fernet keys for raw answer text, newest first (ANSWER_KEYS); empty (development):
+    #: a key derived from the secret key (surveys.crypto.configure).
+    answer_keys: tuple[str, ...] = ()
+    #: Days after a round closes that raw answer text is kept (RETENTION_DAYS).
+    retention_days: int = 90
 
     def telegram_link(self, code: str) -> str | None:
         """Return the t.me deep link for a round, when the bot's username is known."""
@@ -58,6 +75,80 @@ def _secret_key(env: Mapping[str, str], instance: Path, production: bool) -> str
     return key
 
 
+def _answer_keys(env: Mapping[str, str], production: bool) -> tuple[str, ...]:
+    from cryptography.fernet import Fernet
+
+    keys = tuple(k.strip() for k in env.get("ANSWER_KEYS", "").split(",") if k.strip())
+    if keys:
+        for key in keys:
+            try:
+                Fernet(key)
+            except (ValueError, TypeError):
+                raise ConfigError("ANSWER_KEYS must be Fernet keys (comma-separated)") from None
+        return keys
+    if production:
+        raise ConfigError("ANSWER_KEYS is required when YJVOICE_ENV=production")
+    # Development: none; surveys.crypto derives a key from the secret key (itself generated
+    # once into the instance folder), so text written by the web app, the bot and the CLI
+    # of one instance stays readable across restarts.
+    return ()
+
+
+def _retention_days(env: Mapping[str, str]) -> int:
+    raw = env.get("RETENTION_DAYS", "").strip()
+    if not raw:
+        return 90
+    try:
+        days = int(raw)
+    except ValueError:
+        raise ConfigError("RETENTION_DAYS must be a whole number of days") from None
+    if days < 1:
+        raise ConfigError("RETENTION_DAYS must be at least 1")
+    return days
+
+
+def _emails(value: str | None) -> tuple[str, ...]:
+    out: list[str] = []
+    for item in (value or "").replace(";", ",").split(","):
+        email = item.strip().lower()
+        if email and email not in out:
+            out.append(email)
+    return tuple(out)
+
+
+def _number(env: Mapping[str, str], name: str, default: float, minimum: float) -> float:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum:g}")
+    return value
+
+
+def _alert_settings(env: Mapping[str, str]) -> dict:
+    """Read the safeguarding alert settings (SMTP, staff chat, deputies, escalation)."""
+    starttls = (env.get("SMTP_STARTTLS") or "true").strip().lower()
+    if starttls not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+        raise ConfigError("SMTP_STARTTLS must be true or false")
+    return {
+        "smtp_host": (env.get("SMTP_HOST") or "").strip() or None,
+        "smtp_port": int(_number(env, "SMTP_PORT", 587, 1)),
+        "smtp_username": env.get("SMTP_USERNAME") or None,
+        "smtp_password": env.get("SMTP_PASSWORD") or None,
+        "smtp_from": (env.get("SMTP_FROM") or "").strip() or None,
+        "smtp_starttls": starttls in ("1", "true", "yes", "on"),
+        "smtp_timeout": _number(env, "SMTP_TIMEOUT", 15.0, 1),
+        "safeguarding_alert_emails": _emails(env.get("SAFEGUARDING_ALERT_EMAILS")),
+        "safeguarding_deputy_emails": _emails(env.get("SAFEGUARDING_DEPUTY_EMAILS")),
+        "safeguarding_escalate_minutes": _number(env, "SAFEGUARDING_ESCALATE_MINUTES", 30.0, 1),
+        "telegram_staff_chat_id": (env.get("TELEGRAM_STAFF_CHAT_ID") or "").strip() or None,
+    }
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read settings from the environment (``os.environ`` by default)."""
     env = os.environ if env is None else env
@@ -82,4 +173,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         telegram_bot_username=(env.get("TELEGRAM_BOT_USERNAME") or "").lstrip("@") or None,
         public_base_url=(env.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
         banks_dir=Path(banks) if banks else None,
+        **_alert_settings(env),
+        answer_keys=_answer_keys(env, production),
+        retention_days=_retention_days(env),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +32,23 @@ def _sqlite_setup(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+class _NoRowLogs(logging.Filter):
+    """Drop SQLAlchemy's DEBUG "Row (...)" records: they print decrypted answer text."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        msg = record.msg if isinstance(record.msg, str) else ""
+        return not msg.startswith(("Row ", "Col "))
+
+
+_ROW_FILTER = _NoRowLogs()
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine for SQLite or PostgreSQL with the settings this product relies on."""
+    # Even at DEBUG, result rows (answer text, password hashes) never reach the logs.
+    engine_logger = logging.getLogger("sqlalchemy.engine.Engine")
+    if _ROW_FILTER not in engine_logger.filters:
+        engine_logger.addFilter(_ROW_FILTER)
     # Errors must never quote SQL parameters: they hold answer text, which stays out of logs.
     kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):

@@ -27,6 +27,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from surveys.crypto import EncryptedText
+
 ROUND_STATUSES = ("draft", "open", "closed")
 CHANNELS = ("web", "telegram", "console", "import")
 
@@ -157,7 +159,8 @@ class Answer(Base):
     question_id: Mapped[str] = mapped_column(String(128))
     audience: Mapped[str] = mapped_column(String(16))
     channel: Mapped[str] = mapped_column(String(16))
-    text: Mapped[str] = mapped_column(Text)  # as given (a choice's label for tapped answers)
+    # As given (a choice's label for tapped answers); encrypted at rest (surveys.crypto).
+    text: Mapped[str] = mapped_column(EncryptedText)
     choice: Mapped[str | None] = mapped_column(String(64))  # the option key, for tapped answers
     # The delivery this answer came in on: "tg:<update_id>", "web:<submission uuid>", ...
     inbound_key: Mapped[str] = mapped_column(String(80), unique=True)
@@ -278,7 +281,8 @@ class SafeguardingCase(Base):
     status: Mapped[str] = mapped_column(
         String(16), default="new", index=True
     )  # new|acknowledged|closed
-    contact: Mapped[str | None] = mapped_column(Text)  # a way to reach them, only if they left one
+    # A way to reach them, only if they left one; encrypted at rest (surveys.crypto).
+    contact: Mapped[str | None] = mapped_column(EncryptedText)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

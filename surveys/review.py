@@ -199,10 +199,10 @@ def _content(f: QueueFilter) -> list[ColumnElement[bool]]:
         # Codebook tags are a JSON list of keys; the key is checked to be lower_snake_case.
         out.append(cast(Answer.themes, Text).like(f'%"{f.theme}"%'))
     if f.search:
-        # The words as given hold everything but the placeholders, so one column is read:
-        # the redacted text only when the search names a placeholder ("[name]").
-        column = Answer.redacted if "[" in f.search else Answer.text
-        out.append(column.ilike(f"%{_like_escape(f.search)}%", escape="\\"))
+        # The raw words are encrypted at rest (surveys.crypto), so SQL cannot read them:
+        # search the redacted text, which holds the same words with placeholders ("[name]").
+        # A redacted word (a name, a school) is therefore not searchable, by design.
+        out.append(Answer.redacted.ilike(f"%{_like_escape(f.search)}%", escape="\\"))
     return out
 
 

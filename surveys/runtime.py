@@ -10,7 +10,7 @@ from functools import cached_property
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from surveys import db, store
+from surveys import crypto, db, store
 from surveys.accounts import upsert_user
 from surveys.catalogue import Catalogue, default_catalogue, load_catalogue
 from surveys.config import Settings, load_settings
@@ -24,7 +24,8 @@ class Runtime:
 
     @cached_property
     def engine(self) -> Engine:
-        """Return the database engine."""
+        """Return the database engine (and set up the answer keys it encrypts text with)."""
+        crypto.configure(self.settings)
         return db.make_engine(self.settings.database_url)
 
     @cached_property

@@ -18,8 +18,28 @@ def env_vars_read_by_the_product() -> set[str]:
 
 
 def test_compose_has_database_web_and_bot():
-    assert set(SERVICES) == {"db", "web", "bot"}
+    assert set(SERVICES) == {"db", "web", "bot", "purge", "alerts"}
 
+
+def test_purge_runs_daily_with_the_answer_keys():
+    purge = SERVICES["purge"]
+    command = " ".join(purge["command"])
+    assert "yjvoice purge" in command and "sleep 86400" in command
+    assert purge["image"] == SERVICES["web"]["image"]
+    for name in ("web", "bot", "purge"):
+        assert SERVICES[name]["environment"]["ANSWER_KEYS"].startswith("${ANSWER_KEYS:?")
+
+
+
+def test_alerts_worker_shares_the_image_and_waits_for_the_migrated_database():
+    alerts = SERVICES["alerts"]
+    assert alerts["command"] == ["yjvoice", "alerts", "run"]
+    assert alerts["image"] == SERVICES["web"]["image"]
+    assert alerts["depends_on"]["web"]["condition"] == "service_healthy"
+    env = alerts["environment"]
+    assert env["YJVOICE_ENV"] == "production"
+    for var in ("DATABASE_URL", "SECRET_KEY", "ANSWER_KEYS"):
+        assert env[var].startswith("${" + var + ":?"), f"alerts must require {var}"
 
 def test_database_is_postgres_16_with_a_volume_and_healthcheck():
     db = SERVICES["db"]

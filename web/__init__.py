@@ -107,6 +107,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(config)
     app.config["YJV_SETTINGS"] = settings
     app.extensions["yjvoice"] = Runtime(settings)
+    # Flagged answers (from the form or the Telegram webhook) queue safeguarding alerts.
+    from surveys import alerts
+
+    alerts.install(settings)
 
     csrf.init_app(app)
     _register_blueprints(app)

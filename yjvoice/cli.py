@@ -15,7 +15,7 @@ from typing import IO, Any
 
 import click
 
-from surveys import engine, store
+from surveys import audit, engine, store
 from surveys.accounts import AccountError
 from surveys.catalogue import AUDIENCES, BankError
 from surveys.config import ConfigError
@@ -36,6 +36,16 @@ def _runtime() -> Runtime:
         raise click.ClickException(str(exc)) from None
     click.get_current_context().call_on_close(rt.close)
     return rt
+
+
+def cli_actor() -> str:
+    """Return the audit log's label for whoever runs a command (the OS account)."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:  # no login name (some containers)
+        return "cli"
 
 
 def _csv(value: str) -> list[str]:
@@ -249,9 +259,12 @@ def export(code: str, fmt: str | None, everything: bool, min_group: int, out: Pa
         if everything:
             rows = answer_rows(session, rnd, rt.catalogue)
             n = _write_out(out, "w", lambda fh: write_csv(rows, fh))
+            audit.record(session, "export", actor=cli_actor(), round_id=rnd.id,
+                         details={"format": "csv", "scope": "all", "rows": n})
             click.echo(f"Wrote {n} answers to {out}", err=to_stdout)
             return
         plan = build_plan(session, rnd, rt.catalogue, min_group=min_group)
+        round_id = rnd.id
     try:
         plan.require_quotes()
     except NoApprovedQuotes as exc:
@@ -270,6 +283,9 @@ def export(code: str, fmt: str | None, everything: bool, min_group: int, out: Pa
     }
     mode, write = writers[fmt]
     _write_out(out, mode, write)
+    with rt.transaction() as session:
+        audit.record(session, "export", actor=cli_actor(), round_id=round_id,
+                     details={"format": fmt, "scope": "quotes", "quotes": plan.quote_count})
     hidden = len(plan.suppressed)
     click.echo(
         f"Wrote {plan.quote_count} quotes in {len(plan.sections)} priorities to {out}"
@@ -326,11 +342,13 @@ def web(host: str, port: int) -> None:
 def bot() -> None:
     """Run the Telegram bot by long polling (needs TELEGRAM_TOKEN)."""
     from bot.app import run_polling
+    from surveys import alerts
 
     rt = _runtime()
     if not rt.settings.telegram_token:
         raise click.ClickException("TELEGRAM_TOKEN is not set (get one from @BotFather)")
     _require_schema(rt)
+    alerts.install(rt.settings)  # flagged answers in Telegram queue alerts too
     run_polling(rt)
 
 
@@ -443,13 +461,23 @@ def _require_schema(rt: Runtime) -> None:
 def _register_filters() -> None:
     # The analysis filters (redact, safeguard, sentiment, classify, themes) read stdin;
     # `user`, `import` and `review` are the workbench's command-line side.
-    from yjvoice import cli_admin, cli_import, cli_review, cli_tags, cli_text
+    from yjvoice import (
+        cli_admin,
+        cli_alerts,
+        cli_import,
+        cli_retention,
+        cli_review,
+        cli_tags,
+        cli_text,
+    )
 
     cli_text.register(main)
     cli_tags.register(main)
     cli_admin.register(main)
     cli_import.register(main)
     cli_review.register(main)
+    cli_retention.register(main)
+    cli_alerts.register(main)
 
 
 _register_filters()

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from surveys import accounts
+from surveys import accounts, audit
 from surveys.runtime import Runtime
 
 
@@ -81,6 +81,8 @@ def user_add(email: str, role: str, from_stdin: bool) -> None:
         with rt.transaction() as session:
             user = accounts.create_user(session, email, password, role)
             shown = (user.email, user.role)
+            audit.record(session, "user_created", actor=_actor(), target=f"user:{user.id}",
+                         details={"role": user.role})
     except accounts.AccountError as exc:
         hint = ""
         if "already an account" in str(exc):
@@ -116,7 +118,15 @@ def user_list(as_json: bool) -> None:
         click.echo(f"{r['email']:<{width}}  {r['role']:<12}  {r['state']:<8}  {last}")
 
 
-def _change(email: str, change, done: str, rt: Runtime | None = None) -> None:
+def _actor() -> str:
+    from yjvoice.cli import cli_actor
+
+    return cli_actor()
+
+
+def _change(
+    email: str, change, done: str, rt: Runtime | None = None, action: str | None = None
+) -> None:
     rt = rt or _runtime()
     try:
         with rt.transaction() as session:
@@ -125,6 +135,9 @@ def _change(email: str, change, done: str, rt: Runtime | None = None) -> None:
                 raise accounts.AccountError(f"no account has the email {email.strip()!r}")
             change(session, user)
             shown = user.email
+            if action:
+                audit.record(session, action, actor=_actor(), target=f"user:{user.id}",
+                             details={"role": user.role, "active": user.active})
     except accounts.AccountError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(done.format(email=shown))
@@ -138,6 +151,7 @@ def user_disable(email: str) -> None:
         email,
         lambda s, u: accounts.set_active(s, u, False),
         "Disabled {email}; it is signed out everywhere.",
+        action="user_disable",
     )
 
 
@@ -145,14 +159,15 @@ def user_disable(email: str) -> None:
 @click.argument("email")
 def user_enable(email: str) -> None:
     """Let a disabled account sign in again."""
-    _change(email, lambda s, u: accounts.set_active(s, u, True), "Enabled {email}.")
+    _change(email, lambda s, u: accounts.set_active(s, u, True), "Enabled {email}.",
+            action="user_enable")
 
 
 @user_group.command(name="unlock")
 @click.argument("email")
 def user_unlock(email: str) -> None:
     """Lift the 15-minute lock that follows 5 wrong passwords."""
-    _change(email, lambda s, u: accounts.unlock(u), "Unlocked {email}.")
+    _change(email, lambda s, u: accounts.unlock(u), "Unlocked {email}.", action="user_unlock")
 
 
 @user_group.command(name="password")
@@ -172,6 +187,7 @@ def user_password(email: str, from_stdin: bool) -> None:
         lambda s, u: accounts.set_password(s, u, password),
         "New password set for {email}; it is signed out everywhere.",
         rt,
+        action="user_password",
     )
 
 

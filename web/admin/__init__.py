@@ -22,6 +22,7 @@ bp.after_request(_no_store)
 # Each module registers its routes on bp: sign-in and rounds overview (views), rounds, kits
 # and accounts, import, actions and the safeguarding queue, review, themes and dashboards.
 from web.admin import (  # noqa: E402,F401
+    audit,
     dashboard,
     exports,
     imports,

@@ -15,6 +15,7 @@ from flask import render_template, request, send_file
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from surveys import audit
 from surveys.export.answers import answer_rows, write_csv
 from surveys.export.plan import build_plan
 from surveys.export.suppression import MIN_GROUP as DEFAULT_MIN_GROUP
@@ -100,6 +101,9 @@ def export_download(code: str, fmt: str) -> Response | tuple[str, int]:
             write_markdown(plan, text)
         buf.write(text.getvalue().encode("utf-8"))
     buf.seek(0)
+    audit.record(db(), "export", actor=current_user, round_id=rnd.id,
+                 details={"format": fmt, "scope": "quotes", "quotes": plan.quote_count})
+    db().commit()
     log.info("export round=%s format=%s user=%s", rnd.id, fmt, current_user.user_id)
     name = f"youth-justice-plan-{rnd.code}-{date.today():%Y-%m-%d}.{fmt}"
     return send_file(buf, mimetype=FORMATS[fmt][1], as_attachment=True, download_name=name)
@@ -112,6 +116,9 @@ def export_all_answers(code: str) -> Response:
     rnd = round_or_404(code)
     text = io.StringIO(newline="")
     n = write_csv(answer_rows(db(), rnd, runtime().catalogue), text)
+    audit.record(db(), "export", actor=current_user, round_id=rnd.id,
+                 details={"format": "csv", "scope": "all", "rows": n})
+    db().commit()
     log.info("export round=%s format=all-answers rows=%d user=%s", rnd.id, n,
              current_user.user_id)
     buf = io.BytesIO(text.getvalue().encode("utf-8"))

@@ -24,7 +24,7 @@ from flask import abort, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from surveys import importer, store
+from surveys import audit, importer, store
 from web import csrf, db, runtime
 from web.admin import bp
 from web.admin.access import LEAD, roles_required, round_or_404
@@ -217,6 +217,9 @@ def import_confirm(code: str):
         return _preview_page(rnd, preview, None, status=422)
     try:
         result = importer.commit(session, rnd, preview, secret=runtime().settings.secret_key)
+        audit.record(session, "import", actor=current_user, round_id=rnd.id,
+                     details={"answers": result.answers, "respondents": result.respondents,
+                              "duplicates": result.duplicates})
         session.commit()
     except importer.ImportRefused as exc:
         session.rollback()

@@ -20,6 +20,7 @@ NAV: list[tuple[str, str, tuple[str, ...]]] = [
     ("admin.imports_index", "Import", (LEAD,)),
     ("admin.safeguarding_queue", "Safeguarding", (LEAD, "safeguarding")),
     ("admin.users", "Users", (LEAD,)),
+    ("admin.audit_log", "Audit log", (LEAD,)),
     ("admin.own_password", "Your password", ("lead", "reviewer", "safeguarding", "viewer")),
 ]
 

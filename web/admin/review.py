@@ -19,7 +19,7 @@ from flask_wtf.csrf import CSRFError, validate_csrf
 from werkzeug.wrappers import Response
 from wtforms.validators import ValidationError
 
-from surveys import review, store
+from surveys import audit, review, store
 from surveys.analysis.themes import load_codebook
 from surveys.catalogue import AUDIENCES
 from surveys.export.plan import AUDIENCE_LABELS, CHANNEL_LABELS
@@ -283,7 +283,12 @@ def _render_answer(
 def review_answer(code: str, answer_id: int) -> tuple[str, int]:
     """Show one answer: as given with redactions marked, as it would be published, tags."""
     rnd = round_or_404(code)
-    return _render_answer(rnd, _answer_or_404(rnd, answer_id))
+    answer = _answer_or_404(rnd, answer_id)
+    # The answer page shows the words as given (redactions marked): a view of raw text.
+    audit.record(db(), "raw_text_viewed", actor=current_user, round_id=rnd.id,
+                 target=f"answer:{answer.id}")
+    db().commit()
+    return _render_answer(rnd, answer)
 
 
 @bp.route("/rounds/<code>/review/<int:answer_id>/decide", methods=["POST"])
@@ -324,6 +329,8 @@ def review_quote(code: str, answer_id: int) -> Response | tuple[str, int]:
         return _render_answer(rnd, answer, quote_draft=draft, status=422)
     if not result.saved:
         return _render_answer(rnd, answer, quote_draft=draft, quote_check=result.check, status=422)
+    audit.record(db(), "quote_edited", actor=current_user, round_id=rnd.id,
+                 target=f"answer:{answer.id}", details={"edited": answer.quote_text is not None})
     db().commit()
     flash(
         "Chosen as a quote."

@@ -17,7 +17,7 @@ from flask_wtf import FlaskForm
 from wtforms import TextAreaField
 from wtforms.validators import Length, Optional
 
-from surveys import safeguarding
+from surveys import audit, safeguarding
 from surveys.models import utcnow
 from web import db
 from web.admin import bp
@@ -81,6 +81,13 @@ def safeguarding_queue():
     )
 
 
+def _case_round(session, case_id: int) -> int | None:
+    from surveys.models import SafeguardingCase
+
+    row = session.get(SafeguardingCase, case_id)
+    return row.round_id if row is not None else None
+
+
 @bp.route("/safeguarding/<int:case_id>", methods=["GET", "POST"])
 @roles_required(*SAFEGUARDERS)
 def safeguarding_case(case_id: int):
@@ -123,6 +130,10 @@ def safeguarding_case(case_id: int):
                 return redirect(url_for("admin.safeguarding_case", case_id=case_id), 303)
         case = safeguarding.get_case(session, case_id)
     log.info("safeguarding case viewed case=%s user=%s", case_id, current_user.user_id)
+    if request.method == "GET":  # the raw words are on this page
+        audit.record(session, "safeguarding_case_viewed", actor=current_user,
+                     round_id=_case_round(session, case_id), target=f"case:{case_id}")
+        session.commit()
     return render_template(
         "admin/safeguarding/case.html",
         case=case,

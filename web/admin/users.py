@@ -23,7 +23,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from surveys import accounts
+from surveys import accounts, audit
 from surveys.models import User
 from web import db
 from web.admin import bp, views
@@ -131,6 +131,8 @@ def user_new():
             db().rollback()
             error, status = _sentence(str(exc)), 400
         else:
+            audit.record(db(), "user_created", actor=current_user, target=f"user:{user.id}",
+                         details={"role": user.role})
             db().commit()
             log.info("user created user=%s role=%s by=%s", user.id, user.role, current_user.user_id)
             flash(
@@ -172,6 +174,8 @@ def user_manage(user_id: int):
             user = _user_or_404(user_id)
             error, status = _sentence(str(exc)), 400
         else:
+            audit.record(db(), f"user_{action}", actor=current_user, target=f"user:{user.id}",
+                         details={"role": user.role, "active": user.active})
             db().commit()
             log.info("user changed user=%s action=%s by=%s", user.id, action, current_user.user_id)
             flash(done, "success")

@@ -8,7 +8,7 @@ from flask import redirect, render_template, request, session, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from surveys import accounts, store
+from surveys import accounts, audit, store
 from surveys.models import Answer, Respondent, User
 from web import db
 from web.admin import bp
@@ -47,10 +47,12 @@ def login():
         user = accounts.authenticate(db(), form.email.data or "", form.password.data or "")
         if user is not None:
             sign_in(user)
+            audit.record(db(), "sign_in", actor=user, target=f"user:{user.id}")
             db().commit()
             log.info("sign-in ok user=%s", user.id)
             return redirect(_safe_next(request.args.get("next")) or home_for(user.role))
-        db().commit()  # failed-attempt counters
+        _record_failed_sign_in(form.email.data or "")
+        db().commit()  # failed-attempt counters and the audit event
         error = "That email and password do not match, or the account is locked for now."
         status = 401
     elif request.method == "POST":
@@ -58,6 +60,15 @@ def login():
         error = "Please give your email and password."
     expired = session.pop("expired", False)
     return render_template("admin/login.html", form=form, error=error, expired=expired), status
+
+
+def _record_failed_sign_in(email: str) -> None:
+    # The account's id when the email is known, else the email's hash; never the password.
+    known = accounts.find_user(db(), email) if email.strip() else None
+    if known is not None:
+        audit.record(db(), "sign_in_failed", target=f"user:{known.id}")
+    else:
+        audit.record(db(), "sign_in_failed", details={"email_hash": audit.email_hash(email)})
 
 
 @bp.route("/logout", methods=["POST"])
@@ -68,6 +79,8 @@ def logout():
     if not form.validate_on_submit():
         return redirect(home_for(current_user.role))
     user = db().get(User, current_user.user_id)
+    if user is not None:
+        audit.record(db(), "sign_out", actor=user, target=f"user:{user.id}")
     sign_out(user)
     db().commit()
     return redirect(url_for("admin.login"))
