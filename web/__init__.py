@@ -123,14 +123,18 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from web import admin, auth, proposals, public
+    from web import admin, auth, privacy, proposals, public
     from web.admin.nav import admin_nav
 
     app.register_blueprint(public.bp)
+    app.register_blueprint(privacy.bp)
     app.register_blueprint(proposals.bp)
     auth.init_app(app)
     app.register_blueprint(admin.bp)
     app.jinja_env.globals["admin_nav"] = admin_nav
+    from web import withdraw  # after admin: it reuses the sign-in limiter
+
+    app.register_blueprint(withdraw.bp)
     try:
         hooks = importlib.import_module("web.hooks")
     except ModuleNotFoundError as exc:  # the webhook is optional until web/hooks.py lands

@@ -1,0 +1,106 @@
+"""``/r/withdraw``: a young person takes their answers back with the code they were given.
+
+GET asks for the code in plain words. POST ``step=check`` looks it up and asks "are you
+sure?"; POST ``step=confirm`` deletes (``surveys.withdrawal``) and redirects to a page
+saying it is done (Post/Redirect/Get, so a reload deletes nothing twice). A wrong, reused,
+expired or malformed code always gets the same page with the same words.
+
+Attempts are limited per client address (every POST counts: 5 a minute, 30 an hour by
+default, ``WITHDRAW_RATE_LIMIT``) with the limiter the admin sign-in already uses; a
+throttled attempt gets a friendly 429 page. Forms carry the app-wide CSRF token.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+
+from surveys import withdrawal
+from web import db
+
+bp = Blueprint("withdraw", __name__)
+log = logging.getLogger("yjvoice.web.withdraw")
+
+#: Attempts allowed per client address (``limits`` syntax; ";" separates limits).
+WITHDRAW_RATE_LIMIT = "5 per minute;30 per hour"
+MAX_CODE_FIELD = withdrawal.MAX_CODE_INPUT
+NOT_FOUND = (
+    "Sorry, we could not find any answers for that code. Please check the code and try "
+    "again. If you have used this code before, your answers have already been deleted."
+)
+NO_CODE = "Please type the code from the thank-you page."
+THROTTLED_HEADING = "Please wait a little"
+THROTTLED = (
+    "You have tried a lot of times. Please wait a few minutes, then try again. "
+    "If you need help, ask the worker who gave you the link."
+)
+
+
+def _limit() -> str:
+    return current_app.config.get("WITHDRAW_RATE_LIMIT", WITHDRAW_RATE_LIMIT)
+
+
+def _form(error: str | None = None, code: str = "", status: int = 200) -> ResponseReturnValue:
+    return render_template("withdraw/form.html", error=error, code=code), status
+
+
+@bp.route("/r/withdraw", methods=["GET", "POST"])
+def withdraw() -> ResponseReturnValue:
+    """Ask for the code (GET); check it, then confirm and delete (POST)."""
+    if request.method != "POST":
+        return _form()
+    code = (request.form.get("code") or "")[:MAX_CODE_FIELD].strip()
+    step = request.form.get("step", "check")
+    if not code:
+        return _form(NO_CODE)
+    session = db()
+    if step == "confirm":
+        result = withdrawal.withdraw(session, code, channel="web")
+        if not result.found:
+            session.rollback()
+            log.info("withdrawal refused: no match")
+            return _form(NOT_FOUND, code)
+        session.commit()
+        log.info("withdrawal done answers=%d kept=%d", result.answers, result.cases_kept)
+        return redirect(url_for(".done"), 303)
+    if withdrawal.find(session, code) is None:
+        log.info("withdrawal check: no match")
+        return _form(NOT_FOUND, code)
+    return render_template("withdraw/confirm.html", code=code)
+
+
+@bp.get("/r/withdraw/done")
+def done() -> str:
+    """Say the answers are deleted."""
+    return render_template("withdraw/done.html")
+
+
+@bp.errorhandler(429)
+def _throttled(exc) -> ResponseReturnValue:
+    log.info("withdrawal throttled")
+    return render_template(
+        "message.html",
+        heading=THROTTLED_HEADING,
+        message=THROTTLED,
+        link=url_for(".withdraw"),
+        link_text="Try again later",
+    ), 429
+
+
+def _init_throttle(state) -> None:
+    # Reuse the app's limiter (web.admin.users creates it for sign-in) so one store holds
+    # every count; fall back to one of our own when the admin blueprint is not registered.
+    app = state.app
+    limiter = app.extensions.get("yjv_login_limiter")
+    if limiter is None:
+        limiter = Limiter(get_remote_address, storage_uri="memory://", strategy="moving-window")
+        limiter.init_app(app)
+        app.extensions["yjv_login_limiter"] = limiter
+    app.view_functions["withdraw.withdraw"] = limiter.limit(_limit, methods=["POST"])(withdraw)
+
+
+bp.record_once(_init_throttle)
