@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from telegram import Update
 
-from bot import render
+from bot import render, withdraw
 from bot.render import Outgoing
 from bot.translate import CHANNEL, Button, Incoming, translate
 from surveys import engine, store
@@ -162,10 +162,22 @@ def _converse(session: Session, rt: Runtime, inc: Incoming) -> Applied:
     return Applied(outcome.replies, rid, outcome.duplicate, ok)
 
 
+def _withdrawal(session: Session, rt: Runtime, inc: Incoming) -> Applied:
+    """``/withdraw CODE`` and ``/delete`` ask to confirm; their "yes" button deletes."""
+    if inc.button is not None:
+        return Applied(withdraw.confirm(session, inc.button.option or "", inc.chat_key or ""),
+                       accepted=True)  # the pressed prompt shows the choice, buttons gone
+    return Applied(withdraw.command(session, inc.kind, inc.code or "", inc.chat_key or ""))
+
+
 def _apply(rt: Runtime, inc: Incoming, on_locked: Callable[[], None] | None) -> Applied:
     try:
         with rt.transaction() as session:
             step = _join if inc.kind == "join" else _converse
+            if inc.kind in ("withdraw", "delete") or (
+                inc.button is not None and inc.button.stage == withdraw.STAGE
+            ):
+                step = _withdrawal
             applied = step(session, rt, inc)
             if on_locked is not None:
                 on_locked()

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from telegram import CallbackQuery, Message, Update
 
+from bot import withdraw
 from surveys import engine, store
 from surveys.catalogue import AUDIENCES
 
@@ -88,6 +89,8 @@ def question_token(question_id: str) -> str:
 
 def callback_data(reply: engine.Reply, index: int, key: str) -> str:
     """Return the callback data of one option of a prompt (at most 64 bytes)."""
+    if reply.stage == withdraw.STAGE:  # /withdraw and /delete: the key is the data
+        return key
     if reply.stage == "audience":
         return f"a:{key}"
     if reply.stage == "consent":
@@ -101,6 +104,8 @@ def callback_data(reply: engine.Reply, index: int, key: str) -> str:
 
 def parse_callback(data: str | None) -> Button:
     """Return the button that callback data names (stage "unknown" when it is not ours)."""
+    if withdraw.is_callback(data):
+        return Button(withdraw.STAGE, data)
     m = _CALLBACK.match(data or "")
     if m is None:
         return Button("unknown")
@@ -149,6 +154,8 @@ def _from_message(update_id: int, msg: Message, secret: str, *, edited: bool) ->
             return Incoming(update_id, "resume", **base)
         code, audience = parse_start(arg)
         return Incoming(update_id, "join", code=code, audience=audience, **base)
+    if name in ("withdraw", "delete"):  # code: the withdrawal code typed after /withdraw
+        return Incoming(update_id, name, code=arg if name == "withdraw" else None, **base)
     # Unknown commands get help rather than being stored as an answer.
     command = name if name in COMMANDS else "help"
     return Incoming(update_id, "input", inbound=engine.Inbound(command=command), **base)
