@@ -74,6 +74,7 @@ def _join(session: Session, rt: Runtime, inc: Incoming) -> Applied:
             key=inc.key,
             catalogue=rt.catalogue,
             secret=secret,
+            service_phone=rt.settings.service_phone,
         )
         return Applied(outcome.replies, resp.id, outcome.duplicate)
     resp, result = store.start_respondent(
@@ -157,6 +158,7 @@ def _converse(session: Session, rt: Runtime, inc: Incoming) -> Applied:
         key=inc.key,
         catalogue=rt.catalogue,
         secret=rt.settings.secret_key,
+        service_phone=rt.settings.service_phone,
     )
     ok = accepted and not outcome.duplicate and all(r.kind != "error" for r in outcome.replies)
     return Applied(outcome.replies, rid, outcome.duplicate, ok)
@@ -165,8 +167,9 @@ def _converse(session: Session, rt: Runtime, inc: Incoming) -> Applied:
 def _withdrawal(session: Session, rt: Runtime, inc: Incoming) -> Applied:
     """``/withdraw CODE`` and ``/delete`` ask to confirm; their "yes" button deletes."""
     if inc.button is not None:
-        return Applied(withdraw.confirm(session, inc.button.option or "", inc.chat_key or ""),
-                       accepted=True)  # the pressed prompt shows the choice, buttons gone
+        return Applied(
+            withdraw.confirm(session, inc.button.option or "", inc.chat_key or ""), accepted=True
+        )  # the pressed prompt shows the choice, buttons gone
     return Applied(withdraw.command(session, inc.kind, inc.code or "", inc.chat_key or ""))
 
 

@@ -41,6 +41,7 @@ class Settings:
     safeguarding_deputy_emails: tuple[str, ...] = ()
     safeguarding_escalate_minutes: float = 30.0
     telegram_staff_chat_id: str | None = None
+    service_phone: str | None = None
     #: Fernet keys for raw answer text, newest first (ANSWER_KEYS); empty (development):
     #: a key derived from the secret key (surveys.crypto.configure).
     answer_keys: tuple[str, ...] = ()
@@ -176,4 +177,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         **_alert_settings(env),
         answer_keys=_answer_keys(env, production),
         retention_days=_retention_days(env),
+        service_phone=" ".join((env.get("SERVICE_PHONE") or "").split())[:40] or None,
     )

@@ -350,3 +350,29 @@ def open_count(session: Session) -> int:
         )
         or 0
     )
+
+
+CONTACT_MAX = 200
+
+
+def leave_contact(session: Session, respondent_id: str, contact: str) -> bool:
+    """Attach a way to reach the respondent to their newest safeguarding case.
+
+    Only offered after a flagged answer, and only if they choose to leave one. Returns
+    False when they have no case (nothing is stored then). The contact is encrypted at rest
+    like the answer text and never logged.
+    """
+    contact = " ".join((contact or "").split())[:CONTACT_MAX]
+    if not contact:
+        return False
+    case = session.scalar(
+        select(SafeguardingCase)
+        .join(Answer, Answer.id == SafeguardingCase.answer_id)
+        .where(Answer.respondent_id == respondent_id)
+        .order_by(SafeguardingCase.created_at.desc(), SafeguardingCase.id.desc())
+        .limit(1)
+    )
+    if case is None:
+        return False
+    case.contact = contact
+    return True

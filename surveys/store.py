@@ -285,6 +285,7 @@ def apply_inbound(
     key: str,
     catalogue: Catalogue,
     secret: str,
+    service_phone: str | None = None,
 ) -> Outcome:
     """Apply one delivery to a conversation exactly once and return what to reply.
 
@@ -353,9 +354,12 @@ def apply_inbound(
     replies = result.replies
     if flagged:
         # Where to get help, in the same turn, before whatever comes next.
-        help_now = engine.Reply(
-            "info", survey.texts.get("disclosure", result.state.audience), stage="disclosure"
-        )
+        text = survey.texts.get("disclosure", result.state.audience)
+        if service_phone:  # the service's own number, from settings (SERVICE_PHONE)
+            text += "\n" + survey.texts.get(
+                "service_help", result.state.audience, phone=service_phone
+            )
+        help_now = engine.Reply("info", text, stage="disclosure")
         replies = (help_now, *replies)
     return Outcome(replies, completed=result.completed, stored=len(result.answers), flagged=flagged)
 

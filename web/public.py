@@ -27,7 +27,7 @@ from flask import (
 from markupsafe import Markup, escape
 from werkzeug.wrappers import Response
 
-from surveys import engine, store
+from surveys import engine, safeguarding, store
 from surveys.catalogue import AUDIENCES
 from surveys.models import Respondent, Round
 from web import db, error_page, runtime
@@ -48,6 +48,7 @@ LOST_PLACE = (
     "cookies. Please open your link again."
 )
 BAD_FORM = "Sorry, that form was not complete, so nothing was saved. Please try again."
+CONTACT_THANKS = "Thank you. A safe adult from the youth justice service will get in touch."
 
 
 class BadForm(ValueError):
@@ -97,7 +98,8 @@ def respond(code: str, audience: str | None = None) -> Response | tuple[str, int
 def _get(rnd: Round, audience: str | None) -> Response | tuple[str, int] | str:
     resp = _find(rnd, audience)
     if resp is not None:
-        return _page(rnd, resp, audience, notices=_notices())
+        offer = bool(get_flashed_messages(category_filter=["offer_contact"]))
+        return _page(rnd, resp, audience, notices=_notices(), offer_contact=offer)
     if request.method == "HEAD":  # link checkers and previews: do not start anyone
         return ""
     rt, session = runtime(), db()
@@ -176,6 +178,8 @@ def _post(rnd: Round, audience: str | None) -> Response | tuple[str, int]:
         return _page(rnd, resp, audience, notices=notices, error=errors[0], typed=typed, status=422)
     for text in notices:
         flash(text, "notice")
+    if outcome.flagged:
+        flash("offer", "offer_contact")
     return redirect(here, 303)
 
 
@@ -224,7 +228,13 @@ def _inbound(state: engine.State, form: Posted) -> engine.Inbound:
 def _apply(resp: Respondent, inbound: engine.Inbound, key: str) -> store.Outcome:
     rt = runtime()
     return store.apply_inbound(
-        db(), resp.id, inbound, key=key, catalogue=rt.catalogue, secret=rt.settings.secret_key
+        db(),
+        resp.id,
+        inbound,
+        key=key,
+        catalogue=rt.catalogue,
+        secret=rt.settings.secret_key,
+        service_phone=rt.settings.service_phone,
     )
 
 
@@ -289,6 +299,7 @@ def _page(
     error: str | None = None,
     typed: str | None = None,
     status: int = 200,
+    offer_contact: bool = False,
 ) -> tuple[str, int]:
     """Render where the respondent is now: a question, the paused page or the thank-you."""
     rt = runtime()
@@ -305,6 +316,8 @@ def _page(
         "submission": str(uuid.uuid4()),
         "notices": [_strip_danger(n, danger) for n in notices or ()],
         "error": error,
+        "offer_contact": offer_contact,
+        "contact_action": url_for(".leave_contact", code=rnd.code, audience=audience),
     }
     if state.stage == "done":
         code = store.withdrawal_code(secret, resp.id)
@@ -375,3 +388,26 @@ def phone_links(text: str) -> Markup:
     999 stays plain text: a tap-to-call link for it invites pocket and mis-tap calls.
     """
     return escape(text).replace("0800 1111", Markup('<a href="tel:08001111">0800 1111</a>'))
+
+
+@bp.post("/r/<code>/contact")
+@bp.post("/r/<code>/<audience>/contact")
+def leave_contact(code: str, audience: str | None = None) -> Response | tuple[str, int]:
+    """Keep a way to reach someone whose answer may disclose harm, if they chose to leave one."""
+    if audience is not None and audience not in AUDIENCES:
+        abort(404)
+    try:
+        rnd = store.get_round(db(), code)
+    except store.RoundNotFound:
+        abort(404)
+    here = url_for(".respond", code=rnd.code, audience=audience)
+    resp = _find(rnd, audience)
+    contact = request.form.get("contact", "")
+    if resp is None or len(contact) > 1000:
+        return error_page(400, "Something went wrong", BAD_FORM, link=here, link_text="Go back")
+    session = db()
+    if safeguarding.leave_contact(session, resp.id, contact):
+        session.commit()
+        log.info("contact left round=%s respondent=%s", rnd.id, resp.id)
+        flash(CONTACT_THANKS, "notice")
+    return redirect(here, 303)

@@ -401,6 +401,7 @@ def chat(code: str, audience: str | None) -> None:
                     key=f"console:{uuid.uuid4()}",
                     catalogue=rt.catalogue,
                     secret=secret,
+                    service_phone=rt.settings.service_phone,
                 )
         except store.RoundClosed:
             click.echo("This round has closed. Thank you.")
