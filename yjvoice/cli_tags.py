@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import BinaryIO
 
 import click
@@ -21,6 +21,7 @@ import click
 from surveys.analysis import classify as classify_mod
 from surveys.analysis import sentiment as sentiment_mod
 from surveys.analysis import themes as themes_mod
+from yjvoice.stdin_lines import lines as read_lines
 
 # Characters that some readers treat as line breaks; an output line must stay one line.
 _BREAKS = str.maketrans({c: " " for c in "\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"})
@@ -33,34 +34,9 @@ def _stdin() -> BinaryIO:
     return stream
 
 
-def _lines(stream: BinaryIO) -> Iterator[tuple[int, str]]:
-    """Yield (line number, text) per input line; warn once about undecodable bytes."""
-    warned = False
-    try:
-        for number, raw in enumerate(stream, start=1):
-            if raw.endswith(b"\n"):
-                raw = raw[:-1]
-            if raw.endswith(b"\r"):
-                raw = raw[:-1]
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                text = raw.decode("utf-8", errors="replace")
-                if not warned:
-                    click.echo(
-                        f"warning: line {number} is not valid UTF-8; undecodable bytes "
-                        "were replaced (further such lines are not reported)",
-                        err=True,
-                    )
-                    warned = True
-            yield number, text.replace("\x00", "\ufffd")
-    except OSError as exc:
-        raise click.ClickException(f"cannot read standard input: {exc}") from None
-
-
 def _run(process: Callable[[str], str]) -> None:
     out = sys.stdout.buffer
-    for _number, text in _lines(_stdin()):
+    for _number, text in read_lines(_stdin()):
         out.write((process(text).translate(_BREAKS) + "\n").encode("utf-8", errors="replace"))
     out.flush()
 
@@ -134,7 +110,7 @@ def themes_command(as_json: bool, n_themes: int | None) -> None:
     """Read answers on stdin, one per line; print themes with counts and line numbers."""
     numbers: list[int] = []
     answers: list[str] = []
-    for number, text in _lines(_stdin()):
+    for number, text in read_lines(_stdin()):
         if text.strip():  # an empty line is no answer, but keeps its line number
             numbers.append(number)
             answers.append(text)

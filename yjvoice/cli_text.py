@@ -10,42 +10,17 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
 
 import click
 
 from surveys.analysis import redact as redact_mod
 from surveys.analysis import safeguard as safeguard_mod
+from yjvoice.stdin_lines import lines as read_lines
 
 # Characters that some readers treat as line breaks; an output line must stay one line.
 _BREAKS = str.maketrans({c: " " for c in "\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"})
-
-
-def _lines(stream: BinaryIO) -> Iterator[tuple[int, str]]:
-    """Yield (line number, text) for each input line; warn once about bad bytes."""
-    warned = False
-    try:
-        for number, raw in enumerate(stream, start=1):
-            if raw.endswith(b"\n"):
-                raw = raw[:-1]
-            if raw.endswith(b"\r"):
-                raw = raw[:-1]
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                text = raw.decode("utf-8", errors="replace")
-                if not warned:
-                    click.echo(
-                        f"warning: line {number} is not valid UTF-8; undecodable bytes were "
-                        "replaced (further such lines are not reported)",
-                        err=True,
-                    )
-                    warned = True
-            yield number, text.replace("\x00", "\ufffd")
-    except OSError as exc:
-        raise click.ClickException(f"cannot read standard input: {exc}") from None
 
 
 def _one_line(text: str) -> str:
@@ -62,7 +37,7 @@ def _run(process: Callable[[str], str]) -> None:
     if stdin is None:
         raise click.ClickException("cannot read standard input: it is not a byte stream")
     stdout = sys.stdout.buffer
-    for _number, text in _lines(stdin):
+    for _number, text in read_lines(stdin):
         stdout.write((process(text) + "\n").encode("utf-8", errors="replace"))
     stdout.flush()
 
@@ -86,10 +61,18 @@ def _load_lexicon(path: Path | None) -> safeguard_mod.Lexicon:
 
 
 @click.command("redact")
-@click.option("--json", "as_json", is_flag=True,
-              help='Print {"text", "spans": [{"start", "end", "category", "original"}]}.')
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Redaction allow/deny lists (YAML); default: the built-in generic lists.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help='Print {"text", "spans": [{"start", "end", "category", "original"}]}.',
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Redaction allow/deny lists (YAML); default: the built-in generic lists.",
+)
 def redact_command(as_json: bool, config_path: Path | None) -> None:
     """Anonymise answers read from stdin, one per line: names, schools, places, contacts."""
     config = _load_redact_config(config_path)
@@ -104,10 +87,18 @@ def redact_command(as_json: bool, config_path: Path | None) -> None:
 
 
 @click.command("safeguard")
-@click.option("--json", "as_json", is_flag=True,
-              help='Print {"flag", "categories", "matches": [{"category", "phrase", ...}]}.')
-@click.option("--lexicon", "lexicon_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Safeguarding lexicon (YAML); default: the built-in lexicon.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help='Print {"flag", "categories", "matches": [{"category", "phrase", ...}]}.',
+)
+@click.option(
+    "--lexicon",
+    "lexicon_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Safeguarding lexicon (YAML); default: the built-in lexicon.",
+)
 def safeguard_command(as_json: bool, lexicon_path: Path | None) -> None:
     """Flag answers read from stdin that may disclose harm: prints `flag CATS` or `ok`."""
     lexicon = _load_lexicon(lexicon_path)
