@@ -259,8 +259,13 @@ def export(code: str, fmt: str | None, everything: bool, min_group: int, out: Pa
         if everything:
             rows = answer_rows(session, rnd, rt.catalogue)
             n = _write_out(out, "w", lambda fh: write_csv(rows, fh))
-            audit.record(session, "export", actor=cli_actor(), round_id=rnd.id,
-                         details={"format": "csv", "scope": "all", "rows": n})
+            audit.record(
+                session,
+                "export",
+                actor=cli_actor(),
+                round_id=rnd.id,
+                details={"format": "csv", "scope": "all", "rows": n},
+            )
             click.echo(f"Wrote {n} answers to {out}", err=to_stdout)
             return
         plan = build_plan(session, rnd, rt.catalogue, min_group=min_group)
@@ -284,8 +289,13 @@ def export(code: str, fmt: str | None, everything: bool, min_group: int, out: Pa
     mode, write = writers[fmt]
     _write_out(out, mode, write)
     with rt.transaction() as session:
-        audit.record(session, "export", actor=cli_actor(), round_id=round_id,
-                     details={"format": fmt, "scope": "quotes", "quotes": plan.quote_count})
+        audit.record(
+            session,
+            "export",
+            actor=cli_actor(),
+            round_id=round_id,
+            details={"format": fmt, "scope": "quotes", "quotes": plan.quote_count},
+        )
     hidden = len(plan.suppressed)
     click.echo(
         f"Wrote {plan.quote_count} quotes in {len(plan.sections)} priorities to {out}"
@@ -443,6 +453,10 @@ def demo(host: str, port: int, no_serve: bool) -> None:
     click.echo(
         f"  Export answers:                yjvoice export --round {code} --format csv "
         "--all --out answers.csv"
+    )
+    click.echo(
+        f"  The lead's workbench:          {base}/admin  (first create a lead: "
+        "yjvoice user add --email you@example.org --role lead)"
     )
     if no_serve:
         return
