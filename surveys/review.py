@@ -554,7 +554,8 @@ def use_as_quote(
     if text != answer.quote_text:
         answer.quote_text = text
         answer.reviewed_by, answer.reviewed_at = user_id, utcnow()
-        log.info("quote edit answer=%s user=%s edited=%s", answer.id, user_id, text is not None)
+        row_id, edited = answer.id, text is not None  # ids and flags only: never the words
+        log.info("quote edit answer_id=%s user=%s edited=%s", row_id, user_id, edited)
     decide([answer], "quote", user_id)
     return QuoteResult(True, check)
 
@@ -704,7 +705,8 @@ def undo_redaction(answer: Answer, index: int) -> None:
     s["undone"] = True
     s.pop("accepted", None)
     _save_spans(answer, spans)
-    log.info("redaction undone answer=%s category=%s", answer.id, s.get("category"))
+    row_id = answer.id
+    log.info("redaction undone answer_id=%s category=%s", row_id, s.get("category"))
 
 
 def redo_redaction(answer: Answer, index: int) -> None:
@@ -778,7 +780,8 @@ def redact_too(answer: Answer, selected: str, category: str, user_id: int | None
         )
         added += 1
     _save_spans(answer, spans)
-    log.info("redaction added answer=%s category=%s count=%d", answer.id, category, added)
+    row_id = answer.id
+    log.info("redaction added answer_id=%s category=%s count=%d", row_id, category, added)
     return added
 
 
