@@ -8,91 +8,18 @@ when Chromium or axe is missing; under CI=true they must exist.
 
 from __future__ import annotations
 
-import os
 import re
-import threading
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from surveys import accounts, store
 from tests.web.conftest import STAFF_PASSWORD
+from tests.web.test_browser import axe_problems, base_url, browser  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
-AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 DESKTOP = {"viewport": {"width": 1280, "height": 900}}
-
-
-def _missing() -> list[str]:
-    missing = []
-    if not CHROMIUM.exists():
-        missing.append(f"{CHROMIUM} (apt-get install chromium)")
-    if not AXE.exists():
-        missing.append(f"{AXE} (npm install)")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        missing.append("the playwright package (pip install playwright)")
-    return missing
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """Launch Debian's Chromium once for this module."""
-    missing = _missing()
-    if missing:
-        message = "browser tests need " + ", ".join(missing)
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def base_url(app):
-    """Serve the app on a free loopback port for the length of one test."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
-    server.server_close()
-
-
-def axe_problems(page) -> list[str]:
-    """Run axe-core on the page; return its serious and critical violations, readably."""
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate(
-        """async () => await axe.run(document, {
-            runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa",
-                                            "wcag22aa", "best-practice"]}
-        })"""
-    )
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']]}"
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
 
 
 def click(page, locator) -> None:
@@ -101,8 +28,8 @@ def click(page, locator) -> None:
         locator.click()
 
 
-def sign_in(page, base_url: str, email: str) -> None:
-    page.goto(f"{base_url}/admin/login")
+def sign_in(page, base: str, email: str) -> None:
+    page.goto(f"{base}/admin/login")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(STAFF_PASSWORD)
     click(page, page.get_by_role("button", name="Sign in"))
@@ -112,7 +39,7 @@ def pdf_pages(pdf: bytes) -> int:
     return len(re.findall(rb"/Type\s*/Page(?!s)", pdf))
 
 
-def test_lead_signs_in_creates_and_opens_a_round_and_prints_a_poster(rt, staff, base_url, browser):
+def test_lead_signs_in_creates_and_opens_a_round_and_prints_a_poster(rt, staff, base_url, browser):  # noqa: F811
     context = browser.new_context(**DESKTOP, bypass_csp=True)  # bypass only to inject axe
     page = context.new_page()
     problems: dict[str, list[str]] = {}
