@@ -28,7 +28,7 @@ from bot import render, withdraw
 from bot.render import Outgoing
 from bot.translate import CHANNEL, Button, Incoming, translate
 from surveys import engine, store
-from surveys.models import ChatLink, Inbound, Respondent
+from surveys.models import Inbound, Respondent
 from surveys.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -91,18 +91,13 @@ def _join(session: Session, rt: Runtime, inc: Incoming) -> Applied:
     return Applied(result.replies, resp.id)
 
 
-def _resolve(
-    session: Session, rt: Runtime, rid: str, button: Button
-) -> tuple[engine.Inbound | None, bool]:
+def _resolve(rt: Runtime, resp: Respondent, button: Button) -> tuple[engine.Inbound | None, bool]:
     """Return the engine input for a pressed button, and whether it fits the current prompt.
 
-    Takes the respondent's row lock first, so the prompt cannot move on between this check
-    and the step. None means the button belongs to an earlier prompt that the engine would
-    not recognise as stale (audience or consent); the caller refuses it.
+    ``resp`` is locked, so the prompt cannot move on between this check and the step.
+    None means the button belongs to an earlier prompt that the engine would not recognise
+    as stale (audience or consent); the caller refuses it.
     """
-    resp = session.get(Respondent, rid, with_for_update=True, populate_existing=True)
-    if resp is None:
-        raise LookupError(rid)
     state = engine.State.from_dict(resp.state)
     if state.paused:  # any input resumes a stopped conversation; it answers nothing yet
         return engine.Inbound(choice=button.option or "", question_id=_STALE), False
@@ -125,43 +120,41 @@ def _resolve(
     return None, False
 
 
-def _stale(session: Session, rt: Runtime, rid: str) -> Applied:
-    resp = session.get(Respondent, rid)
-    if resp is None:
-        raise LookupError(rid)
+def _stale(rt: Runtime, resp: Respondent) -> Applied:
     store.require_open(resp.round)
     current = store.current_replies(resp.round, resp, rt.catalogue, rt.settings.secret_key)
     stale = engine.Reply("error", _text("stale", resp.audience), stage="stale")
-    return Applied((stale, *current), rid)
+    return Applied((stale, *current), resp.id)
 
 
 def _converse(session: Session, rt: Runtime, inc: Incoming) -> Applied:
-    link = session.get(ChatLink, (CHANNEL, inc.chat_key or ""))
-    if link is None:
+    # The chat's respondent and round in one query, the respondent's row locked until commit.
+    resp = store.linked_respondent(session, CHANNEL, inc.chat_key or "", lock=True)
+    if resp is None:
         return _note("join", fallback="unknown_round")
-    rid = link.respondent_id
     accepted = False
     if inc.kind == "resume":
         inbound = engine.Inbound(command="start")
     elif inc.button is not None:
-        resolved, accepted = _resolve(session, rt, rid, inc.button)
+        resolved, accepted = _resolve(rt, resp, inc.button)
         if resolved is None and not store.seen(session, inc.key):
-            return _stale(session, rt, rid)
+            return _stale(rt, resp)
         # A re-delivered press no longer fits the prompt; apply_inbound answers it as one.
         inbound = resolved or engine.Inbound(media=True)
     else:
         inbound = inc.inbound or engine.Inbound(media=True)
     outcome = store.apply_inbound(
         session,
-        rid,
+        resp.id,
         inbound,
         key=inc.key,
         catalogue=rt.catalogue,
         secret=rt.settings.secret_key,
         service_phone=rt.settings.service_phone,
+        locked=True,
     )
     ok = accepted and not outcome.duplicate and all(r.kind != "error" for r in outcome.replies)
-    return Applied(outcome.replies, rid, outcome.duplicate, ok)
+    return Applied(outcome.replies, resp.id, outcome.duplicate, ok)
 
 
 def _withdrawal(session: Session, rt: Runtime, inc: Incoming) -> Applied:

@@ -73,14 +73,22 @@ def analyse(
     )
 
 
+def columns(analysis: Analysis) -> dict[str, Any]:
+    """Return an analysis as the answer columns that hold it."""
+    return {
+        "redacted": analysis.redacted,
+        "redactions": analysis.redactions,
+        "sentiment": analysis.sentiment,
+        "sentiment_score": analysis.sentiment_score,
+        "priority_guess": analysis.priority_guess,
+        "priority_confidence": analysis.priority_confidence,
+        "themes": analysis.themes,
+        "flagged": analysis.flagged,
+        "flag_categories": analysis.flag_categories,
+    }
+
+
 def enrich(answer: Answer, analysis: Analysis) -> None:
     """Copy an analysis onto an answer (callers open a safeguarding case when it is flagged)."""
-    answer.redacted = analysis.redacted
-    answer.redactions = analysis.redactions
-    answer.sentiment = analysis.sentiment
-    answer.sentiment_score = analysis.sentiment_score
-    answer.priority_guess = analysis.priority_guess
-    answer.priority_confidence = analysis.priority_confidence
-    answer.themes = analysis.themes
-    answer.flagged = analysis.flagged
-    answer.flag_categories = analysis.flag_categories
+    for name, value in columns(analysis).items():
+        setattr(answer, name, value)

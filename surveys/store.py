@@ -12,14 +12,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy import Insert, bindparam, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, contains_eager
+from sqlalchemy.orm.attributes import set_committed_value
 
 from surveys import engine, ingest, safeguarding
 from surveys.catalogue import AUDIENCES, Catalogue
@@ -248,6 +250,35 @@ def find_respondent(
     )
 
 
+def respondent_by_key(
+    session: Session, code: str, channel: str, resume_key: str, *, lock: bool = False
+) -> Respondent | None:
+    """Return the respondent a channel key has in the round with this invite code, if any.
+
+    One query for both rows (the round comes loaded with it). With ``lock``, the
+    respondent's row is locked for the rest of the transaction (``FOR UPDATE OF``: the
+    round's row is not locked, so other conversations of the round go on).
+    """
+    code = (code or "").strip().upper()
+    if not code or len(code) > 32:
+        return None
+    params = {"code": code, "channel": channel, "resume_key": resume_key}
+    return session.scalar(_BY_KEY_LOCKED if lock else _BY_KEY, params)
+
+
+_BY_KEY = (
+    select(Respondent)
+    .join(Respondent.round)
+    .options(contains_eager(Respondent.round))
+    .where(
+        Round.code == bindparam("code"),
+        Respondent.channel == bindparam("channel"),
+        Respondent.resume_key == bindparam("resume_key"),
+    )
+)
+_BY_KEY_LOCKED = _BY_KEY.with_for_update(of=Respondent).execution_options(populate_existing=True)
+
+
 def link_chat(session: Session, channel: str, chat_key: str, respondent_id: str) -> None:
     """Point a chat at the respondent it is now talking as."""
     link = session.get(ChatLink, (channel, chat_key))
@@ -257,15 +288,53 @@ def link_chat(session: Session, channel: str, chat_key: str, respondent_id: str)
         link.respondent_id, link.updated_at = respondent_id, utcnow()
 
 
-def linked_respondent(session: Session, channel: str, chat_key: str) -> Respondent | None:
-    """Return the respondent a chat is talking as, if any."""
-    link = session.get(ChatLink, (channel, chat_key))
-    return session.get(Respondent, link.respondent_id) if link else None
+def linked_respondent(
+    session: Session, channel: str, chat_key: str, *, lock: bool = False
+) -> Respondent | None:
+    """Return the respondent a chat is talking as, with its round, if any (one query).
+
+    With ``lock``, the respondent's row is locked for the rest of the transaction.
+    """
+    params = {"channel": channel, "chat_key": chat_key}
+    return session.scalar(_LINKED_LOCKED if lock else _LINKED, params)
+
+
+_LINKED = (
+    select(Respondent)
+    .join(ChatLink, ChatLink.respondent_id == Respondent.id)
+    .join(Respondent.round)
+    .options(contains_eager(Respondent.round))
+    .where(ChatLink.channel == bindparam("channel"), ChatLink.chat_key == bindparam("chat_key"))
+)
+_LINKED_LOCKED = _LINKED.with_for_update(of=Respondent).execution_options(populate_existing=True)
 
 
 def seen(session: Session, key: str) -> bool:
     """Return True when a delivery with this key was already applied."""
     return session.get(Inbound, key) is not None
+
+
+def _claim_statement(insert: Callable[..., Any]) -> Insert:
+    table = Inbound.__table__
+    return insert(table).on_conflict_do_nothing(index_elements=["key"]).returning(table.c.key)
+
+
+_CLAIM = {
+    "postgresql": _claim_statement(postgresql.insert),
+    "sqlite": _claim_statement(sqlite.insert),
+}
+
+
+def claim(session: Session, key: str, respondent_id: str | None) -> bool:
+    """Record a delivery's key; return False when it was recorded before (a duplicate).
+
+    One statement (``INSERT ... ON CONFLICT DO NOTHING RETURNING``): a key that another
+    transaction is inserting right now waits for it, then counts as a duplicate if that
+    transaction committed. Rolling back the caller's transaction gives the key up again.
+    """
+    stmt = _CLAIM[session.get_bind().dialect.name]
+    row = {"key": key, "respondent_id": respondent_id, "created_at": utcnow()}
+    return session.execute(stmt, row).first() is not None
 
 
 def current_replies(
@@ -277,6 +346,12 @@ def current_replies(
     return engine.render(survey_for(rnd, catalogue), state, withdrawal_code=code)
 
 
+_INSERT_ANSWER = insert(Answer.__table__).returning(Answer.__table__.c.id)
+_UPDATE_RESPONDENT = update(Respondent.__table__).where(
+    Respondent.__table__.c.id == bindparam("_rid")
+)
+
+
 def apply_inbound(
     session: Session,
     respondent_id: str,
@@ -286,71 +361,86 @@ def apply_inbound(
     catalogue: Catalogue,
     secret: str,
     service_phone: str | None = None,
+    locked: bool = False,
 ) -> Outcome:
     """Apply one delivery to a conversation exactly once and return what to reply.
 
     Each new answer is analysed (redacted, scored, safeguarding-checked) in the same
     transaction; a flagged one opens a safeguarding case and the respondent is shown where
     to get help in the same turn. Raises RoundClosed when the round no longer takes
-    answers, LookupError when the respondent is gone (withdrawn). The caller commits; only
-    then may it acknowledge.
+    answers, LookupError when the respondent is gone (withdrawn). ``locked`` says the
+    caller already holds the respondent's row lock in this transaction (it selected the
+    row ``FOR UPDATE``), so the row is not read again. The caller commits; only then may
+    it acknowledge. After RoundClosed the caller must roll back.
     """
-    resp = session.get(Respondent, respondent_id, with_for_update=True, populate_existing=True)
+    if locked:
+        resp = session.get(Respondent, respondent_id)
+    else:
+        resp = session.get(Respondent, respondent_id, with_for_update=True, populate_existing=True)
     if resp is None:
         raise LookupError(respondent_id)
     rnd = resp.round
-    if seen(session, key):
-        return Outcome(current_replies(rnd, resp, catalogue, secret), duplicate=True)
-    require_open(rnd)
-    state = engine.State.from_dict(resp.state)
-    survey = survey_for(rnd, catalogue)
-    result = engine.step(survey, state, inbound, withdrawal_code=withdrawal_code(secret, resp.id))
-    flagged = False
-    try:
-        with session.begin_nested():
-            session.add(Inbound(key=key, respondent_id=resp.id))
-            # Only a question answered before (changed after "back") has a row to supersede.
-            superseded = [e.question_id for e in result.answers if e.question_id in state.answers]
-            superseded += result.retracted
-            if superseded:
-                session.execute(
-                    update(Answer)
-                    .where(
-                        Answer.respondent_id == resp.id,
-                        Answer.question_id.in_(superseded),
-                        Answer.superseded.is_(False),
-                    )
-                    .values(superseded=True)
+    with session.no_autoflush:
+        if not claim(session, key, resp.id):
+            return Outcome(current_replies(rnd, resp, catalogue, secret), duplicate=True)
+        require_open(rnd)
+        state = engine.State.from_dict(resp.state)
+        survey = survey_for(rnd, catalogue)
+        result = engine.step(
+            survey, state, inbound, withdrawal_code=withdrawal_code(secret, resp.id)
+        )
+        # Only a question answered before (changed after "back") has a row to supersede.
+        superseded = [e.question_id for e in result.answers if e.question_id in state.answers]
+        superseded += result.retracted
+        if superseded:
+            session.execute(
+                update(Answer)
+                .where(
+                    Answer.respondent_id == resp.id,
+                    Answer.question_id.in_(superseded),
+                    Answer.superseded.is_(False),
                 )
-            for i, ev in enumerate(result.answers):
-                answer = Answer(
-                    round_id=rnd.id,
-                    respondent_id=resp.id,
-                    priority=ev.priority,
-                    question_id=ev.question_id,
-                    audience=result.state.audience or "child",
-                    channel=resp.channel,
-                    text=ev.text,
-                    choice=ev.choice,
-                    inbound_key=key if i == 0 else f"{key}#{i}",
-                )
-                analysis = ingest.analyse(ev.text, choice=ev.choice)
-                ingest.enrich(answer, analysis)
-                session.add(answer)
-                if analysis.flagged:
-                    safeguarding.open_cases(session, [(answer, analysis.flag_categories)])
-                    flagged = True
-            if result.state != state:
-                resp.state = result.state.to_dict()
-                resp.state_version = result.state.version
-                resp.audience = result.state.audience
-                resp.updated_at = utcnow()
-            if result.completed and resp.completed_at is None:
-                resp.completed_at = utcnow()
-    except IntegrityError:
-        # A concurrent delivery of the same key won the race; it was applied once, there.
-        session.expire(resp)
-        return Outcome(current_replies(rnd, resp, catalogue, secret), duplicate=True)
+                .values(superseded=True)
+            )
+    # The hot path of every channel, so plain INSERT and UPDATE statements rather than the
+    # ORM's unit of work (which costs more than the SQL itself for one row each).
+    flagged: list[tuple[Answer, list[str]]] = []
+    for i, ev in enumerate(result.answers):
+        analysis = ingest.analyse(ev.text, choice=ev.choice)
+        row = {
+            "round_id": rnd.id,
+            "respondent_id": resp.id,
+            "priority": ev.priority,
+            "question_id": ev.question_id,
+            "audience": result.state.audience or "child",
+            "channel": resp.channel,
+            "text": ev.text,
+            "choice": ev.choice,
+            "inbound_key": key if i == 0 else f"{key}#{i}",
+            "created_at": utcnow(),
+            **ingest.columns(analysis),
+        }
+        answer_id = session.execute(_INSERT_ANSWER, row).scalar_one()
+        if analysis.flagged:
+            answer = session.get(Answer, answer_id)
+            assert answer is not None
+            flagged.append((answer, analysis.flag_categories))
+    changes: dict[str, Any] = {}
+    if result.state != state:
+        changes.update(
+            state=result.state.to_dict(),
+            state_version=result.state.version,
+            audience=result.state.audience,
+            updated_at=utcnow(),
+        )
+    if result.completed and resp.completed_at is None:
+        changes["completed_at"] = utcnow()
+    if changes:
+        session.execute(_UPDATE_RESPONDENT, {"_rid": resp.id, **changes})
+        for name, value in changes.items():  # the object now says what the row says
+            set_committed_value(resp, name, value)
+    if flagged:
+        safeguarding.open_cases(session, flagged)
     replies = result.replies
     if flagged:
         # Where to get help, in the same turn, before whatever comes next.
@@ -361,7 +451,9 @@ def apply_inbound(
             )
         help_now = engine.Reply("info", text, stage="disclosure")
         replies = (help_now, *replies)
-    return Outcome(replies, completed=result.completed, stored=len(result.answers), flagged=flagged)
+    return Outcome(
+        replies, completed=result.completed, stored=len(result.answers), flagged=bool(flagged)
+    )
 
 
 def live_answers(session: Session, rnd: Round) -> Iterator[Answer]:
