@@ -14,6 +14,8 @@ import traceback
 from typing import Any
 
 from flask import Flask, current_app, g, render_template, request, url_for
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -34,6 +36,7 @@ CSP = "; ".join(
     [
         "default-src 'none'",
         "script-src 'self'",
+        "connect-src 'self'",  # web/static/form.js posts answers with fetch()
         "style-src 'self'",
         "img-src 'self'",
         "font-src 'self'",
@@ -80,6 +83,24 @@ def db() -> Session:
     if "yjv_db" not in g:
         g.yjv_db = runtime().sessions()
     return g.yjv_db
+
+
+def throttle(app: Flask, endpoint: str, limit: Any, **kwargs: Any) -> None:
+    """Rate-limit one view by client address (sign-in, withdrawal codes).
+
+    One in-memory limiter per app holds every count. Only the views given here are
+    limited: the limiter's per-request hook skips every other endpoint (nearly all
+    traffic, the form and the webhook), instead of resolving limits it will not find.
+    """
+    limiter = app.extensions.get("yjv_limiter")
+    if limiter is None:
+        limiter = Limiter(get_remote_address, storage_uri="memory://", strategy="moving-window")
+        limiter.init_app(app)
+        limited = app.extensions["yjv_limited"] = set()
+        limiter.request_filter(lambda: request.endpoint not in limited)
+        app.extensions["yjv_limiter"] = limiter
+    app.extensions["yjv_limited"].add(endpoint)
+    app.view_functions[endpoint] = limiter.limit(limit, **kwargs)(app.view_functions[endpoint])
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -132,7 +153,7 @@ def _register_blueprints(app: Flask) -> None:
     auth.init_app(app)
     app.register_blueprint(admin.bp)
     app.jinja_env.globals["admin_nav"] = admin_nav
-    from web import withdraw  # after admin: it reuses the sign-in limiter
+    from web import withdraw
 
     app.register_blueprint(withdraw.bp)
     try:

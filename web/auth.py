@@ -72,7 +72,8 @@ def sign_out(user: User | None) -> None:
 
 
 def _enforce_timeouts() -> None:
-    if not current_user.is_authenticated:
+    # Most requests (the form, the webhook) carry no sign-in: skip loading a user.
+    if "_user_id" not in session or not current_user.is_authenticated:
         return
     now = _now().timestamp()
     idle = current_app.config.get("ADMIN_IDLE_TIMEOUT", IDLE_TIMEOUT).total_seconds()
@@ -87,7 +88,12 @@ def _enforce_timeouts() -> None:
 
 def init_app(app: Flask) -> None:
     """Attach sign-in to the app."""
-    login_manager.init_app(app)
+    # Flask-Login's own context processor loads the user for every page rendered; on an
+    # anonymous session that holds a CSRF token, "strong" session protection then counts
+    # as failed and rewrites the session cookie on every response of the form. Templates
+    # get the lazy proxy instead: only pages that show the user (admin) load one.
+    login_manager.init_app(app, add_context_processor=False)
+    app.context_processor(lambda: {"current_user": current_user})
     login_manager.login_view = "admin.login"
     login_manager.login_message = "Please sign in to see that page."
     login_manager.session_protection = "strong"

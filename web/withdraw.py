@@ -16,11 +16,9 @@ import logging
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 
 from surveys import withdrawal
-from web import db
+from web import db, throttle
 
 bp = Blueprint("withdraw", __name__)
 log = logging.getLogger("yjvoice.web.withdraw")
@@ -92,15 +90,7 @@ def _throttled(exc) -> ResponseReturnValue:
 
 
 def _init_throttle(state) -> None:
-    # Reuse the app's limiter (web.admin.users creates it for sign-in) so one store holds
-    # every count; fall back to one of our own when the admin blueprint is not registered.
-    app = state.app
-    limiter = app.extensions.get("yjv_login_limiter")
-    if limiter is None:
-        limiter = Limiter(get_remote_address, storage_uri="memory://", strategy="moving-window")
-        limiter.init_app(app)
-        app.extensions["yjv_login_limiter"] = limiter
-    app.view_functions["withdraw.withdraw"] = limiter.limit(_limit, methods=["POST"])(withdraw)
+    throttle(state.app, "withdraw.withdraw", _limit, methods=["POST"])
 
 
 bp.record_once(_init_throttle)

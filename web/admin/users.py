@@ -16,8 +16,6 @@ import logging
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField
@@ -25,8 +23,8 @@ from wtforms.validators import DataRequired, Length
 
 from surveys import accounts, audit
 from surveys.models import User
-from web import db
-from web.admin import bp, views
+from web import db, throttle
+from web.admin import bp, views  # noqa: F401 (the sign-in view must be registered first)
 from web.admin.access import LEAD, roles_required
 from web.admin.forms import EmptyForm, SignInForm
 from web.auth import StaffUser
@@ -43,16 +41,16 @@ def _login_limit() -> str:
 
 
 def _init_throttle(state) -> None:
-    # One limiter per app, so two apps (tests) never share counts. Runs after views.py
-    # registered the sign-in view: wrap it here as the limiter's decorator would, without
-    # editing the view. Only failed attempts count (a 302 is a success), and only POSTs.
-    app = state.app
-    limiter = Limiter(get_remote_address, storage_uri="memory://", strategy="moving-window")
-    limiter.init_app(app)
-    app.view_functions["admin.login"] = limiter.limit(
-        _login_limit, methods=["POST"], deduct_when=lambda response: response.status_code != 302
-    )(views.login)
-    app.extensions["yjv_login_limiter"] = limiter
+    # Runs after views.py registered the sign-in view: wrap it here as the limiter's
+    # decorator would, without editing the view. Only failed attempts count (a 302 is a
+    # success), and only POSTs.
+    throttle(
+        state.app,
+        "admin.login",
+        _login_limit,
+        methods=["POST"],
+        deduct_when=lambda response: response.status_code != 302,
+    )
 
 
 bp.record_once(_init_throttle)
