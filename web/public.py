@@ -36,6 +36,7 @@ bp = Blueprint("public", __name__)
 log = logging.getLogger("yjvoice.web.public")
 
 CHANNEL = "web"
+INLINE_HEADER = "YJV-Inline"
 COMMANDS = frozenset({"help", "skip", "back", "stop", "start"})
 #: Commands that act whatever page they were pressed on (they change no answer).
 PAGE_FREE_COMMANDS = frozenset({"help", "stop", "start"})
@@ -78,12 +79,18 @@ def respond(code: str, audience: str | None = None) -> Response | tuple[str, int
     """Show the respondent's current step (GET) or apply one answer or command (POST)."""
     if audience is not None and audience not in AUDIENCES:
         abort(404)
-    try:
-        rnd = store.get_round(db(), code)
-    except store.RoundNotFound:
-        return error_page(
-            404, "Survey not found", engine.default_texts().get("unknown_round", audience)
-        )
+    # The usual request (a cookie, an open round) reads round and respondent in one query;
+    # a POST locks the respondent's row until its answer is committed.
+    resp = _find_by_code(code, audience, lock=request.method == "POST")
+    if resp is not None:
+        rnd = resp.round
+    else:
+        try:
+            rnd = store.get_round(db(), code)
+        except store.RoundNotFound:
+            return error_page(
+                404, "Survey not found", engine.default_texts().get("unknown_round", audience)
+            )
     if audience is not None and audience not in rnd.audiences:
         return redirect(url_for(".respond", code=rnd.code), 303)
     if request.method != "POST" and code != rnd.code:
@@ -91,12 +98,13 @@ def respond(code: str, audience: str | None = None) -> Response | tuple[str, int
     if not store.is_open(rnd):
         return _closed(rnd, audience)
     if request.method == "POST":
-        return _post(rnd, audience)
-    return _get(rnd, audience)
+        return _post(rnd, resp, audience)
+    return _get(rnd, resp, audience)
 
 
-def _get(rnd: Round, audience: str | None) -> Response | tuple[str, int] | str:
-    resp = _find(rnd, audience)
+def _get(
+    rnd: Round, resp: Respondent | None, audience: str | None
+) -> Response | tuple[str, int] | str:
     if resp is not None:
         offer = bool(get_flashed_messages(category_filter=["offer_contact"]))
         return _page(rnd, resp, audience, notices=_notices(), offer_contact=offer)
@@ -120,9 +128,9 @@ def _get(rnd: Round, audience: str | None) -> Response | tuple[str, int] | str:
     return response
 
 
-def _post(rnd: Round, audience: str | None) -> Response | tuple[str, int]:
+def _post(rnd: Round, resp: Respondent | None, audience: str | None) -> Response | tuple[str, int]:
+    """Apply one posted answer or command; ``resp`` is locked for this transaction."""
     here = url_for(".respond", code=rnd.code, audience=audience)
-    resp = _find(rnd, audience)
     if resp is None:
         return error_page(400, "We lost your place", LOST_PLACE, link=here, link_text="Start")
     try:
@@ -168,7 +176,7 @@ def _post(rnd: Round, audience: str | None) -> Response | tuple[str, int]:
         outcome.completed,
     )
     if outcome.duplicate:
-        return redirect(here, 303)
+        return _next_page(rnd, resp, audience, here, [])
     notices += _info(outcome.replies)
     errors = [r.text for r in outcome.replies if r.kind == "error"]
     if errors:
@@ -176,9 +184,30 @@ def _post(rnd: Round, audience: str | None) -> Response | tuple[str, int]:
         same_question = now.stage == "question" and form.question == now.current
         typed = form.answer if same_question and form.command is None else None
         return _page(rnd, resp, audience, notices=notices, error=errors[0], typed=typed, status=422)
+    return _next_page(rnd, resp, audience, here, notices, offer_contact=outcome.flagged)
+
+
+def _next_page(
+    rnd: Round,
+    resp: Respondent,
+    audience: str | None,
+    here: str,
+    notices: list[str],
+    *,
+    offer_contact: bool = False,
+) -> Response | tuple[str, int]:
+    """Show what comes after an applied answer.
+
+    A plain form post gets a redirect to the page (Post/Redirect/Get: reloading or going
+    back never re-posts). The page's script (``web/static/form.js``) asks, with the
+    ``YJV-Inline`` header, for the page itself in the answer to its POST: one request per
+    answer instead of two, which halves the waiting on a slow phone connection.
+    """
+    if request.headers.get(INLINE_HEADER) == "1":
+        return _page(rnd, resp, audience, notices=notices, offer_contact=offer_contact)
     for text in notices:
         flash(text, "notice")
-    if outcome.flagged:
+    if offer_contact:
         flash("offer", "offer_contact")
     return redirect(here, 303)
 
@@ -235,6 +264,7 @@ def _apply(resp: Respondent, inbound: engine.Inbound, key: str) -> store.Outcome
         catalogue=rt.catalogue,
         secret=rt.settings.secret_key,
         service_phone=rt.settings.service_phone,
+        locked=True,
     )
 
 
@@ -260,11 +290,24 @@ def _cookie_path(rnd: Round) -> str:
     return f"/r/{rnd.code}"
 
 
-def _find(rnd: Round, audience: str | None) -> Respondent | None:
+def _token(audience: str | None) -> str | None:
+    """Return this link's resume token from its cookie, if it looks like one of ours."""
     token = request.cookies.get(_cookie_name(audience), "")
-    if not 32 <= len(token) <= 100:
+    return token if 32 <= len(token) <= 100 else None
+
+
+def _find(rnd: Round, audience: str | None) -> Respondent | None:
+    token = _token(audience)
+    if token is None:
         return None
     return store.find_respondent(db(), rnd, CHANNEL, store.token_hash(token))
+
+
+def _find_by_code(code: str, audience: str | None, *, lock: bool) -> Respondent | None:
+    token = _token(audience)
+    if token is None:
+        return None
+    return store.respondent_by_key(db(), code, CHANNEL, store.token_hash(token), lock=lock)
 
 
 def _set_resume_cookie(response: Response, rnd: Round, audience: str | None, token: str) -> None:

@@ -108,8 +108,36 @@ def axe_problems(page) -> list[str]:
     ]
 
 
+NEXT_PAGE_SHOWN = """old => {
+    const field = document.querySelector("input[name=submission]");
+    return document.body.getAttribute("aria-busy") !== "true" && (!field || field.value !== old);
+}"""
+
+
+def submission(page) -> str | None:
+    """Return the page's submission id (each page gets a new one), if it has a form."""
+    field = page.locator("input[name=submission]")
+    return field.get_attribute("value") if field.count() else None
+
+
+def wait_for_next_page(page, before: str | None) -> None:
+    """Wait until the page the last tap led to is shown (its form has a new submission id)."""
+    page.wait_for_function(NEXT_PAGE_SHOWN, arg=before)
+
+
 def press(page, locator) -> None:
-    """Tap a submit button and wait for the page it leads to (POST, then 303 and GET)."""
+    """Tap a submit button and wait for the page it leads to.
+
+    With JavaScript the page's script (form.js) posts with fetch() and swaps the next page
+    in; without, the browser posts, follows the 303 and loads the page (see press_plain).
+    """
+    before = submission(page)
+    locator.tap()
+    wait_for_next_page(page, before)
+
+
+def press_plain(page, locator) -> None:
+    """Tap a submit button with JavaScript off: wait for the POST, 303 and GET."""
     with page.expect_navigation():
         locator.tap()
 
@@ -129,8 +157,9 @@ def answer_page(page, step: int) -> str:
         page.keyboard.type(f"answer {step}: it was ok 👍")
         page.keyboard.press("Tab")
         assert page.evaluate("document.activeElement.textContent.trim()") == "Send"
-        with page.expect_navigation():
-            page.keyboard.press("Enter")
+        before = submission(page)
+        page.keyboard.press("Enter")
+        wait_for_next_page(page, before)
     else:
         press(page, page.locator("button[name=choice]").first)
     return question
@@ -194,22 +223,47 @@ def test_journey_works_with_javascript_off_and_no_csp_errors(rt, open_round, bas
     console = []
     page.on("console", lambda msg: console.append(msg.text))
     page.goto(f"{base_url}/r/{open_round}/child")
-    press(page, button(page, TEXTS.get("consent_yes", "child")))
+    press_plain(page, button(page, TEXTS.get("consent_yes", "child")))
     page.get_by_label("What do you think of the police round here?").fill("fair enough")
-    press(page, button(page, "Send"))
-    press(page, button(page, "Skip this question"))
-    press(page, button(page, "Back"))
+    press_plain(page, button(page, "Send"))
+    press_plain(page, button(page, "Skip this question"))
+    press_plain(page, button(page, "Back"))
     assert "stopped and searched" in page.locator("h1").inner_text()
     for step in range(60):
         if not page.locator("input[name=question]").count():
             break
         if page.locator("textarea#answer").count():
             page.locator("textarea#answer").fill(f"typed {step}")
-            press(page, button(page, "Send"))
+            press_plain(page, button(page, "Send"))
         else:
-            press(page, page.locator("button[name=choice]").first)
+            press_plain(page, page.locator("button[name=choice]").first)
     assert CODE_RE.search(page.locator("main").inner_text())
     assert not [m for m in console if "Content Security Policy" in m]
+    context.close()
+
+
+def test_answers_go_by_fetch_one_request_each_under_the_real_csp(rt, open_round, base_url, browser):
+    context = browser.new_context(**PHONE)  # CSP enforced: connect-src must allow the fetch
+    page = context.new_page()
+    console, navigations, posts = [], [], []
+    page.on("console", lambda msg: console.append(msg.text))
+    page.on("framenavigated", lambda frame: navigations.append(frame.url))
+    page.on("request", lambda r: posts.append(r.resource_type) if r.method == "POST" else None)
+    page.goto(f"{base_url}/r/{open_round}/child")
+    navigations.clear()
+    press(page, button(page, TEXTS.get("consent_yes", "child")))
+    assert page.evaluate("document.activeElement.tagName") == "H1"  # focus moved to the question
+    page.locator("textarea#answer").fill("fair enough")
+    press(page, button(page, "Send"))
+    question = page.locator("h1").inner_text()
+    choice = page.locator("button[name=choice]").first
+    choice.dblclick()  # a double tap sends the answer once
+    wait_for_next_page(page, None)
+    page.wait_for_function("q => document.querySelector('h1').innerText !== q", arg=question)
+    assert navigations == [] and posts == ["fetch"] * 3
+    assert not [m for m in console if "Content Security Policy" in m or "Error" in m]
+    with rt.transaction() as s:
+        assert len(list(store.live_answers(s, store.get_round(s, open_round)))) == 2
     context.close()
 
 
@@ -232,7 +286,8 @@ def test_question_page_fits_a_small_phone_with_big_targets(
     for each in page.locator("button").all():
         box = each.bounding_box()
         assert box["height"] >= 44 and box["width"] >= 44, each.inner_text()
-    page.locator("button[name=choice]").first.focus()
+    page.keyboard.press("Tab")  # from the question (focused when the page came) to a choice
+    assert page.evaluate("document.activeElement.name") == "choice"
     outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
     assert outline == "solid"  # a visible focus ring
     assert not [m for m in console if "Content Security Policy" in m]

@@ -37,6 +37,16 @@ def test_disclosure_shows_help_the_service_number_and_the_offer(rt, open_round, 
     assert "Do you want someone to contact you?" not in v.text
 
 
+def test_page_script_shows_the_help_and_the_offer_in_the_same_answer(open_round, app_with_phone):
+    v = child(app_with_phone.test_client(), open_round, inline=True).start()
+    v.answer(DISCLOSURE)
+    assert v.status == 200
+    assert "Childline" in v.text and PHONE in v.text
+    assert "Do you want someone to contact you?" in v.text
+    v.open()
+    assert "Do you want someone to contact you?" not in v.text
+
+
 def test_an_ordinary_answer_never_asks_for_contact_details(open_round, client):
     v = child(client, open_round).start()
     v.answer("the police were fair with me")

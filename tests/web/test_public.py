@@ -23,10 +23,14 @@ CHILD_HELP_FIRST_LINE = TEXTS.get("help", "child").splitlines()[0]
 
 
 class Visitor:
-    """One person with one browser (the client's cookie jar) on one link."""
+    """One person with one browser (the client's cookie jar) on one link.
 
-    def __init__(self, client, path: str):
-        self.client, self.path = client, path
+    With ``inline``, the browser runs the page's script (web/static/form.js): it posts
+    with the ``YJV-Inline`` header and gets the next page in the answer to its POST.
+    """
+
+    def __init__(self, client, path: str, *, inline: bool = False):
+        self.client, self.path, self.inline = client, path, inline
         self.html = ""
         self.status = 0
 
@@ -39,8 +43,10 @@ class Visitor:
     def post(self, *, fields: dict | None = None, **data):
         """Post the current page's form with extra fields; follow a redirect like a browser."""
         form = {**(hidden_fields(self.html) if fields is None else fields), **data}
-        r = self.client.post(self.path, data=form)
+        headers = {"YJV-Inline": "1"} if self.inline else {}
+        r = self.client.post(self.path, data=form, headers=headers)
         if r.status_code == 303:
+            assert not self.inline, "the script asked for the page itself, not a redirect"
             assert r.headers["Location"] == self.path
             self.open()
         else:
@@ -85,8 +91,8 @@ class Visitor:
         return self
 
 
-def child(client, code):
-    return Visitor(client, f"/r/{code}/child")
+def child(client, code, *, inline: bool = False):
+    return Visitor(client, f"/r/{code}/child", inline=inline)
 
 
 def answer_everything(v: Visitor) -> list[str]:
@@ -134,6 +140,44 @@ def test_child_journey_by_fixed_link_ends_with_thanks_and_withdrawal_code(rt, op
     assert "Thank you" in v.text
     assert DANGER in v.text
     assert [q for q, _ in live_answers(rt)] == asked
+
+
+def test_journey_with_the_page_script_takes_one_request_per_answer(rt, open_round, app):
+    plain, scripted = child(app.test_client(), open_round), child(
+        app.test_client(), open_round, inline=True
+    )
+    asked = {}
+    for v in (plain, scripted):
+        v.start()
+        asked[v.inline] = answer_everything(v)  # inline: every POST answered 200, no 303
+        assert "Thank you" in v.text and DANGER in v.text
+    assert asked[True] == asked[False]
+    with rt.transaction() as s:
+        rows = s.query(Respondent.id).filter(Respondent.completed_at.isnot(None)).all()
+    assert len(rows) == 2
+    answers = live_answers(rt)
+    assert len(answers) == 2 * len(asked[True])
+
+
+def test_page_script_double_post_stores_once_and_shows_the_next_page(rt, open_round, client):
+    v = child(client, open_round, inline=True).start()
+    fields = {**hidden_fields(v.html), "answer": "they were ok"}
+    first = client.post(v.path, data=fields, headers={"YJV-Inline": "1"})
+    again = client.post(v.path, data=fields, headers={"YJV-Inline": "1"})
+    assert first.status_code == again.status_code == 200
+    for r in (first, again):
+        assert hidden_fields(r.get_data(as_text=True))["question"] == "policing.stop_search"
+    assert count(rt, Answer) == 1
+
+
+def test_page_script_gets_notices_and_errors_on_the_page_it_is_sent(open_round, client):
+    v = child(client, open_round, inline=True).start()
+    v.answer("")
+    assert v.status == 422 and TEXTS.get("empty_answer", "child") in v.text
+    v.command("stop")
+    v.tap("Carry on")
+    assert v.status == 200 and v.question == "policing.opinion"
+    assert TEXTS.get("resumed", "child").splitlines()[0] in v.text
 
 
 def test_chooser_link_asks_who_you_are_first(rt, open_round, client):
@@ -602,7 +646,11 @@ def _every_page_type(rt, open_round, client) -> dict[str, str]:
 
 def test_no_page_has_inline_script_or_style(rt, open_round, client):
     for name, page in _every_page_type(rt, open_round, client).items():
-        assert "<script" not in page, name
+        # Only our own script files: the question pages load form.js, nothing else.
+        scripts = re.findall(r"<script\b[^>]*>(.*?)</script>", page, re.S)
+        tags = re.findall(r"<script\b[^>]*>", page)
+        assert all(body == "" for body in scripts), name
+        assert all(re.fullmatch(r'<script src="/static/form\.js" defer>', t) for t in tags), name
         assert "<style" not in page, name
         assert not re.search(r"\sstyle=", page), name
         assert not re.search(r"\son[a-z]+=", page), name

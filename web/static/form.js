@@ -1,0 +1,86 @@
+// The answer form, one round trip per answer: send the answer with fetch() and show the
+// next page from the reply, instead of a POST, a redirect and a second request (on a slow
+// phone connection each round trip can take a second). Without JavaScript, in a browser
+// too old for it, or when anything goes wrong, the form posts as usual (Post/Redirect/Get).
+// The server stores an answer once whichever way it arrives: each form carries its own
+// submission id.
+(function () {
+  "use strict";
+  if (!window.fetch || !window.DOMParser || !window.URLSearchParams || !window.AbortController) {
+    return;
+  }
+  var TIMEOUT_MS = 20000;
+  var busy = false;
+
+  function postAsUsual(form, submitter) {
+    // form.submit() leaves out the pressed button, so carry its name and value along.
+    if (submitter && submitter.name) {
+      var field = document.createElement("input");
+      field.type = "hidden";
+      field.name = submitter.name;
+      field.value = submitter.value;
+      form.appendChild(field);
+    }
+    form.submit();
+  }
+
+  function fields(form, submitter) {
+    var data = new FormData(form);
+    if (submitter && submitter.name) {
+      data.append(submitter.name, submitter.value);
+    }
+    return new URLSearchParams(data);
+  }
+
+  function show(html) {
+    var next = new DOMParser().parseFromString(html, "text/html");
+    if (!next.body || !next.querySelector("main")) {
+      throw new Error("not one of our pages");
+    }
+    document.title = next.title;
+    document.body.replaceWith(document.adoptNode(next.body));
+    window.scrollTo(0, 0);
+    // Move focus where a screen reader should start: the problem, else the question.
+    var target = document.getElementById("error") || document.querySelector("main h1");
+    if (target) {
+      target.setAttribute("tabindex", "-1");
+      target.focus();
+    }
+  }
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!(form instanceof HTMLFormElement) || !form.hasAttribute("data-inline")) {
+      return;
+    }
+    if (!("submitter" in event)) {
+      return; // cannot tell which button was pressed: let the browser post the form
+    }
+    event.preventDefault();
+    if (busy) {
+      return; // a second tap while the first answer is on its way
+    }
+    busy = true;
+    var submitter = event.submitter;
+    var controller = new AbortController();
+    var timer = setTimeout(function () { controller.abort(); }, TIMEOUT_MS);
+    document.body.setAttribute("aria-busy", "true");
+    fetch(form.action, {
+      method: "POST",
+      body: fields(form, submitter),
+      credentials: "same-origin",
+      headers: { "YJV-Inline": "1" },
+      signal: controller.signal
+    })
+      .then(function (response) { return response.text(); })
+      .then(function (html) {
+        clearTimeout(timer);
+        show(html);
+        busy = false;
+      })
+      .catch(function () {
+        clearTimeout(timer);
+        postAsUsual(form, submitter); // the same submission id: stored once at most
+      });
+  });
+})();
