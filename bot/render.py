@@ -77,6 +77,23 @@ def chosen(chat_id: int, message_id: int, text: str | None, label: str | None) -
     return Outgoing("clear_buttons", chat_id, message_id=message_id)
 
 
+def webhook_reply(outgoing: Sequence[Outgoing]) -> tuple[dict[str, str] | None, list[Outgoing]]:
+    """Split off the call a webhook can answer Telegram with; return it and the rest.
+
+    Telegram executes one Bot API call found in a webhook response's JSON body (``method``
+    plus its parameters). A button press's acknowledgement (``answerCallbackQuery``) goes
+    that way: its result is never used, and it is not a message, so PTB's rate limiter
+    (which only counts calls to a chat) and the chat's reply order do not apply to it.
+    Everything else is sent through PTB, in order.
+    """
+    rest = list(outgoing)
+    for i, o in enumerate(rest):
+        if o.method == "answer" and o.callback_query_id is not None:
+            del rest[i]
+            return {"method": "answerCallbackQuery", "callback_query_id": o.callback_query_id}, rest
+    return None, rest
+
+
 def markup(rows: Keyboard) -> InlineKeyboardMarkup | None:
     """Return PTB's inline keyboard for rows of (label, callback data)."""
     if not rows:

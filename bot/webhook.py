@@ -9,6 +9,11 @@ Telegram delivers the update again; the delivery key makes the retry apply once.
 A re-delivered update is stored once and answered 200; its reply (the current question)
 is sent again, see ``bot.handler``.
 
+A 200 answer to a button press carries its acknowledgement as a Bot API call in the body
+(``{"method": "answerCallbackQuery", ...}``), which Telegram executes: one outgoing HTTP
+call fewer per press. Any other 200 answer is ``{"ok": true}``; refusals and failures
+carry no call (Telegram only executes one found in a 2xx answer).
+
 Replies go out through a ``Sender``: one long-lived PTB bot (with PTB's rate limiter) on
 an event loop in a background thread of the web process, started on first use, after
 gunicorn has forked. Each chat's replies are queued in the order its updates committed
@@ -38,7 +43,7 @@ from telegram.request import HTTPXRequest
 
 from bot.app import MAX_RATE, quiet_library_logs, rate_limiter
 from bot.handler import handle_update
-from bot.render import Outgoing, deliver
+from bot.render import Outgoing, deliver, webhook_reply
 from surveys.config import Settings
 from surveys.runtime import Runtime
 
@@ -52,7 +57,7 @@ _MAX_UPDATE_ID = 2**63 - 1
 
 @dataclass(frozen=True)
 class Response:
-    """What to answer Telegram: a status and a small JSON body."""
+    """What to answer Telegram: a status and a small JSON body (a 200's may be a Bot API call)."""
 
     status: int
     body: dict[str, Any] = field(default_factory=dict)
@@ -264,6 +269,8 @@ def receive(
         log.error("update %s failed: %s", update.update_id, type(exc).__name__)
         return Response(500, {"ok": False, "error": "try again"})
 
+    # A button press is acknowledged in this response's body: Telegram executes the call.
+    reply, outgoing = webhook_reply(outgoing)
     if outgoing and ticket is None:  # nothing was locked (an unknown round, a stray update)
         take_place(_chat_id(update) or 0)
     if ticket is not None:
@@ -271,7 +278,7 @@ def receive(
         # Still queued behind the rate limit after send_wait: it goes out after we answer.
         with contextlib.suppress(concurrent.futures.TimeoutError):
             ticket.sent.result(timeout=send_wait)
-    return Response(200, {"ok": True})
+    return Response(200, reply or {"ok": True})
 
 
 def _chat_id(update: Update) -> int | None:

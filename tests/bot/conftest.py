@@ -3,6 +3,9 @@
 The bot under test is the real ``bot.app.build_application`` Application, polling the
 fake server over HTTP from a thread with its own event loop. Tests talk to it as a person
 would (``Chat.say``, ``Chat.tap``) and wait for its replies by condition.
+
+Webhook tests post updates with ``telegram_client``'s test clients, which treat the web
+app's answers as Telegram does (a Bot API call in a 2xx answer's body is executed).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from flask.testing import FlaskClient
 
 from bot.app import ALLOWED_UPDATES, POLL_TIMEOUT, build_application
 from surveys.engine import default_texts
@@ -21,6 +25,7 @@ from surveys.runtime import Runtime
 from tests.botapi.server import FakeBotAPI, User
 
 WEBHOOK_SECRET = "webhook-secret-for-tests-0123456789"
+WEBHOOK_PATH = "/hooks/telegram"
 _PROGRESS = re.compile(r"(?:^|\n)\(\d+/\d+\) ")
 
 
@@ -32,6 +37,24 @@ def text_of(name: str, audience: str | None = "child", **fmt: Any) -> str:
 def is_prompt(message: dict[str, Any]) -> bool:
     """Return True for a message asking something: buttons, or a numbered question."""
     return bool(message.get("reply_markup")) or bool(_PROGRESS.search(message["text"]))
+
+
+def telegram_client(api: FakeBotAPI) -> type[FlaskClient]:
+    """Return a Flask test client class that delivers to the webhook as Telegram does.
+
+    After each request to the webhook, the answer goes to ``api.webhook_answered``: a Bot
+    API call in a 2xx answer's body runs on the fake Bot API, as Telegram runs it.
+    Use it as ``app.test_client_class``.
+    """
+
+    class TelegramClient(FlaskClient):
+        def open(self, *args: Any, **kwargs: Any) -> Any:
+            res = super().open(*args, **kwargs)
+            if res.request.path == WEBHOOK_PATH:
+                api.webhook_answered(res.status_code, res.get_data(), res.content_type)
+            return res
+
+    return TelegramClient
 
 
 class PollingBot:

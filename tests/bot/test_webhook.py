@@ -1,7 +1,8 @@
 """The Telegram webhook (POST /hooks/telegram): secret checked, answers stored once, replies sent.
 
 Driven with Flask's test client against the real app factory; replies go through the real
-PTB bot of the web process to the fake Bot API server.
+PTB bot of the web process to the fake Bot API server, and a Bot API call in a webhook
+answer's body runs there too, as Telegram runs it (``telegram_client``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from sqlalchemy import func, select
 
 from bot.webhook import MAX_BODY, SECRET_HEADER, receive
 from surveys.models import Answer, Inbound, Respondent
-from tests.bot.conftest import WEBHOOK_SECRET, text_of
+from tests.bot.conftest import WEBHOOK_SECRET, telegram_client, text_of
 from tests.botapi.server import User
 from web import create_app
 from web.hooks import SENDER
@@ -25,13 +26,14 @@ URL = "/hooks/telegram"
 
 
 @pytest.fixture
-def make_app(brt):
+def make_app(brt, botapi):
     """Return a factory of web apps on the test database (settings may be overridden)."""
     apps = []
 
     def make(**overrides):
         settings = replace(brt.settings, **overrides)
         app = create_app({"YJV_SETTINGS": settings, "TESTING": True})
+        app.test_client_class = telegram_client(botapi)  # deliver as Telegram does
         apps.append(app)
         return app
 
@@ -84,7 +86,8 @@ def test_right_secret_stores_the_answer_then_replies(brt, botapi, client, open_r
         assert s.scalars(select(Answer.text)).all() == ["Answered by webhook"]
     nxt = botapi.wait_for(lambda: [m for m in botapi.sent_to(u.id) if m["text"].startswith("(2/")])
     assert nxt[-1]["reply_markup"]["inline_keyboard"][0][0]["text"] == "Yes"
-    assert botapi.calls("answerCallbackQuery")  # the consent press was acknowledged
+    acks = botapi.calls("answerCallbackQuery")  # the consent press was acknowledged
+    assert [(c.via, c.ok) for c in acks] == [("webhook", True)]
 
 
 WRONG_SECRETS = [None, "", "wrong", WEBHOOK_SECRET + "x", WEBHOOK_SECRET[:-1], "é" * 10]
@@ -207,6 +210,76 @@ def test_button_press_is_answered_and_the_prompt_shows_the_choice(brt, botapi, c
     assert pressed["text"].endswith("✓ No") and "reply_markup" not in pressed
     with brt.transaction() as s:
         assert s.scalars(select(Answer.choice).where(Answer.choice.is_not(None))).all() == ["no"]
+
+
+def test_button_press_is_acknowledged_in_the_webhook_answer(brt, botapi, client, open_round):
+    u = user()
+    join(client, botapi, u, open_round)
+    post(client, botapi.message(u, "fine"))
+    yes_no = botapi.wait_for(lambda: [m for m in botapi.sent_to(u.id) if m.get("reply_markup")])
+    press = botapi.press(u, yes_no[-1]["message_id"], "Yes")
+    query_id = press["callback_query"]["id"]
+    for _ in range(2):  # a re-delivered press is acknowledged again
+        res = post(client, press)
+        assert res.status_code == 200
+        assert res.get_json() == {"method": "answerCallbackQuery", "callback_query_id": query_id}
+    acks = [
+        c for c in botapi.calls("answerCallbackQuery") if c.params["callback_query_id"] == query_id
+    ]
+    assert [(c.via, c.ok) for c in acks] == [("webhook", True)] * 2  # Telegram ran them
+    # The web process's bot makes no such call itself; its messages still go out.
+    assert [c for c in botapi.calls() if c.via != "http"] == botapi.calls("answerCallbackQuery")
+    assert botapi.calls("editMessageText") and botapi.calls("sendMessage")
+
+
+def test_press_on_an_unknown_message_is_acknowledged_and_nothing_stored(brt, botapi, client):
+    press = {
+        "update_id": 77,
+        "callback_query": {
+            "id": "4242",
+            "from": user().as_json(),
+            "chat_instance": "1",
+            "data": "c:yes",
+        },
+    }
+    res = post(client, press)
+    assert res.status_code == 200
+    assert res.get_json() == {"method": "answerCallbackQuery", "callback_query_id": "4242"}
+    acks = botapi.calls("answerCallbackQuery")
+    assert [(c.params, c.via) for c in acks] == [({"callback_query_id": "4242"}, "webhook")]
+    assert counts(brt) == (0, 0, 0)
+
+
+def test_fake_bot_api_runs_a_call_in_a_webhook_answer_as_telegram_does(botapi):
+    """The test rig itself: only a 2xx answer's call runs; not get..., setWebhook and the like."""
+    ack = {"method": "answerCallbackQuery", "callback_query_id": "1"}
+    as_json = json.dumps(ack).encode()
+    assert botapi.webhook_answered(200, as_json, "application/json") == "answerCallbackQuery"
+    assert (
+        botapi.webhook_answered(
+            204,
+            b"method=ANSWERcallbackquery&callback_query_id=2",
+            "application/x-www-form-urlencoded",
+        )
+        == "answerCallbackQuery"
+    )
+    for status, body, ctype in [
+        (500, as_json, "application/json"),
+        (403, as_json, "application/json"),
+        (200, b'{"ok": true}', "application/json"),
+        (200, as_json, "text/plain"),
+        (200, b"not json", "application/json"),
+        (200, b'{"method": "getMe"}', "application/json"),
+        (200, b'{"method": "setWebhook", "url": "https://x"}', "application/json"),
+        (200, b'{"method": "deleteWebhook"}', "application/json"),
+        (200, b'{"method": "logOut"}', "application/json"),
+    ]:
+        assert botapi.webhook_answered(status, body, ctype) is None, (status, body)
+    calls = botapi.calls()
+    assert [(c.method, c.params["callback_query_id"], c.via) for c in calls] == [
+        ("answerCallbackQuery", "1", "webhook"),
+        ("answerCallbackQuery", "2", "webhook"),
+    ]
 
 
 def test_bot_api_down_still_stores_and_acknowledges(brt, botapi, make_app, open_round):

@@ -4,7 +4,9 @@ It speaks HTTP the way PTB expects (``POST /bot<token>/<method>``, form-encoded 
 ``{"ok": ..., "result": ...}`` answers), holds updates for ``getUpdates`` with long polling
 and offset confirmation, keeps the messages the bot sends and edits, records every call,
 and lets a test enqueue updates built as Telegram sends them and wait for the bot's
-replies by condition (never by sleeping).
+replies by condition (never by sleeping). Whoever posts updates to a bot's webhook hands
+the bot's answers to ``webhook_answered``, which runs the Bot API call a 2xx answer may
+carry, as Telegram does.
 
     with FakeBotAPI() as api:
         settings = replace(settings, telegram_token=api.token, telegram_api_url=api.base_url)
@@ -72,13 +74,18 @@ class User:
 
 @dataclass(frozen=True)
 class Call:
-    """One request the bot made: method, decoded params, when (perf_counter) and answer."""
+    """One request the bot made: method, decoded params, when (perf_counter) and answer.
+
+    ``via`` says how it came: ``"http"`` (a request to this server) or ``"webhook"`` (the
+    body of the bot's answer to a webhook delivery, see ``FakeBotAPI.webhook_answered``).
+    """
 
     method: str
     params: dict[str, Any]
     at: float
     ok: bool = True
     result: Any = None
+    via: str = "http"
 
 
 @dataclass
@@ -351,8 +358,10 @@ class FakeBotAPI:
 
     # -- the API -----------------------------------------------------------------------------
 
-    def _record(self, method: str, params: dict[str, Any], ok: bool, result: Any = None) -> None:
-        call = Call(method, params, time.perf_counter(), ok, result)
+    def _record(
+        self, method: str, params: dict[str, Any], ok: bool, result: Any = None, via: str = "http"
+    ) -> None:
+        call = Call(method, params, time.perf_counter(), ok, result, via)
         with self._cond:
             self._state.calls.append(call)
             self._cond.notify_all()
@@ -367,13 +376,44 @@ class FakeBotAPI:
                     return f
         return None
 
-    def handle(self, token: str, method: str, params: dict[str, Any]) -> tuple[int, dict]:
+    def webhook_answered(
+        self, status: int, body: bytes, content_type: str | None = None
+    ) -> str | None:
+        """Do what Telegram does with a bot's answer to a webhook delivery.
+
+        Telegram executes the Bot API call a 2xx answer's body holds (``method`` and its
+        parameters, as JSON or form data; method names are case-insensitive), except the
+        ``get...`` methods, ``setWebhook``, ``deleteWebhook``, ``close`` and ``logOut``. The
+        bot never sees the result. Returns the method run, if any.
+        """
+        if not 200 <= status <= 299 or not body:
+            return None
+        ctype = (content_type or "").split(";", 1)[0].strip().lower()
+        if ctype not in ("application/json", "application/x-www-form-urlencoded"):
+            return None
+        try:
+            params = _decode(body, ctype)
+        except (ValueError, UnicodeDecodeError):
+            return None
+        method = params.pop("method", None)
+        if not isinstance(method, str) or not method:
+            return None
+        name = method.lower()
+        if name in _NOT_FROM_WEBHOOK or name.startswith("get"):
+            return None
+        method = _METHODS.get(name, method)
+        self.handle(self.token, method, params, via="webhook")
+        return method
+
+    def handle(
+        self, token: str, method: str, params: dict[str, Any], *, via: str = "http"
+    ) -> tuple[int, dict]:
         """Answer one Bot API call: (HTTP status, JSON body)."""
         if token != self.token:
             return 401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
         failure = self._failure(method)
         if failure is not None:
-            self._record(method, params, ok=False)
+            self._record(method, params, ok=False, via=via)
             body: dict[str, Any] = {
                 "ok": False,
                 "error_code": failure.code,
@@ -389,14 +429,14 @@ class FakeBotAPI:
             time.sleep(delay(next(self._latency_calls)))
         handler = getattr(self, f"_api_{method}", None)
         if handler is None:
-            self._record(method, params, ok=False)
+            self._record(method, params, ok=False, via=via)
             return 404, {"ok": False, "error_code": 404, "description": "Not Found"}
         try:
             result = handler(params)
         except _BadRequest as exc:
-            self._record(method, params, ok=False)
+            self._record(method, params, ok=False, via=via)
             return 400, {"ok": False, "error_code": 400, "description": str(exc)}
-        self._record(method, params, ok=True, result=result)
+        self._record(method, params, ok=True, result=result, via=via)
         return 200, {"ok": True, "result": result}
 
     def _get_updates(self, params: dict[str, Any]) -> tuple[int, dict]:
@@ -527,6 +567,12 @@ class FakeBotAPI:
 
 class _BadRequest(Exception):
     pass
+
+
+# Methods Telegram does not run from a webhook's answer (besides every "get..." method).
+_NOT_FROM_WEBHOOK = {"setwebhook", "deletewebhook", "close", "logout"}
+# Method names are case-insensitive: "answercallbackquery" -> "answerCallbackQuery".
+_METHODS = {name[5:].lower(): name[5:] for name in vars(FakeBotAPI) if name.startswith("_api_")}
 
 
 def _decode(raw: bytes, content_type: str) -> dict[str, Any]:
