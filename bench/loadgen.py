@@ -72,6 +72,12 @@ class Client:
         return await self.request("POST", path, urlencode(form).encode(), follow_redirects,
                                   headers)
 
+    async def post_json(self, path: str, body: bytes, headers: dict[str, str] | None = None
+                        ) -> Response:
+        """POST a JSON body (already encoded)."""
+        return await self.request("POST", path, body, False,
+                                  {"Content-Type": "application/json", **(headers or {})})
+
     async def request(self, method: str, path: str, body: bytes = b"",
                       follow_redirects: bool = False,
                       headers: dict[str, str] | None = None) -> Response:
@@ -100,8 +106,9 @@ class Client:
         for name, value in (headers or {}).items():
             head += f"{name}: {value}\r\n"
         if body or method == "POST":
-            head += ("Content-Type: application/x-www-form-urlencoded\r\n"
-                     f"Content-Length: {len(body)}\r\n")
+            if not headers or "Content-Type" not in headers:
+                head += "Content-Type: application/x-www-form-urlencoded\r\n"
+            head += f"Content-Length: {len(body)}\r\n"
         if self.cookies:
             head += "Cookie: " + "; ".join(f"{k}={v}" for k, v in self.cookies.items()) + "\r\n"
         raw = head.encode("latin-1") + b"\r\n" + body
