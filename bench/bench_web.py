@@ -1,8 +1,10 @@
 """Benchmark (a): web answers stored per second through gunicorn on PostgreSQL.
 
 Starts the real app under gunicorn against a fresh PostgreSQL database and drives many
-simulated young people through the form exactly as a browser does: GET the page, POST the
-answer (CSRF token, submission UUID, question id), follow the 303 to the next page. Then
+simulated young people through the form exactly as a browser does, both ways the form
+works: with JavaScript off (GET the page, POST the answer with its CSRF token, submission
+UUID and question id, follow the 303 to the next page) and with the page's script,
+web/static/form.js (the same POST, answered with the next page). Then
 the same load against a bare Flask endpoint doing one INSERT per request on the same stack
 (gunicorn, SQLAlchemy, psycopg 3, PostgreSQL): the ceiling. Finally an open-loop run at
 half the measured rate, for latency percentiles.
@@ -13,7 +15,7 @@ fraction of the CPU of httpx; `--client httpx` runs the old httpx client for com
 Each max-rate run also reports where the CPU went: gunicorn (master and workers),
 PostgreSQL, the load generator, and the whole machine (so other work is visible).
 
-    ./dev bench bench_web [--seconds 20] [--workers 2] [--threads 8] [--clients 32]
+    ./dev bench bench_web [--seconds 20] [--workers 2] [--threads 4] [--clients 32]
                           [--load-procs 2] [--client lean|httpx]
 
 Only loopback traffic; every loop is bounded by time and count.
@@ -353,7 +355,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=20)
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--threads", type=int, default=8)
+    ap.add_argument("--threads", type=int, default=4)  # as docker-compose.yml runs it
     ap.add_argument("--clients", type=int, default=32)
     ap.add_argument("--load-procs", type=int, default=2)
     ap.add_argument("--client", choices=("lean", "httpx"), default="lean",
