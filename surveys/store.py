@@ -380,28 +380,25 @@ def apply_inbound(
     if resp is None:
         raise LookupError(respondent_id)
     rnd = resp.round
-    with session.no_autoflush:
-        if not claim(session, key, resp.id):
-            return Outcome(current_replies(rnd, resp, catalogue, secret), duplicate=True)
-        require_open(rnd)
-        state = engine.State.from_dict(resp.state)
-        survey = survey_for(rnd, catalogue)
-        result = engine.step(
-            survey, state, inbound, withdrawal_code=withdrawal_code(secret, resp.id)
-        )
-        # Only a question answered before (changed after "back") has a row to supersede.
-        superseded = [e.question_id for e in result.answers if e.question_id in state.answers]
-        superseded += result.retracted
-        if superseded:
-            session.execute(
-                update(Answer)
-                .where(
-                    Answer.respondent_id == resp.id,
-                    Answer.question_id.in_(superseded),
-                    Answer.superseded.is_(False),
-                )
-                .values(superseded=True)
+    if not claim(session, key, resp.id):
+        return Outcome(current_replies(rnd, resp, catalogue, secret), duplicate=True)
+    require_open(rnd)
+    state = engine.State.from_dict(resp.state)
+    survey = survey_for(rnd, catalogue)
+    result = engine.step(survey, state, inbound, withdrawal_code=withdrawal_code(secret, resp.id))
+    # Only a question answered before (changed after "back") has a row to supersede.
+    superseded = [e.question_id for e in result.answers if e.question_id in state.answers]
+    superseded += result.retracted
+    if superseded:
+        session.execute(
+            update(Answer)
+            .where(
+                Answer.respondent_id == resp.id,
+                Answer.question_id.in_(superseded),
+                Answer.superseded.is_(False),
             )
+            .values(superseded=True)
+        )
     # The hot path of every channel, so plain INSERT and UPDATE statements rather than the
     # ORM's unit of work (which costs more than the SQL itself for one row each).
     flagged: list[tuple[Answer, list[str]]] = []

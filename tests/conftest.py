@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -21,12 +22,14 @@ from surveys.catalogue import default_catalogue
 from surveys.config import Settings
 from surveys.models import Base
 from surveys.runtime import Runtime, initialise
+from tests.botapi.server import FakeBotAPI
 
 PG_ADMIN_URL = os.environ.get(
     "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 TEST_SECRET = "test-secret-key-not-for-production-0123456789"
+WEBHOOK_SECRET = "webhook-secret-for-tests-0123456789"
 accounts.use_cheap_hashing_for_tests()  # argon2 at full cost makes sign-in tests crawl
 
 
@@ -132,3 +135,24 @@ def open_round(rt):
 def catalogue():
     """Return the packaged question banks."""
     return default_catalogue()
+
+
+@pytest.fixture
+def botapi():
+    """Return a running fake Telegram Bot API server."""
+    with FakeBotAPI() as api:
+        yield api
+
+
+@pytest.fixture
+def brt(rt, botapi):
+    """Return a Runtime on the test database whose bot talks to the fake Bot API."""
+    settings = replace(
+        rt.settings,
+        telegram_token=botapi.token,
+        telegram_api_url=botapi.base_url,
+        telegram_webhook_secret=WEBHOOK_SECRET,
+    )
+    runtime = Runtime(settings)
+    yield runtime
+    runtime.engine.dispose()

@@ -32,9 +32,7 @@ from sqlalchemy import func, select
 from bot.webhook import MAX_BODY, SECRET_HEADER
 from surveys import store
 from surveys.models import Base
-from surveys.runtime import Runtime
 from tests.bot.conftest import WEBHOOK_SECRET, telegram_client
-from tests.botapi.server import FakeBotAPI
 from web import create_app
 from web.hooks import SENDER
 
@@ -193,27 +191,6 @@ CASES = [
     ),
     _case("start-unknown-round", 200, body=message("/start ZZZZZZ-child")),
 ]
-
-
-@pytest.fixture
-def botapi():
-    """A running fake Telegram Bot API server (as tests/bot/conftest.py's ``botapi``)."""
-    with FakeBotAPI() as api:
-        yield api
-
-
-@pytest.fixture
-def brt(rt, botapi):
-    """A Runtime whose bot talks to the fake Bot API (as tests/bot/conftest.py's ``brt``)."""
-    settings = replace(
-        rt.settings,
-        telegram_token=botapi.token,
-        telegram_api_url=botapi.base_url,
-        telegram_webhook_secret=WEBHOOK_SECRET,
-    )
-    runtime = Runtime(settings)
-    yield runtime
-    runtime.engine.dispose()
 
 
 @pytest.fixture

@@ -1,4 +1,7 @@
-"""Bot fixtures: the fake Bot API server, a Runtime pointed at it, a real polling PTB bot.
+"""Bot fixtures: a real polling PTB bot, chats with it, and webhook test clients.
+
+The fake Bot API server (``botapi``) and a Runtime pointed at it (``brt``) are in
+tests/conftest.py, shared with the forged-webhook tests.
 
 The bot under test is the real ``bot.app.build_application`` Application, polling the
 fake server over HTTP from a thread with its own event loop. Tests talk to it as a person
@@ -13,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import re
 import threading
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -23,8 +25,8 @@ from bot.app import ALLOWED_UPDATES, POLL_TIMEOUT, build_application
 from surveys.engine import default_texts
 from surveys.runtime import Runtime
 from tests.botapi.server import FakeBotAPI, User
+from tests.conftest import WEBHOOK_SECRET  # noqa: F401  (imported from here by the bot tests)
 
-WEBHOOK_SECRET = "webhook-secret-for-tests-0123456789"
 WEBHOOK_PATH = "/hooks/telegram"
 _PROGRESS = re.compile(r"(?:^|\n)\(\d+/\d+\) ")
 
@@ -157,27 +159,6 @@ class Chat:
         """Return a condition: a message containing one of the engine's texts."""
         wanted = text_of(name, audience, **fmt)
         return lambda m: wanted in m["text"]
-
-
-@pytest.fixture
-def botapi():
-    """Return a running fake Telegram Bot API server."""
-    with FakeBotAPI() as api:
-        yield api
-
-
-@pytest.fixture
-def brt(rt, botapi):
-    """Return a Runtime on the test database whose bot talks to the fake Bot API."""
-    settings = replace(
-        rt.settings,
-        telegram_token=botapi.token,
-        telegram_api_url=botapi.base_url,
-        telegram_webhook_secret=WEBHOOK_SECRET,
-    )
-    runtime = Runtime(settings)
-    yield runtime
-    runtime.engine.dispose()
 
 
 @pytest.fixture
