@@ -4,10 +4,11 @@ Starts the real app under gunicorn against a fresh PostgreSQL database and drive
 simulated young people through the form exactly as a browser does, both ways the form
 works: with JavaScript off (GET the page, POST the answer with its CSRF token, submission
 UUID and question id, follow the 303 to the next page) and with the page's script,
-web/static/form.js (the same POST, answered with the next page). Then
-the same load against a bare Flask endpoint doing one INSERT per request on the same stack
-(gunicorn, SQLAlchemy, psycopg 3, PostgreSQL): the ceiling. Finally an open-loop run at
-half the measured rate, for latency percentiles.
+web/static/form.js (the same POST, answered with the next page). Then the same load
+against two bare Flask endpoints on the same stack (gunicorn, SQLAlchemy, psycopg 3,
+PostgreSQL), see bench/ceiling_app.py: the floor (only the SQL an answer needs) and the
+ceiling (one INSERT per request). Each run is followed by an open-loop run at half its
+rate, for latency percentiles.
 
 The load generator shares the machine with gunicorn and PostgreSQL (real clients are phones,
 not on the server), so by default it is the lean client in bench/loadgen.py, which costs a
@@ -17,6 +18,7 @@ PostgreSQL, the load generator, and the whole machine (so other work is visible)
 
     ./dev bench bench_web [--seconds 20] [--workers 2] [--threads 4] [--clients 32]
                           [--load-procs 2] [--client lean|httpx]
+                          [--paths form,inline,floor,ceiling]
 
 Only loopback traffic; every loop is bounded by time and count.
 """
@@ -61,6 +63,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def floor_key(i: int) -> str:
+    """The resume key of the floor run's i-th respondent (see bench/ceiling_app.py)."""
+    return f"bench-floor-{i:04d}".ljust(64, "0")
+
+
 def make_database() -> tuple[str, str]:
     name = f"yjv_bench_web_{os.getpid()}"
     admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
@@ -78,15 +85,34 @@ def drop_database(name: str) -> None:
     admin.dispose()
 
 
-def start_gunicorn(app: str, url: str, port: int, workers: int, threads: int,
-                   instance: str) -> subprocess.Popen:
-    env = dict(os.environ, DATABASE_URL=url, SECRET_KEY=SECRET, YJVOICE_INSTANCE=instance,
-               PYTHONPATH=str(ROOT))
+def start_gunicorn(
+    app: str, url: str, port: int, workers: int, threads: int, instance: str
+) -> subprocess.Popen:
+    env = dict(
+        os.environ,
+        DATABASE_URL=url,
+        SECRET_KEY=SECRET,
+        YJVOICE_INSTANCE=instance,
+        PYTHONPATH=str(ROOT),
+    )
     proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "--bind", f"127.0.0.1:{port}",
-         "--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread",
-         "--log-level", "warning", app],
-        env=env, cwd=ROOT)
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+            "--worker-class",
+            "gthread",
+            "--log-level",
+            "warning",
+            app,
+        ],
+        env=env,
+        cwd=ROOT,
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -117,8 +143,13 @@ class WebClient(Protocol):
 
     async def get(self, path: str) -> Response: ...
 
-    async def post(self, path: str, form: dict[str, str], follow_redirects: bool = False,
-                   headers: dict[str, str] | None = None) -> Response: ...
+    async def post(
+        self,
+        path: str,
+        form: dict[str, str],
+        follow_redirects: bool = False,
+        headers: dict[str, str] | None = None,
+    ) -> Response: ...
 
     def clear_cookies(self) -> None: ...
 
@@ -139,10 +170,16 @@ class HttpxClient:
         self.requests += 1
         return Response(res.status_code, {}, res.content)
 
-    async def post(self, path: str, form: dict[str, str], follow_redirects: bool = False,
-                   headers: dict[str, str] | None = None) -> Response:
-        res = await self.client.post(path, data=form, follow_redirects=follow_redirects,
-                                     headers=headers)
+    async def post(
+        self,
+        path: str,
+        form: dict[str, str],
+        follow_redirects: bool = False,
+        headers: dict[str, str] | None = None,
+    ) -> Response:
+        res = await self.client.post(
+            path, data=form, follow_redirects=follow_redirects, headers=headers
+        )
         self.requests += 1 + len(res.history)
         return Response(res.status_code, {}, res.content)
 
@@ -158,8 +195,14 @@ def make_client(kind: str, base: str) -> WebClient:
     return HttpxClient(base) if kind == "httpx" else Client(base, timeout=30)
 
 
-async def respondent(client: WebClient, code: str, until: float, latencies: list[float],
-                     pace: float | None, inline: bool = False) -> int:
+async def respondent(
+    client: WebClient,
+    code: str,
+    until: float,
+    latencies: list[float],
+    pace: float | None,
+    inline: bool = False,
+) -> int:
     """Answer the round like a young person on a phone; return answers stored.
 
     Without `inline`, as a browser with JavaScript off: POST, then GET the page the 303
@@ -183,8 +226,7 @@ async def respondent(client: WebClient, code: str, until: float, latencies: list
         else:
             data["answer"] = "the police should listen to us and talk to us like people"
         t0 = time.perf_counter()
-        res = await client.post(f"/r/{code}/child", data, follow_redirects=True,
-                                headers=headers)
+        res = await client.post(f"/r/{code}/child", data, follow_redirects=True, headers=headers)
         if fields["question"] != "consent" and res.status == 200:
             latencies.append(time.perf_counter() - t0)
             stored += 1
@@ -194,13 +236,24 @@ async def respondent(client: WebClient, code: str, until: float, latencies: list
     return stored
 
 
-async def inserter(client: WebClient, until: float, latencies: list[float],
-                   pace: float | None) -> int:
+async def inserter(
+    client: WebClient,
+    until: float,
+    latencies: list[float],
+    pace: float | None,
+    path: str = "/insert",
+    form: dict[str, str] | None = None,
+) -> int:
     """Post bare answers to the ceiling app; return requests that stored one."""
     done = 0
     while time.monotonic() < until:
         t0 = time.perf_counter()
-        res = await client.post("/insert", {"answer": "the police should listen"})
+        data = {
+            "answer": "the police should listen",
+            "submission": str(uuid.uuid4()),
+            **(form or {}),
+        }
+        res = await client.post(path, data)
         if res.status == 200:
             latencies.append(time.perf_counter() - t0)
             done += 1
@@ -209,10 +262,20 @@ async def inserter(client: WebClient, until: float, latencies: list[float],
     return done
 
 
-def load_process(kind: str, client_kind: str, base: str, code: str, clients: int,
-                 seconds: float, pace: float | None, out: mp.Queue) -> None:
+def load_process(
+    kind: str,
+    client_kind: str,
+    base: str,
+    code: str,
+    clients: int,
+    seconds: float,
+    pace: float | None,
+    out: mp.Queue,
+    first: int = 0,
+) -> None:
     """One load process: `clients` simulated users on one event loop. Reports (count,
     latencies, HTTP requests, its own CPU seconds over the run)."""
+
     async def run() -> tuple[int, list[float], int]:
         lat: list[float] = []
         until = time.monotonic() + seconds
@@ -220,6 +283,18 @@ def load_process(kind: str, client_kind: str, base: str, code: str, clients: int
         try:
             if kind in ("form", "inline"):
                 jobs = [respondent(c, code, until, lat, pace, kind == "inline") for c in users]
+            elif kind == "floor":  # each client answers as its own respondent
+                jobs = [
+                    inserter(
+                        c,
+                        until,
+                        lat,
+                        pace,
+                        "/answer-sql",
+                        {"code": code, "key": floor_key(first + i)},
+                    )
+                    for i, c in enumerate(users)
+                ]
             else:
                 jobs = [inserter(c, until, lat, pace) for c in users]
             counts = await asyncio.gather(*jobs)
@@ -311,13 +386,37 @@ class Run:
         return self.done / self.elapsed
 
 
-def drive(kind: str, client_kind: str, base: str, code: str, clients: int, seconds: float,
-          procs: int, gunicorn_pid: int, database: str, pace: float | None = None) -> Run:
+def drive(
+    kind: str,
+    client_kind: str,
+    base: str,
+    code: str,
+    clients: int,
+    seconds: float,
+    procs: int,
+    gunicorn_pid: int,
+    database: str,
+    pace: float | None = None,
+) -> Run:
     """Run `clients` simulated users split over `procs` load processes for `seconds`."""
     q: mp.Queue = mp.Queue()
-    ps = [mp.Process(target=load_process,
-                     args=(kind, client_kind, base, code, clients // procs, seconds, pace, q))
-          for _ in range(procs)]
+    ps = [
+        mp.Process(
+            target=load_process,
+            args=(
+                kind,
+                client_kind,
+                base,
+                code,
+                clients // procs,
+                seconds,
+                pace,
+                q,
+                n * (clients // procs),
+            ),
+        )
+        for n in range(procs)
+    ]
     s0 = snapshot(gunicorn_pid, database)
     t0 = time.perf_counter()
     for p in ps:
@@ -333,14 +432,20 @@ def drive(kind: str, client_kind: str, base: str, code: str, clients: int, secon
         if (parent := s0.others[pid][2]) in others:
             others[parent] -= s0.others[pid][0]
     top = sorted(((t / CLK_TCK, s1.others[pid][1]) for pid, t in others.items()), reverse=True)
-    return Run(done=sum(r[0] for r in results), elapsed=elapsed,
-               latencies=[x for r in results for x in r[1]],
-               requests=sum(r[2] for r in results),
-               cpu_gunicorn=(s1.gunicorn - s0.gunicorn) / CLK_TCK, cpu_postgres=pg / CLK_TCK,
-               cpu_loadgen=sum(r[3] for r in results),
-               cpu_busy=(s1.busy - s0.busy) / CLK_TCK, cpu_total=(s1.total - s0.total) / CLK_TCK,
-               cpu_irq=(s1.irq - s0.irq) / CLK_TCK,
-               top_others=top[:3], postgres_gone=len(set(s0.postgres) - set(s1.postgres)))
+    return Run(
+        done=sum(r[0] for r in results),
+        elapsed=elapsed,
+        latencies=[x for r in results for x in r[1]],
+        requests=sum(r[2] for r in results),
+        cpu_gunicorn=(s1.gunicorn - s0.gunicorn) / CLK_TCK,
+        cpu_postgres=pg / CLK_TCK,
+        cpu_loadgen=sum(r[3] for r in results),
+        cpu_busy=(s1.busy - s0.busy) / CLK_TCK,
+        cpu_total=(s1.total - s0.total) / CLK_TCK,
+        cpu_irq=(s1.irq - s0.irq) / CLK_TCK,
+        top_others=top[:3],
+        postgres_gone=len(set(s0.postgres) - set(s1.postgres)),
+    )
 
 
 def pct(values: list[float], p: float) -> float:
@@ -358,9 +463,22 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=4)  # as docker-compose.yml runs it
     ap.add_argument("--clients", type=int, default=32)
     ap.add_argument("--load-procs", type=int, default=2)
-    ap.add_argument("--client", choices=("lean", "httpx"), default="lean",
-                    help="load generator: bench/loadgen.py (default) or the old httpx client")
+    ap.add_argument(
+        "--paths",
+        default="form,inline,floor,ceiling",
+        help="which runs, comma-separated: form (no script), inline (with the "
+        "page script), floor (an answer's SQL alone), ceiling",
+    )
+    ap.add_argument(
+        "--client",
+        choices=("lean", "httpx"),
+        default="lean",
+        help="load generator: bench/loadgen.py (default) or the old httpx client",
+    )
     args = ap.parse_args()
+    paths = args.paths.split(",")
+    if unknown := set(paths) - {"form", "inline", "floor", "ceiling"}:
+        ap.error(f"unknown --paths: {', '.join(sorted(unknown))}")
     load_at_start = os.getloadavg()
 
     from surveys import db, store
@@ -373,83 +491,151 @@ def main() -> None:
         db.upgrade(engine)
         with db.session_factory(engine).begin() as s:
             store.sync_priorities(s, default_catalogue())
-            code = store.open_round(s, default_catalogue(), title="Bench",
-                                    priorities=default_catalogue().priority_keys,
-                                    audiences=["child"]).code
+            rnd = store.open_round(
+                s,
+                default_catalogue(),
+                title="Bench",
+                priorities=default_catalogue().priority_keys,
+                audiences=["child"],
+            )
+            code = rnd.code
+            for i in range(max(args.clients, 64)):  # the floor's respondents, one per client
+                store.start_respondent(
+                    s,
+                    rnd,
+                    default_catalogue(),
+                    channel="web",
+                    secret=SECRET,
+                    resume_key=floor_key(i),
+                    audience="child",
+                )
         with engine.begin() as conn:
-            conn.execute(text("CREATE TABLE bench_ceiling (id bigserial PRIMARY KEY, "
-                              "answer text NOT NULL, created_at timestamptz DEFAULT now())"))
+            conn.execute(
+                text(
+                    "CREATE TABLE bench_ceiling (id bigserial PRIMARY KEY, "
+                    "answer text NOT NULL, created_at timestamptz DEFAULT now())"
+                )
+            )
         engine.dispose()
 
         results: dict[str, tuple[Run, Run]] = {}
-        for kind, app in (("form", "web:create_app()"), ("inline", "web:create_app()"),
-                          ("ceiling", "bench.ceiling_app:app")):
+        apps = {
+            "form": "web:create_app()",
+            "inline": "web:create_app()",
+            "ceiling": "bench.ceiling_app:app",
+            "floor": "bench.ceiling_app:app",
+        }
+        for kind in paths:
+            app = apps[kind]
             port = free_port()
             proc = start_gunicorn(app, url, port, args.workers, args.threads, instance)
             base = f"http://127.0.0.1:{port}"
-            common: dict[str, Any] = dict(client_kind=args.client, base=base, code=code,
-                                          gunicorn_pid=proc.pid, database=name)
+            common: dict[str, Any] = dict(
+                client_kind=args.client, base=base, code=code, gunicorn_pid=proc.pid, database=name
+            )
             try:
                 drive(kind, clients=4, seconds=3, procs=1, **common)  # warm up
-                full = drive(kind, clients=args.clients, seconds=args.seconds,
-                             procs=args.load_procs, **common)
+                full = drive(
+                    kind,
+                    clients=args.clients,
+                    seconds=args.seconds,
+                    procs=args.load_procs,
+                    **common,
+                )
                 clients = max(2, args.clients // 4)
                 pace = clients / (full.rate / 2)  # open loop: each client waits between requests
-                half = drive(kind, clients=clients, seconds=args.seconds, procs=args.load_procs,
-                             pace=pace, **common)
+                half = drive(
+                    kind,
+                    clients=clients,
+                    seconds=args.seconds,
+                    procs=args.load_procs,
+                    pace=pace,
+                    **common,
+                )
                 results[kind] = (full, half)
             finally:
                 stop(proc)
     finally:
         drop_database(name)
 
-    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
-                if ln.startswith("model name")), platform.processor())
-    print(f"machine: {os.cpu_count()} cores, {cpu}; python {platform.python_version()}; "
-          f"gunicorn {args.workers} workers x {args.threads} threads (gthread); "
-          f"{args.clients} clients in {args.load_procs} load processes on the same machine "
-          f"({args.client} client); load average at start "
-          + " ".join(f"{x:.2f}" for x in load_at_start))
-    form, inline, ceil = results["form"][0], results["inline"][0], results["ceiling"][0]
-    labels = {"form": "web form, no script: answer stored (POST + 303 + GET next page)",
-              "inline": "web form with its script: answer stored (POST answered with next page)",
-              "ceiling": "ceiling: bare Flask, one INSERT"}
+    cpu = next(
+        (
+            ln.split(":", 1)[1].strip()
+            for ln in Path("/proc/cpuinfo").read_text().splitlines()
+            if ln.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    print(
+        f"machine: {os.cpu_count()} cores, {cpu}; python {platform.python_version()}; "
+        f"gunicorn {args.workers} workers x {args.threads} threads (gthread); "
+        f"{args.clients} clients in {args.load_procs} load processes on the same machine "
+        f"({args.client} client); load average at start "
+        + " ".join(f"{x:.2f}" for x in load_at_start)
+    )
+    labels = {
+        "form": "web form, no script: answer stored (POST + 303 + GET next page)",
+        "inline": "web form with its script: answer stored (POST answered with next page)",
+        "floor": "floor: bare Flask, an answer's SQL alone (lock, claim, INSERT, UPDATE)",
+        "ceiling": "ceiling: bare Flask, one INSERT",
+    }
     print()
     print("| endpoint | max rate /s | p50 ms | p95 ms | at half rate /s | p50 ms | p95 ms |")
     print("|---|---|---|---|---|---|---|")
     for kind, (full, half) in results.items():
         lat, hl = full.latencies, half.latencies
-        print(f"| {labels[kind]} | {full.rate:,.0f} | {pct(lat, 50):.1f} | {pct(lat, 95):.1f} | "
-              f"{half.rate:,.0f} | {pct(hl, 50):.1f} | {pct(hl, 95):.1f} |")
-    print(f"ratio to the ceiling: no script {form.rate / ceil.rate:.2f}, "
-          f"with script {inline.rate / ceil.rate:.2f}")
+        print(
+            f"| {labels[kind]} | {full.rate:,.0f} | {pct(lat, 50):.1f} | {pct(lat, 95):.1f} | "
+            f"{half.rate:,.0f} | {pct(hl, 50):.1f} | {pct(hl, 95):.1f} |"
+        )
+    if "ceiling" in results:
+        ceiling = results["ceiling"][0].rate
+        print(
+            "ratio to the ceiling: "
+            + ", ".join(
+                f"{kind} {full.rate / ceiling:.2f}"
+                for kind, (full, _) in results.items()
+                if kind != "ceiling"
+            )
+        )
     print()
-    print("CPU per answer stored (web form) or per request (ceiling) in the max-rate runs, in ms; "
-          "machine = busy time of all cores from /proc/stat, other = machine minus the rest.")
+    print(
+        "CPU per answer stored (web form) or per request (ceiling) in the max-rate runs, in ms; "
+        "machine = busy time of all cores from /proc/stat, other = machine minus the rest."
+    )
     print()
-    print("| run | gunicorn | PostgreSQL | load generator | other | machine | machine busy | "
-          "HTTP requests per unit | load generator per HTTP request |")
+    print(
+        "| run | gunicorn | PostgreSQL | load generator | other | machine | machine busy | "
+        "HTTP requests per unit | load generator per HTTP request |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     notes = []
-    for kind, run in (("form", form), ("inline", inline), ("ceiling", ceil)):
+    for kind, (run, _) in results.items():
         n = max(run.done, 1)
         other = run.cpu_busy - run.cpu_gunicorn - run.cpu_postgres - run.cpu_loadgen
         busy = run.cpu_busy / run.cpu_total if run.cpu_total else float("nan")
-        print(f"| {labels[kind]} | {run.cpu_gunicorn / n * 1000:.2f} | "
-              f"{run.cpu_postgres / n * 1000:.2f} | {run.cpu_loadgen / n * 1000:.2f} | "
-              f"{other / n * 1000:.2f} | {run.cpu_busy / n * 1000:.2f} | {busy:.0%} | "
-              f"{run.requests / n:.2f} | "
-              f"{run.cpu_loadgen / max(run.requests, 1) * 1e6:,.0f} µs |")
+        print(
+            f"| {labels[kind]} | {run.cpu_gunicorn / n * 1000:.2f} | "
+            f"{run.cpu_postgres / n * 1000:.2f} | {run.cpu_loadgen / n * 1000:.2f} | "
+            f"{other / n * 1000:.2f} | {run.cpu_busy / n * 1000:.2f} | {busy:.0%} | "
+            f"{run.requests / n:.2f} | "
+            f"{run.cpu_loadgen / max(run.requests, 1) * 1e6:,.0f} µs |"
+        )
         top = ", ".join(f"{sec:.1f} s `{cmd[:60]}`" for sec, cmd in run.top_others if sec >= 0.1)
-        notes.append(f"{kind} run: {run.cpu_busy:.1f} s busy of {run.cpu_total:.1f} s in "
-                     f"{run.elapsed:.1f} s; other: {run.cpu_irq:.1f} s in interrupts, busiest "
-                     f"other processes: {top or 'none'}")
+        notes.append(
+            f"{kind} run: {run.cpu_busy:.1f} s busy of {run.cpu_total:.1f} s in "
+            f"{run.elapsed:.1f} s; other: {run.cpu_irq:.1f} s in interrupts, busiest "
+            f"other processes: {top or 'none'}"
+        )
         if run.postgres_gone:
-            notes.append(f"{kind} run: {run.postgres_gone} PostgreSQL backend(s) exited "
-                         "mid-run; their CPU is missing from the PostgreSQL column")
+            notes.append(
+                f"{kind} run: {run.postgres_gone} PostgreSQL backend(s) exited "
+                "mid-run; their CPU is missing from the PostgreSQL column"
+            )
     print()
     for note in notes:
         print(note)
+
 
 if __name__ == "__main__":
     main()

@@ -704,9 +704,9 @@ Measured {today} with `bench/bench_webhook.py` ({"quick" if args.quick else "ful
 | Load average at the end of the run | {m["load"]} (the machine is shared with other work) |
 
 PostgreSQL, gunicorn, the fake Bot API server and the load generator all share these
-{m["nproc"]} CPUs. The load generator is one Python process: asyncio + httpx sending the
-updates, and the threaded fake Bot API server (`tests/botapi/server.py`) receiving the
-replies.
+{m["nproc"]} CPUs. The load generator is one Python process: asyncio and the lean HTTP
+client in `bench/loadgen.py` sending the updates, and the threaded fake Bot API server
+(`tests/botapi/server.py`) receiving the replies.
 
 ## What is measured
 
