@@ -5,10 +5,11 @@ simulated young people through the form exactly as a browser does, both ways the
 works: with JavaScript off (GET the page, POST the answer with its CSRF token, submission
 UUID and question id, follow the 303 to the next page) and with the page's script,
 web/static/form.js (the same POST, answered with the next page). Then the same load
-against two bare Flask endpoints on the same stack (gunicorn, SQLAlchemy, psycopg 3,
-PostgreSQL), see bench/ceiling_app.py: the floor (only the SQL an answer needs) and the
-ceiling (one INSERT per request). Each run is followed by an open-loop run at half its
-rate, for latency percentiles.
+against bare Flask endpoints on the same stack (gunicorn, SQLAlchemy, psycopg 3,
+PostgreSQL), see bench/ceiling_app.py: the floor (only the SQL an answer needs), the
+optimistic floor (the same work as two autocommit statements, a design the product does
+not use) and the ceiling (one INSERT per request). Each run is followed by an open-loop
+run at half its rate, for latency percentiles.
 
 The load generator shares the machine with gunicorn and PostgreSQL (real clients are phones,
 not on the server), so by default it is the lean client in bench/loadgen.py, which costs a
@@ -18,7 +19,7 @@ PostgreSQL, the load generator, and the whole machine (so other work is visible)
 
     ./dev bench bench_web [--seconds 20] [--workers 2] [--threads 4] [--clients 32]
                           [--load-procs 2] [--client lean|httpx]
-                          [--paths form,inline,floor,ceiling]
+                          [--paths form,inline,floor,optimistic,ceiling]
 
 Only loopback traffic; every loop is bounded by time and count.
 """
@@ -283,14 +284,14 @@ def load_process(
         try:
             if kind in ("form", "inline"):
                 jobs = [respondent(c, code, until, lat, pace, kind == "inline") for c in users]
-            elif kind == "floor":  # each client answers as its own respondent
+            elif kind in ("floor", "optimistic"):  # each client answers as its own respondent
                 jobs = [
                     inserter(
                         c,
                         until,
                         lat,
                         pace,
-                        "/answer-sql",
+                        "/answer-sql" if kind == "floor" else "/answer-sql-optimistic",
                         {"code": code, "key": floor_key(first + i)},
                     )
                     for i, c in enumerate(users)
@@ -465,9 +466,10 @@ def main() -> None:
     ap.add_argument("--load-procs", type=int, default=2)
     ap.add_argument(
         "--paths",
-        default="form,inline,floor,ceiling",
-        help="which runs, comma-separated: form (no script), inline (with the "
-        "page script), floor (an answer's SQL alone), ceiling",
+        default="form,inline,floor,optimistic,ceiling",
+        help="which runs, comma-separated: form (no script), inline (with the page script), "
+        "floor (an answer's SQL alone), optimistic (the same as two autocommit statements), "
+        "ceiling",
     )
     ap.add_argument(
         "--client",
@@ -477,7 +479,7 @@ def main() -> None:
     )
     args = ap.parse_args()
     paths = args.paths.split(",")
-    if unknown := set(paths) - {"form", "inline", "floor", "ceiling"}:
+    if unknown := set(paths) - {"form", "inline", "floor", "optimistic", "ceiling"}:
         ap.error(f"unknown --paths: {', '.join(sorted(unknown))}")
     load_at_start = os.getloadavg()
 
@@ -524,6 +526,7 @@ def main() -> None:
             "inline": "web:create_app()",
             "ceiling": "bench.ceiling_app:app",
             "floor": "bench.ceiling_app:app",
+            "optimistic": "bench.ceiling_app:app",
         }
         for kind in paths:
             app = apps[kind]
@@ -577,6 +580,7 @@ def main() -> None:
         "form": "web form, no script: answer stored (POST + 303 + GET next page)",
         "inline": "web form with its script: answer stored (POST answered with next page)",
         "floor": "floor: bare Flask, an answer's SQL alone (lock, claim, INSERT, UPDATE)",
+        "optimistic": "optimistic floor: the same as two autocommit statements (not our design)",
         "ceiling": "ceiling: bare Flask, one INSERT",
     }
     print()
