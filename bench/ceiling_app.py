@@ -93,7 +93,7 @@ def answer_sql() -> tuple[str, int]:
         if row is None:
             return "no such respondent", 404
         if session.execute(_CLAIM, {"key": key, "rid": row.id}).first() is None:
-            return "duplicate", 200
+            return "duplicate: stored before", 409
         session.execute(
             _ANSWER,
             {
