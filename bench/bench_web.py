@@ -64,6 +64,27 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+# The runs --paths can pick: the gunicorn app each drives and how the report names it.
+PATHS = {
+    "form": ("web:create_app()", "web form, no script: answer stored (POST + 303 + GET next page)"),
+    "inline": (
+        "web:create_app()",
+        "web form with its script: answer stored (POST answered with next page)",
+    ),
+    "floor": (
+        "bench.ceiling_app:app",
+        "floor: bare Flask, an answer's SQL alone (lock, claim, INSERT, UPDATE)",
+    ),
+    "optimistic": (
+        "bench.ceiling_app:app",
+        "optimistic floor: the same as two autocommit statements (not our design)",
+    ),
+    "ceiling": ("bench.ceiling_app:app", "ceiling: bare Flask, one INSERT"),
+}
+# The floors' endpoints in bench/ceiling_app.py.
+FLOOR_PATHS = {"floor": "/answer-sql", "optimistic": "/answer-sql-optimistic"}
+
+
 def floor_key(i: int) -> str:
     """The resume key of the floor run's i-th respondent (see bench/ceiling_app.py)."""
     return f"bench-floor-{i:04d}".ljust(64, "0")
@@ -284,14 +305,14 @@ def load_process(
         try:
             if kind in ("form", "inline"):
                 jobs = [respondent(c, code, until, lat, pace, kind == "inline") for c in users]
-            elif kind in ("floor", "optimistic"):  # each client answers as its own respondent
+            elif kind in FLOOR_PATHS:  # each client answers as its own respondent
                 jobs = [
                     inserter(
                         c,
                         until,
                         lat,
                         pace,
-                        "/answer-sql" if kind == "floor" else "/answer-sql-optimistic",
+                        FLOOR_PATHS[kind],
                         {"code": code, "key": floor_key(first + i)},
                     )
                     for i, c in enumerate(users)
@@ -466,7 +487,7 @@ def main() -> None:
     ap.add_argument("--load-procs", type=int, default=2)
     ap.add_argument(
         "--paths",
-        default="form,inline,floor,optimistic,ceiling",
+        default=",".join(PATHS),
         help="which runs, comma-separated: form (no script), inline (with the page script), "
         "floor (an answer's SQL alone), optimistic (the same as two autocommit statements), "
         "ceiling",
@@ -479,7 +500,7 @@ def main() -> None:
     )
     args = ap.parse_args()
     paths = args.paths.split(",")
-    if unknown := set(paths) - {"form", "inline", "floor", "optimistic", "ceiling"}:
+    if unknown := set(paths) - set(PATHS):
         ap.error(f"unknown --paths: {', '.join(sorted(unknown))}")
     load_at_start = os.getloadavg()
 
@@ -521,15 +542,8 @@ def main() -> None:
         engine.dispose()
 
         results: dict[str, tuple[Run, Run]] = {}
-        apps = {
-            "form": "web:create_app()",
-            "inline": "web:create_app()",
-            "ceiling": "bench.ceiling_app:app",
-            "floor": "bench.ceiling_app:app",
-            "optimistic": "bench.ceiling_app:app",
-        }
         for kind in paths:
-            app = apps[kind]
+            app = PATHS[kind][0]
             port = free_port()
             proc = start_gunicorn(app, url, port, args.workers, args.threads, instance)
             base = f"http://127.0.0.1:{port}"
@@ -576,13 +590,7 @@ def main() -> None:
         f"({args.client} client); load average at start "
         + " ".join(f"{x:.2f}" for x in load_at_start)
     )
-    labels = {
-        "form": "web form, no script: answer stored (POST + 303 + GET next page)",
-        "inline": "web form with its script: answer stored (POST answered with next page)",
-        "floor": "floor: bare Flask, an answer's SQL alone (lock, claim, INSERT, UPDATE)",
-        "optimistic": "optimistic floor: the same as two autocommit statements (not our design)",
-        "ceiling": "ceiling: bare Flask, one INSERT",
-    }
+    labels = {kind: label for kind, (_, label) in PATHS.items()}
     print()
     print("| endpoint | max rate /s | p50 ms | p95 ms | at half rate /s | p50 ms | p95 ms |")
     print("|---|---|---|---|---|---|---|")
@@ -604,8 +612,8 @@ def main() -> None:
         )
     print()
     print(
-        "CPU per answer stored (web form) or per request (ceiling) in the max-rate runs, in ms; "
-        "machine = busy time of all cores from /proc/stat, other = machine minus the rest."
+        "CPU per answer stored (web form) or per request (floors, ceiling) in the max-rate runs, "
+        "in ms; machine = busy time of all cores from /proc/stat, other = machine minus the rest."
     )
     print()
     print(
