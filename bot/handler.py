@@ -129,7 +129,7 @@ def _stale(rt: Runtime, resp: Respondent) -> Applied:
 
 def _converse(session: Session, rt: Runtime, inc: Incoming) -> Applied:
     # The chat's respondent and round in one query, the respondent's row locked until commit.
-    resp = store.linked_respondent(session, CHANNEL, inc.chat_key or "", lock=True)
+    resp = store.linked_respondent(session, CHANNEL, inc.chat_key or "")
     if resp is None:
         return _note("join", fallback="unknown_round")
     accepted = False

@@ -288,15 +288,13 @@ def link_chat(session: Session, channel: str, chat_key: str, respondent_id: str)
         link.respondent_id, link.updated_at = respondent_id, utcnow()
 
 
-def linked_respondent(
-    session: Session, channel: str, chat_key: str, *, lock: bool = False
-) -> Respondent | None:
+def linked_respondent(session: Session, channel: str, chat_key: str) -> Respondent | None:
     """Return the respondent a chat is talking as, with its round, if any (one query).
 
-    With ``lock``, the respondent's row is locked for the rest of the transaction.
+    The respondent's row is locked for the rest of the transaction: the caller is about to
+    apply a delivery to the conversation.
     """
-    params = {"channel": channel, "chat_key": chat_key}
-    return session.scalar(_LINKED_LOCKED if lock else _LINKED, params)
+    return session.scalar(_LINKED, {"channel": channel, "chat_key": chat_key})
 
 
 _LINKED = (
@@ -305,8 +303,9 @@ _LINKED = (
     .join(Respondent.round)
     .options(contains_eager(Respondent.round))
     .where(ChatLink.channel == bindparam("channel"), ChatLink.chat_key == bindparam("chat_key"))
+    .with_for_update(of=Respondent)
+    .execution_options(populate_existing=True)
 )
-_LINKED_LOCKED = _LINKED.with_for_update(of=Respondent).execution_options(populate_existing=True)
 
 
 def seen(session: Session, key: str) -> bool:
