@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from surveys.analysis import classify as C  # noqa: E402
+from surveys.analysis import priorities as C  # noqa: E402
 
 DEV = ROOT / "tests" / "data" / "priorities_dev.jsonl"
 HOLDOUT = ROOT / "tests" / "data" / "priorities_holdout.jsonl"

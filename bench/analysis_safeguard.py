@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.analysis_redact import machine  # noqa: E402
+from surveys.analysis.disclosure import CATEGORIES, check  # noqa: E402
 from surveys.analysis.redact import redact  # noqa: E402
-from surveys.analysis.safeguard import CATEGORIES, check  # noqa: E402
 
 DATA = ROOT / "tests" / "data"
 SETS = {"dev": DATA / "safeguard_dev.jsonl", "holdout": DATA / "safeguard_holdout.jsonl"}

@@ -28,8 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from surveys.analysis import classify as C  # noqa: E402
-from surveys.analysis import themes as T  # noqa: E402
+from surveys.analysis import clustering as T  # noqa: E402
+from surveys.analysis import priorities as C  # noqa: E402
 
 SETS = {
     "themes_dev (90, 6 labels)": (ROOT / "tests" / "data" / "themes_dev.jsonl", "theme"),

@@ -1,7 +1,7 @@
 """Benchmark (c): conversation engine steps per second, in process, on one core.
 
 Drives whole conversations (consent, every question answered by text or by choice, the
-thank-you) through ``surveys.engine.step`` and reports steps/s. No database, no I/O.
+thank-you) through ``surveys.core.engine.step`` and reports steps/s. No database, no I/O.
 
     ./dev bench bench_engine [--conversations N]
 """
@@ -13,8 +13,8 @@ import platform
 import statistics
 import time
 
-from surveys.catalogue import AUDIENCES, default_catalogue
-from surveys.engine import Inbound, Survey, begin, step
+from surveys.core.catalogue import AUDIENCES, default_catalogue
+from surveys.core.engine import Inbound, Survey, begin, step
 
 
 def one_conversation(survey: Survey, audience: str) -> int:

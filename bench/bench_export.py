@@ -25,12 +25,12 @@ from pathlib import Path
 
 from sqlalchemy import insert
 
-from surveys import store
 from surveys.config import Settings
 from surveys.export.docx import write_docx
 from surveys.export.plan import build_plan
-from surveys.models import Answer, Proposal, Respondent
 from surveys.runtime import Runtime, initialise
+from surveys.storage import store
+from surveys.storage.models import Answer, Proposal, Respondent
 
 WORDS = ("they", "should", "listen", "to", "us", "more", "and", "the", "police", "were",
          "fair", "school", "helped", "me", "a", "lot", "[name]", "was", "kind", "not")

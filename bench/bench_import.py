@@ -35,10 +35,12 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, func, select, text
 
-from surveys import importer, ingest, store
+from surveys.analysis import pipeline
 from surveys.config import Settings
-from surveys.models import Answer, SafeguardingCase
 from surveys.runtime import Runtime, initialise
+from surveys.services import importer
+from surveys.storage import store
+from surveys.storage.models import Answer, SafeguardingCase
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
@@ -126,10 +128,10 @@ def run_once(rt: Runtime, data: bytes, fmt: str) -> dict[str, float]:
                                 audiences=["child", "parent", "staff"]).code
     spent = [0.0]
 
-    def timed_analyse(txt: str, *, choice: str | None = None) -> ingest.Analysis:
+    def timed_analyse(txt: str, *, choice: str | None = None) -> pipeline.Analysis:
         t = time.perf_counter()
         try:
-            return ingest.analyse(txt, choice=choice)
+            return pipeline.analyse(txt, choice=choice)
         finally:
             spent[0] += time.perf_counter() - t
 
@@ -178,7 +180,7 @@ def main() -> None:
         initialise(rt)
         rows = make_rows(rt, args.rows)
         data = encode(rows, args.format)
-        ingest.analyse("warm up the engines: my name is Sam and the police were fair")
+        pipeline.analyse("warm up the engines: my name is Sam and the police were fair")
         runs = [run_once(rt, data, args.format) for _ in range(args.repeats)]
     finally:
         rt.close()

@@ -1,6 +1,6 @@
 """Benchmark: the whole per-answer analysis pipeline on one core.
 
-``surveys.ingest.analyse`` = redact + sentiment + safeguarding + priority + codebook tags,
+``surveys.analysis.pipeline.analyse`` = redact + sentiment + safeguarding + priority + codebook tags,
 as run on every stored answer, over the invented dev-set answers (no optional embeddings).
 
     ./dev bench bench_pipeline [--repeats 5]
@@ -17,7 +17,7 @@ import statistics
 import time
 from pathlib import Path
 
-from surveys.ingest import analyse
+from surveys.analysis.pipeline import analyse
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 

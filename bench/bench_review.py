@@ -32,12 +32,13 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script: make the project importable
     sys.path.insert(0, str(ROOT))
 
-from surveys import review, store, theming  # noqa: E402
+from surveys.analysis.clustering import tag_codebook  # noqa: E402
 from surveys.analysis.redact import redact  # noqa: E402
-from surveys.analysis.themes import tag_codebook  # noqa: E402
 from surveys.config import Settings  # noqa: E402
-from surveys.models import Answer, Respondent, SafeguardingCase  # noqa: E402
 from surveys.runtime import Runtime, initialise  # noqa: E402
+from surveys.services import review, themes  # noqa: E402
+from surveys.storage import store  # noqa: E402
+from surveys.storage.models import Answer, Respondent, SafeguardingCase  # noqa: E402
 
 DB_NAME = "yjv_bench_review"
 PASSWORD = "bench password long enough"
@@ -210,7 +211,7 @@ def populate(rt: Runtime, n_answers: int) -> str:
         )
         code = rnd.code
     # The steady state autovacuum keeps a live database in: statistics and visibility map.
-    with rt.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+    with rt.database.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE"))
     return code
 
@@ -261,7 +262,7 @@ def main() -> None:
         ).all()
         qid, q_n = next(((q, n) for q, n in reversed(counts) if n < 1500), counts[0])
         t1 = time.perf_counter()
-        theming.recompute(s, rnd, qid)
+        themes.recompute(s, rnd, qid)
         theme_s = time.perf_counter() - t1
         pending = s.scalar(select(func.max(Answer.id)).where(*review.visible_conditions(rnd)))
         some_answer = s.scalar(
@@ -308,7 +309,7 @@ def main() -> None:
         print(f"{label:45s} median {med:7.1f} ms  max {worst:7.1f} ms  {size / 1024:6.1f} KB")
 
     # A chart drawn for the first time (cache cleared): matplotlib's own cost.
-    from surveys import dashboard
+    from surveys.services import dashboard
 
     cold = []
     for _ in range(5):

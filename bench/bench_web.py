@@ -504,8 +504,8 @@ def main() -> None:
         ap.error(f"unknown --paths: {', '.join(sorted(unknown))}")
     load_at_start = os.getloadavg()
 
-    from surveys import db, store
-    from surveys.catalogue import default_catalogue
+    from surveys.core.catalogue import default_catalogue
+    from surveys.storage import db, store
 
     name, url = make_database()
     instance = tempfile.mkdtemp(prefix="yjv-bench-")

@@ -73,9 +73,9 @@ def prepare_database() -> tuple[str, str]:
     """Create a fresh benchmark database, migrate it, open a round; return (url, code)."""
     from sqlalchemy import create_engine, text
 
-    from surveys import store
     from surveys.config import load_settings
     from surveys.runtime import Runtime, initialise
+    from surveys.storage import store
 
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -94,7 +94,7 @@ def prepare_database() -> tuple[str, str]:
             audiences=["child", "parent", "staff", "partner"],
         )
         code = rnd.code
-    rt.engine.dispose()
+    rt.database.dispose()
     return url, code
 
 

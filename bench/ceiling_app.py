@@ -2,7 +2,7 @@
 same stack as the product (gunicorn, SQLAlchemy session per request, psycopg 3, PostgreSQL).
 
 Also the floor: a bare endpoint running only the SQL that storing one answer needs, as the
-product runs it (see ``surveys.store.apply_inbound``): lock the respondent's row found by
+product runs it (see ``surveys.storage.store.apply_inbound``): lock the respondent's row found by
 round code and resume key, claim the delivery key, insert the answer, update the
 conversation state. No CSRF check, conversation engine, analysis, encryption or page: what
 it costs above the ceiling is the database work alone.
@@ -20,7 +20,7 @@ import os
 from flask import Flask, request
 from sqlalchemy import JSON, bindparam, text
 
-from surveys.db import make_engine, session_factory
+from surveys.storage.db import make_engine, session_factory
 
 app = Flask(__name__)
 _engine = make_engine(os.environ["DATABASE_URL"])

@@ -27,9 +27,10 @@ from telegram import Update
 from bot import render, withdraw
 from bot.render import Outgoing
 from bot.translate import CHANNEL, Button, Incoming, translate
-from surveys import engine, store
-from surveys.models import Inbound, Respondent
+from surveys.core import engine
 from surveys.runtime import Runtime
+from surveys.storage import store
+from surveys.storage.models import Inbound, Respondent
 
 log = logging.getLogger(__name__)
 ATTEMPTS = 3  # transient database errors (deadlock, lost connection, lock timeout) retried

@@ -15,7 +15,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import Forbidden, TelegramError
 
 from bot.translate import callback_data
-from surveys import engine
+from surveys.core import engine
 
 log = logging.getLogger(__name__)
 TEXT_LIMIT = 4096  # Telegram's longest message

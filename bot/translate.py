@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from telegram import CallbackQuery, Message, Update
 
 from bot import withdraw
-from surveys import engine, store
-from surveys.catalogue import AUDIENCES
+from surveys.core import engine
+from surveys.core.catalogue import AUDIENCES
+from surveys.storage import store
 
 CHANNEL = "telegram"
 CALLBACK_LIMIT = 64  # bytes, Telegram's limit for callback_data

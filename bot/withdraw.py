@@ -1,6 +1,6 @@
 """Telegram's ``/withdraw CODE`` and ``/delete``: take answers back, after a confirm button.
 
-``/withdraw CODE`` looks the code up (``surveys.withdrawal``) and, when it belongs to
+``/withdraw CODE`` looks the code up (``surveys.services.withdrawal``) and, when it belongs to
 someone, asks "are you sure?" with two buttons; "yes" deletes that respondent's answers.
 ``/delete`` asks the same, then deletes everything held for this chat in every round.
 A wrong, used or malformed code always gets the same words. Attempts with a code are
@@ -23,7 +23,8 @@ from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 from sqlalchemy.orm import Session
 
-from surveys import engine, withdrawal
+from surveys.core import engine
+from surveys.services import withdrawal
 
 log = logging.getLogger(__name__)
 

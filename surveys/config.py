@@ -29,7 +29,7 @@ class Settings:
     telegram_bot_username: str | None = None
     public_base_url: str = "http://127.0.0.1:5000"
     banks_dir: Path | None = None
-    #: Safeguarding alerts (surveys.alerts): SMTP for email, a Telegram staff chat, escalation.
+    #: Safeguarding alerts (surveys.notify.alerts): SMTP for email, a Telegram staff chat, escalation.
     smtp_host: str | None = None
     smtp_port: int = 587
     smtp_username: str | None = None
@@ -43,7 +43,7 @@ class Settings:
     telegram_staff_chat_id: str | None = None
     service_phone: str | None = None
     #: Fernet keys for raw answer text, newest first (ANSWER_KEYS); empty (development):
-    #: a key derived from the secret key (surveys.crypto.configure).
+    #: a key derived from the secret key (surveys.storage.crypto.configure).
     answer_keys: tuple[str, ...] = ()
     #: Days after a round closes that raw answer text is kept (RETENTION_DAYS).
     retention_days: int = 90
@@ -89,7 +89,7 @@ def _answer_keys(env: Mapping[str, str], production: bool) -> tuple[str, ...]:
         return keys
     if production:
         raise ConfigError("ANSWER_KEYS is required when YJVOICE_ENV=production")
-    # Development: none; surveys.crypto derives a key from the secret key (itself generated
+    # Development: none; surveys.storage.crypto derives a key from the secret key (itself generated
     # once into the instance folder), so text written by the web app, the bot and the CLI
     # of one instance stays readable across restarts.
     return ()

@@ -10,10 +10,10 @@ from functools import cached_property
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from surveys import crypto, db, store
-from surveys.accounts import upsert_user
-from surveys.catalogue import Catalogue, default_catalogue, load_catalogue
 from surveys.config import Settings, load_settings
+from surveys.core.catalogue import Catalogue, default_catalogue, load_catalogue
+from surveys.services.accounts import upsert_user
+from surveys.storage import crypto, db, store
 
 
 @dataclass
@@ -23,7 +23,7 @@ class Runtime:
     settings: Settings = field(default_factory=load_settings)
 
     @cached_property
-    def engine(self) -> Engine:
+    def database(self) -> Engine:
         """Return the database engine (and set up the answer keys it encrypts text with)."""
         crypto.configure(self.settings)
         return db.make_engine(self.settings.database_url)
@@ -31,7 +31,7 @@ class Runtime:
     @cached_property
     def sessions(self) -> sessionmaker[Session]:
         """Return the session factory."""
-        return db.session_factory(self.engine)
+        return db.session_factory(self.database)
 
     @cached_property
     def catalogue(self) -> Catalogue:
@@ -48,8 +48,8 @@ class Runtime:
 
     def close(self) -> None:
         """Close the database connections this runtime opened, if any."""
-        if "engine" in self.__dict__:
-            self.engine.dispose()
+        if "database" in self.__dict__:
+            self.database.dispose()
 
     def web_link(self, code: str) -> str:
         """Return the full web link of a round."""
@@ -60,7 +60,7 @@ def initialise(
     rt: Runtime, *, admin_email: str | None = None, admin_password: str | None = None
 ) -> int:
     """Create or upgrade the schema and load the banks; safe to run twice."""
-    db.upgrade(rt.engine)
+    db.upgrade(rt.database)
     with rt.transaction() as session:
         count = store.sync_priorities(session, rt.catalogue)
         if admin_email:

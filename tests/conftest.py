@@ -17,11 +17,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from surveys import accounts, db, store
-from surveys.catalogue import default_catalogue
 from surveys.config import Settings
-from surveys.models import Base
+from surveys.core.catalogue import default_catalogue
 from surveys.runtime import Runtime, initialise
+from surveys.services import accounts
+from surveys.storage import db, store
+from surveys.storage.models import Base
 from tests.botapi.server import FakeBotAPI
 
 PG_ADMIN_URL = os.environ.get(
@@ -114,7 +115,7 @@ def rt(db_url, tmp_path):
     runtime = Runtime(make_settings(tmp_path, db_url))
     initialise(runtime)
     yield runtime
-    runtime.engine.dispose()
+    runtime.database.dispose()
 
 
 @pytest.fixture
@@ -155,4 +156,4 @@ def brt(rt, botapi):
     )
     runtime = Runtime(settings)
     yield runtime
-    runtime.engine.dispose()
+    runtime.database.dispose()

@@ -9,8 +9,8 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from surveys import accounts
-from surveys.models import User
+from surveys.services import accounts
+from surveys.storage.models import User
 from tests.conftest import TEST_SECRET
 from yjvoice.cli_admin import register
 

@@ -20,11 +20,13 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select, text
 
-from surveys import alerts, safeguarding, store
-from surveys.accounts import upsert_user
-from surveys.catalogue import default_catalogue
 from surveys.config import ConfigError, load_settings
-from surveys.models import AlertMessage, Answer, AuditEvent, SafeguardingCase, User, utcnow
+from surveys.core.catalogue import default_catalogue
+from surveys.notify import alerts
+from surveys.services import safeguarding
+from surveys.services.accounts import upsert_user
+from surveys.storage import store
+from surveys.storage.models import AlertMessage, Answer, AuditEvent, SafeguardingCase, User, utcnow
 from tests.conftest import TEST_SECRET
 
 ANSWER = "my dad hits me when he drinks, please help"
@@ -390,7 +392,7 @@ def test_an_unacknowledged_case_escalates_to_the_deputies_once(
     body = mail.get_content()
     assert f"/admin/safeguarding/{case_id}" in body and "30 minutes" in body
     assert "dad" not in body
-    if importlib.util.find_spec("surveys.audit"):  # every step is in the audit log
+    if importlib.util.find_spec("surveys.services.audit"):  # every step is in the audit log
         with rt.sessions() as s:
             actions = {
                 a
@@ -547,7 +549,7 @@ def test_the_worker_command_runs_one_pass(rt, open_round, lead, smtp, installed,
 
 
 def test_a_failing_audit_call_never_stops_the_alert(rt, open_round, lead, installed, monkeypatch):
-    audit = pytest.importorskip("surveys.audit")
+    audit = pytest.importorskip("surveys.services.audit")
 
     def broken(session, action, **kw):  # a database error inside the audit call
         session.execute(text("INSERT INTO no_such_table VALUES (1)"))

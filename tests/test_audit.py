@@ -7,8 +7,9 @@ from click.testing import CliRunner
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import DBAPIError
 
-from surveys import accounts, audit, store
-from surveys.models import AuditEvent, User
+from surveys.services import accounts, audit
+from surveys.storage import store
+from surveys.storage.models import AuditEvent, User
 
 
 def test_record_appends_an_event_with_actor_round_and_details(rt, open_round):
@@ -64,9 +65,9 @@ def test_the_database_refuses_update_and_delete(rt, stmt):
     with rt.transaction() as s:
         accounts.upsert_user(s, "x@yjs.example.org", "a long passphrase here", role="lead")
     eid = _one_event(rt)
-    with pytest.raises(DBAPIError, match="append-only"), rt.engine.begin() as conn:
+    with pytest.raises(DBAPIError, match="append-only"), rt.database.begin() as conn:
         conn.execute(stmt(eid))
-    with rt.engine.connect() as conn:
+    with rt.database.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM audit_events")).scalar() == 1
 
 
@@ -75,7 +76,7 @@ def test_deleting_a_user_keeps_their_events(rt):
         u = accounts.upsert_user(s, "gone@yjs.example.org", "a long passphrase here", role="lead")
         audit.record(s, "sign_in", actor=u)
         uid = u.id
-    with rt.engine.begin() as conn:
+    with rt.database.begin() as conn:
         conn.execute(delete(User.__table__).where(User.__table__.c.id == uid))
     with rt.transaction() as s:
         e = s.scalars(select(AuditEvent)).one()

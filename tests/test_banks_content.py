@@ -18,7 +18,7 @@ import pytest
 import textstat
 import yaml
 
-from surveys.catalogue import AUDIENCES, BankError, Catalogue, Question, load_catalogue
+from surveys.core.catalogue import AUDIENCES, BankError, Catalogue, Question, load_catalogue
 
 CATALOGUE = load_catalogue()
 PRIORITY_TITLES = {

@@ -1,4 +1,4 @@
-"""Unit tests for the question-bank loader and validator (surveys/catalogue.py).
+"""Unit tests for the question-bank loader and validator (surveys/core/catalogue.py).
 
 Broken banks are written to ``tmp_path`` so each test shows exactly which rule it breaks.
 """
@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from surveys import catalogue as cat
+from surveys.core import catalogue as cat
 
 # The national priority keys of the Youth Justice Plan, in the plan's order
 # (/work/shared/DOMAIN.md, "National priority areas"); ``general`` always comes last.

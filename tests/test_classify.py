@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from surveys.analysis import classify as C
-from surveys.catalogue import Bank, Catalogue
+from surveys.analysis import priorities as C
+from surveys.core.catalogue import Bank, Catalogue
 
 DATA = Path(__file__).parent / "data"
 NATIONAL = {

@@ -162,9 +162,9 @@ def test_unreadable_input_is_a_clear_error(run, monkeypatch):
 
 
 def test_embeddings_engine_without_the_extra_is_a_clear_error(run):
-    from surveys.analysis import classify
+    from surveys.analysis import priorities
 
-    if classify.embeddings_available():
+    if priorities.embeddings_available():
         pytest.skip("the optional embeddings extra is installed here")
     result = run(["classify", "--engine", "embeddings"], b"police\n")
     assert result.exit_code != 0

@@ -7,9 +7,10 @@ from click.testing import CliRunner
 from cryptography.fernet import Fernet
 from sqlalchemy import select, text
 
-from surveys import crypto, engine, store
 from surveys.config import ConfigError, load_settings
-from surveys.models import Answer
+from surveys.core import engine
+from surveys.storage import crypto, store
+from surveys.storage.models import Answer
 
 SECRET_WORDS = "my uncle Darren hits me when he drinks"
 
@@ -32,7 +33,7 @@ def store_text(rt, code: str, words: str, key: str) -> str:
 
 def raw_texts(rt) -> list[str]:
     """SELECT the answers table through a plain connection: what a dump would show."""
-    with rt.engine.connect() as conn:
+    with rt.database.connect() as conn:
         return [r[0] for r in conn.execute(text("SELECT text FROM answers ORDER BY id"))]
 
 
@@ -52,9 +53,9 @@ def test_rotate_reencrypts_under_the_newest_key_and_old_key_can_go(rt, open_roun
     new = Fernet.generate_key().decode()
     crypto.configure_keys((new, old))
     try:
-        result = crypto.rotate(rt.engine.begin, batch=1)
+        result = crypto.rotate(rt.database.begin, batch=1)
         assert result["answers"].rewritten == len([v for v in before if v])
-        again = crypto.rotate(rt.engine.begin)  # resumable: nothing left to do
+        again = crypto.rotate(rt.database.begin)  # resumable: nothing left to do
         assert again["answers"].rewritten == 0
         after = raw_texts(rt)
         for value in after:
@@ -67,11 +68,11 @@ def test_rotate_reencrypts_under_the_newest_key_and_old_key_can_go(rt, open_roun
 
 def test_legacy_plain_rows_are_read_and_then_encrypted_by_rotate(rt, open_round):
     store_text(rt, open_round, "fine thanks", "legacy")
-    with rt.engine.begin() as conn:  # a row written before encryption existed
+    with rt.database.begin() as conn:  # a row written before encryption existed
         conn.execute(text("UPDATE answers SET text = 'plain old words' WHERE choice IS NULL"))
     with rt.transaction() as s:
         assert "plain old words" in s.scalars(select(Answer.text)).all()
-    crypto.rotate(rt.engine.begin)
+    crypto.rotate(rt.database.begin)
     assert "plain old words" not in raw_texts(rt)
     with rt.transaction() as s:
         assert "plain old words" in s.scalars(select(Answer.text)).all()
@@ -123,15 +124,15 @@ def test_keys_commands(rt, open_round, monkeypatch, tmp_path):
 def test_migration_0003_encrypts_rows_written_before_it(rt, open_round):
     from alembic import command
 
-    from surveys import db
+    from surveys.storage import db
 
     store_text(rt, open_round, "fine thanks", "mig")
-    with rt.engine.begin() as conn:
+    with rt.database.begin() as conn:
         conn.execute(text("UPDATE answers SET text = 'words from before' WHERE text <> ''"))
-    cfg = db._alembic_config(rt.engine)
+    cfg = db._alembic_config(rt.database)
     command.downgrade(cfg, "0002")
-    db.upgrade(rt.engine)
-    assert db.schema_is_current(rt.engine)
+    db.upgrade(rt.database)
+    assert db.schema_is_current(rt.database)
     assert "words from before" not in raw_texts(rt)
     with rt.transaction() as s:
         assert "words from before" in s.scalars(select(Answer.text)).all()

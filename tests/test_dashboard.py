@@ -7,8 +7,9 @@ from datetime import date
 
 import pytest
 
-from surveys import dashboard, store
-from surveys.catalogue import default_catalogue
+from surveys.core.catalogue import default_catalogue
+from surveys.services import dashboard
+from surveys.storage import store
 from tests.test_review import FLAGGED_TEXT, WRITTEN, build_review_round
 
 

@@ -7,9 +7,9 @@ import textstat
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from surveys import engine
-from surveys.catalogue import AUDIENCES, default_catalogue
-from surveys.engine import Inbound, State, Survey, begin, step
+from surveys.core import engine
+from surveys.core.catalogue import AUDIENCES, default_catalogue
+from surveys.core.engine import Inbound, State, Survey, begin, step
 
 DANGER = "In danger now? Call 999. Childline: 0800 1111 (free, any time)."
 CAT = default_catalogue()

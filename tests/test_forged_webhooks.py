@@ -30,8 +30,8 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.webhook import MAX_BODY, SECRET_HEADER
-from surveys import store
-from surveys.models import Base
+from surveys.storage import store
+from surveys.storage.models import Base
 from tests.bot.conftest import WEBHOOK_SECRET, telegram_client
 from web import create_app
 from web.hooks import SENDER
@@ -201,7 +201,7 @@ def forged_app(brt, botapi):
     sender = app.extensions.get(SENDER)
     if sender is not None:
         sender.close()
-    app.extensions["yjvoice"].engine.dispose()
+    app.extensions["yjvoice"].database.dispose()
 
 
 def table_counts(rt) -> dict[str, int]:

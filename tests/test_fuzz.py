@@ -26,10 +26,10 @@ from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
 from bot.webhook import SECRET_HEADER
-from surveys import engine
-from surveys.catalogue import AUDIENCES, default_catalogue
-from surveys.engine import Inbound, State, Survey, begin, step
-from surveys.models import Answer, Base, Respondent
+from surveys.core import engine
+from surveys.core.catalogue import AUDIENCES, default_catalogue
+from surveys.core.engine import Inbound, State, Survey, begin, step
+from surveys.storage.models import Answer, Base, Respondent
 from tests.conftest import make_settings
 from web import create_app
 from web.hooks import SENDER
@@ -247,12 +247,12 @@ def app(rt, db_url, tmp_path):
     """The web app on the test database (as tests/web/conftest.py's ``app``)."""
     web_app = create_app({"YJV_SETTINGS": make_settings(tmp_path, db_url), "TESTING": True})
     yield web_app
-    web_app.extensions["yjvoice"].engine.dispose()
+    web_app.extensions["yjvoice"].database.dispose()
 
 
 @pytest.fixture
 def fuzz_round(rt):
-    from surveys import store
+    from surveys.storage import store
 
     with rt.transaction() as session:
         return store.open_round(
@@ -417,7 +417,7 @@ def hook_app(rt):
     sender = web_app.extensions.get(SENDER)
     if sender is not None:
         sender.close()
-    web_app.extensions["yjvoice"].engine.dispose()
+    web_app.extensions["yjvoice"].database.dispose()
 
 
 json_value = st.recursive(

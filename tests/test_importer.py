@@ -13,9 +13,10 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from surveys import importer, safeguarding, store
-from surveys.importer import ImportFileError, ImportRefused
-from surveys.models import Answer, Respondent, SafeguardingCase
+from surveys.services import importer, safeguarding
+from surveys.services.importer import ImportFileError, ImportRefused
+from surveys.storage import store
+from surveys.storage.models import Answer, Respondent, SafeguardingCase
 from tests.conftest import TEST_SECRET
 from yjvoice import cli_import
 
@@ -446,7 +447,7 @@ def test_a_failure_midway_leaves_nothing_half_imported(rt, open_round):
         calls.append(text)
         if len(calls) == 4:
             raise RuntimeError("analysis engine fell over")
-        from surveys.ingest import analyse
+        from surveys.analysis.pipeline import analyse
 
         return analyse(text, choice=choice)
 

@@ -5,9 +5,10 @@ import io
 
 from sqlalchemy import select
 
-from surveys import engine, store
+from surveys.core import engine
 from surveys.export.answers import answer_rows, write_csv
-from surveys.models import Answer, SafeguardingCase
+from surveys.storage import store
+from surveys.storage.models import Answer, SafeguardingCase
 
 DANGER = "In danger now? Call 999. Childline: 0800 1111 (free, any time)."
 
@@ -70,7 +71,7 @@ def test_a_duplicate_disclosure_opens_one_case(rt, open_round):
 
 
 def test_a_tapped_rating_needs_no_reading(rt, open_round):
-    from surveys.ingest import analyse
+    from surveys.analysis.pipeline import analyse
 
     assert analyse("Very good", choice="very_good").sentiment == "positive"
     assert analyse("Poor", choice="poor").sentiment == "negative"

@@ -9,9 +9,9 @@ from datetime import date
 
 import pytest
 
-from surveys import invites
-from surveys.catalogue import AUDIENCES
-from surveys.engine import default_texts
+from surveys.core.catalogue import AUDIENCES
+from surveys.core.engine import default_texts
+from surveys.services import invites
 
 BASE = "https://voice.example.org"
 LONG_BASE = "https://youth-justice-voice.somewhere-borough-council.gov.uk"

@@ -3,8 +3,8 @@
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from surveys import db
-from surveys.models import Base
+from surveys.storage import db
+from surveys.storage.models import Base
 
 
 def test_migrations_match_the_models(db_url):

@@ -15,8 +15,9 @@ from click.testing import CliRunner
 from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 
-from surveys import engine, store
-from surveys.models import Answer, utcnow
+from surveys.core import engine
+from surveys.storage import store
+from surveys.storage.models import Answer, utcnow
 from tests.conftest import make_settings
 from tests.web.conftest import STAFF_PASSWORD, form_of, hidden_fields
 
@@ -33,7 +34,7 @@ NEEDLES = (NAME, "Zephaniah", "Quistorp", EMAIL, TG_ID, TG_USERNAME, "Krelbourne
 @pytest.fixture
 def web_app(rt, db_url, tmp_path):
     """The web app on the test database, with one lead account."""
-    from surveys.accounts import upsert_user
+    from surveys.services.accounts import upsert_user
     from web import create_app
 
     with rt.transaction() as s:
@@ -41,8 +42,8 @@ def web_app(rt, db_url, tmp_path):
     app = create_app({"YJV_SETTINGS": make_settings(tmp_path, db_url), "TESTING": True})
     yield app
     runtime = app.extensions["yjvoice"]
-    if "engine" in runtime.__dict__:
-        runtime.engine.dispose()
+    if "database" in runtime.__dict__:
+        runtime.database.dispose()
 
 
 def assert_clean(caplog) -> None:
@@ -132,13 +133,13 @@ def test_store_path_and_an_integrity_error_log_no_text(rt, open_round, everythin
 
 def test_a_500_whose_message_quotes_the_answer_logs_no_text(web_app, rt, open_round,
                                                              monkeypatch, everything_logged):
-    from surveys import ingest
+    from surveys.analysis import pipeline
 
     app = web_app
     def boom(text, **kw):
         raise RuntimeError(f"analysis failed on {text!r}")
 
-    monkeypatch.setattr(ingest, "analyse", boom)
+    monkeypatch.setattr(pipeline, "analyse", boom)
     client = app.test_client()
     path = f"/r/{open_round}/child"
     page = client.get(path).get_data(as_text=True)

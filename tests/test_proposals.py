@@ -6,10 +6,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from surveys import proposals, store
 from surveys.export.plan import build_plan
-from surveys.models import Proposal, ProposalVote
-from surveys.proposals import Draft
+from surveys.services import proposals
+from surveys.services.proposals import Draft
+from surveys.storage import store
+from surveys.storage.models import Proposal, ProposalVote
 
 GOOD = Draft(
     "policing",

@@ -8,8 +8,9 @@ from datetime import timedelta
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from surveys import retention, store
-from surveys.models import Answer, AuditEvent, Round, utcnow
+from surveys.services import retention
+from surveys.storage import store
+from surveys.storage.models import Answer, AuditEvent, Round, utcnow
 from tests.test_crypto import SECRET_WORDS, raw_texts, store_text
 
 

@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 import pytest
 from sqlalchemy import select
 
-from surveys import review, store
 from surveys.analysis.redact import redact
-from surveys.models import Answer, Respondent, SafeguardingCase
+from surveys.services import review
+from surveys.storage import store
+from surveys.storage.models import Answer, Respondent, SafeguardingCase
 
 #: Words that must never appear on a review, theme or dashboard page.
 FLAGGED_TEXT = "my uncle hits me when he drinks FLAGMARK"
@@ -253,7 +254,7 @@ def test_filters_narrow_the_queue(rt, seed, args, names):
 
 
 def test_theme_filter_reads_codebook_tags_and_question_themes(rt, seed):
-    from surveys.models import AnswerTheme, Theme
+    from surveys.storage.models import AnswerTheme, Theme
 
     with rt.transaction() as s:
         a = s.get(Answer, seed.ids["listen"])
@@ -330,7 +331,7 @@ def test_answers_of_another_round_flagged_or_superseded_are_not_reviewable(rt, s
 
 # ---- decisions ----------------------------------------------------------------------------
 def _reviewer(rt) -> int:
-    from surveys.accounts import upsert_user
+    from surveys.services.accounts import upsert_user
 
     with rt.transaction() as s:
         return upsert_user(

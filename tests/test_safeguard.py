@@ -1,4 +1,4 @@
-"""Promises of the safeguarding detector (surveys.analysis.safeguard)."""
+"""Promises of the safeguarding detector (surveys.analysis.disclosure)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from surveys.analysis.safeguard import (
+from surveys.analysis.disclosure import (
     CATEGORIES,
     Lexicon,
     LexiconError,

@@ -9,10 +9,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from surveys import safeguarding, store
-from surveys.accounts import upsert_user
-from surveys.catalogue import default_catalogue
-from surveys.models import Answer, Respondent, SafeguardingCase, utcnow
+from surveys.core.catalogue import default_catalogue
+from surveys.services import safeguarding
+from surveys.services.accounts import upsert_user
+from surveys.storage import store
+from surveys.storage.models import Answer, Respondent, SafeguardingCase, utcnow
 from tests.conftest import TEST_SECRET
 
 

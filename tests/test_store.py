@@ -2,8 +2,9 @@
 
 from sqlalchemy import func, select
 
-from surveys import engine, store
-from surveys.models import Answer, Respondent
+from surveys.core import engine
+from surveys.storage import store
+from surveys.storage.models import Answer, Respondent
 
 
 def _start(rt, code, audience="child"):
@@ -58,7 +59,7 @@ def test_changed_answer_supersedes_the_old_one(rt, open_round):
 def test_state_survives_a_new_process(rt, open_round):
     rid = _start(rt, open_round)
     _send(rt, rid, "a", choice="yes")
-    rt.engine.dispose()  # as if the process restarted: nothing is kept in memory
+    rt.database.dispose()  # as if the process restarted: nothing is kept in memory
     with rt.transaction() as s:
         resp = s.get(Respondent, rid)
         state = engine.State.from_dict(resp.state)

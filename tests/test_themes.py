@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from surveys.analysis import themes as T
+from surveys.analysis import clustering as T
 
 DATA = Path(__file__).parent / "data"
 

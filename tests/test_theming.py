@@ -8,9 +8,10 @@ import itertools
 import pytest
 from sqlalchemy import select
 
-from surveys import store, theming
-from surveys.analysis import themes as engine
-from surveys.models import Answer, AnswerTheme, Respondent, SafeguardingCase, Theme
+from surveys.analysis import clustering as engine
+from surveys.services import themes
+from surveys.storage import store
+from surveys.storage.models import Answer, AnswerTheme, Respondent, SafeguardingCase, Theme
 
 QID = "general.next_year"
 TOPICS = {
@@ -114,12 +115,12 @@ def themed(rt):
 
 def _recompute(rt, code, finder=keyword_finder):
     with rt.transaction() as s:
-        return theming.recompute(s, store.get_round(s, code), QID, finder=finder)
+        return themes.recompute(s, store.get_round(s, code), QID, finder=finder)
 
 
 def _load(rt, code):
     with rt.transaction() as s:
-        return theming.load(s, store.get_round(s, code), QID)
+        return themes.load(s, store.get_round(s, code), QID)
 
 
 def _members(rt, code) -> dict[str, set[int]]:
@@ -187,7 +188,7 @@ def test_a_renamed_theme_keeps_its_name_through_a_recompute(rt, themed):
     _recompute(rt, code)
     tid = _theme(rt, code, "clubs")
     with rt.transaction() as s:
-        theming.rename(theming.get_theme(s, store.get_round(s, code), QID, tid), "  Places to go  ")
+        themes.rename(themes.get_theme(s, store.get_round(s, code), QID, tid), "  Places to go  ")
     result = _recompute(rt, code)
     assert result.kept_labels == 1
     members = _members(rt, code)
@@ -200,7 +201,7 @@ def test_merged_themes_stay_merged_through_a_recompute(rt, themed):
     _recompute(rt, code)
     a, b = _theme(rt, code, "polices"), _theme(rt, code, "schools")
     with rt.transaction() as s:
-        keep = theming.merge(s, store.get_round(s, code), QID, [a, b], "Being treated fairly")
+        keep = themes.merge(s, store.get_round(s, code), QID, [a, b], "Being treated fairly")
         assert keep.source == "lead"
     _recompute(rt, code)
     members = _members(rt, code)
@@ -216,8 +217,8 @@ def test_a_split_theme_and_its_answers_survive_a_recompute(rt, themed):
     picked = ids["police"][:2]
     with rt.transaction() as s:
         rnd = store.get_round(s, code)
-        new = theming.split(
-            s, rnd, QID, theming.get_theme(s, rnd, QID, tid), picked, "Stop and search"
+        new = themes.split(
+            s, rnd, QID, themes.get_theme(s, rnd, QID, tid), picked, "Stop and search"
         )
         assert new.source == "lead"
     _recompute(rt, code)
@@ -233,7 +234,7 @@ def test_moved_answers_stay_where_the_lead_put_them(rt, themed):
     moved = ids["clubs"][0]
     with rt.transaction() as s:
         rnd = store.get_round(s, code)
-        assert theming.move(s, rnd, QID, [moved], theming.get_theme(s, rnd, QID, to)) == 1
+        assert themes.move(s, rnd, QID, [moved], themes.get_theme(s, rnd, QID, to)) == 1
     _recompute(rt, code)
     members = _members(rt, code)
     assert moved in members["schools"] and moved not in members["clubs"]
@@ -246,11 +247,11 @@ def test_every_edit_survives_the_same_recompute(rt, themed):
     tids = {label: _theme(rt, code, label) for label in ("clubs", "polices", "schools")}
     with rt.transaction() as s:
         rnd = store.get_round(s, code)
-        clubs = theming.get_theme(s, rnd, QID, tids["clubs"])
-        theming.rename(clubs, "Somewhere to go")
-        police = theming.get_theme(s, rnd, QID, tids["polices"])
-        theming.split(s, rnd, QID, police, [ids["police"][0]], "Searches")
-        theming.move(s, rnd, QID, [ids["school"][0]], clubs)
+        clubs = themes.get_theme(s, rnd, QID, tids["clubs"])
+        themes.rename(clubs, "Somewhere to go")
+        police = themes.get_theme(s, rnd, QID, tids["polices"])
+        themes.split(s, rnd, QID, police, [ids["police"][0]], "Searches")
+        themes.move(s, rnd, QID, [ids["school"][0]], clubs)
     before = _members(rt, code)
     _recompute(rt, code)
     _recompute(rt, code)
@@ -263,7 +264,7 @@ def test_a_theme_emptied_by_the_engine_is_dropped_unless_the_lead_named_it(rt, t
     _recompute(rt, code)
     tid = _theme(rt, code, "schools")
     with rt.transaction() as s:
-        theming.rename(theming.get_theme(s, store.get_round(s, code), QID, tid), "Education")
+        themes.rename(themes.get_theme(s, store.get_round(s, code), QID, tid), "Education")
 
     def no_schools(texts):
         return [t for t in keyword_finder(texts) if t.label != "schools"]
@@ -282,7 +283,7 @@ def test_answers_flagged_after_theming_leave_their_theme(rt, themed):
     victim = ids["clubs"][1]
     with rt.transaction() as s:
         rnd = store.get_round(s, code)
-        theming.move(s, rnd, QID, [victim], theming.get_theme(s, rnd, QID, to))
+        themes.move(s, rnd, QID, [victim], themes.get_theme(s, rnd, QID, to))
         s.get(Answer, victim).flagged = True
     data = _load(rt, code)
     assert victim not in {r.answer_id for t in data.themes for r in t.representatives}
@@ -312,7 +313,7 @@ def test_new_answers_wait_unplaced_until_the_next_recompute(rt, themed):
         )
     assert _load(rt, code).unplaced == 1
     with rt.transaction() as s:
-        assert [m.text for m in theming.unplaced(s, store.get_round(s, code), QID)] == [
+        assert [m.text for m in themes.unplaced(s, store.get_round(s, code), QID)] == [
             "a club for girls"
         ]
     _recompute(rt, code)
@@ -325,17 +326,17 @@ def test_ids_from_another_round_or_question_are_refused(rt, themed):
     tid = _theme(rt, code, "clubs")
     with rt.transaction() as s:
         other = store.get_round(s, other_code)
-        with pytest.raises(theming.ThemeNotFound):
-            theming.get_theme(s, other, QID, tid)
+        with pytest.raises(themes.ThemeNotFound):
+            themes.get_theme(s, other, QID, tid)
         rnd = store.get_round(s, code)
-        with pytest.raises(theming.ThemeNotFound):
-            theming.get_theme(s, rnd, "policing.opinion", tid)
-        theme = theming.get_theme(s, rnd, QID, tid)
+        with pytest.raises(themes.ThemeNotFound):
+            themes.get_theme(s, rnd, "policing.opinion", tid)
+        theme = themes.get_theme(s, rnd, QID, tid)
         for bad in (ids["other"], ids["elsewhere"], ids["flagged"]):
-            with pytest.raises(theming.ThemeNotFound):
-                theming.move(s, rnd, QID, bad, theme)
-        with pytest.raises(theming.ThemeNotFound):  # not a member of the theme being split
-            theming.split(s, rnd, QID, theme, ids["police"][:1], "x")
+            with pytest.raises(themes.ThemeNotFound):
+                themes.move(s, rnd, QID, bad, theme)
+        with pytest.raises(themes.ThemeNotFound):  # not a member of the theme being split
+            themes.split(s, rnd, QID, theme, ids["police"][:1], "x")
 
 
 def test_edit_mistakes_are_explained(rt, themed):
@@ -344,14 +345,14 @@ def test_edit_mistakes_are_explained(rt, themed):
     tid = _theme(rt, code, "clubs")
     with rt.transaction() as s:
         rnd = store.get_round(s, code)
-        theme = theming.get_theme(s, rnd, QID, tid)
+        theme = themes.get_theme(s, rnd, QID, tid)
         for call in (
-            lambda: theming.rename(theme, "   "),
-            lambda: theming.rename(theme, "x" * 201),
-            lambda: theming.merge(s, rnd, QID, [tid]),
-            lambda: theming.move(s, rnd, QID, [], theme),
+            lambda: themes.rename(theme, "   "),
+            lambda: themes.rename(theme, "x" * 201),
+            lambda: themes.merge(s, rnd, QID, [tid]),
+            lambda: themes.move(s, rnd, QID, [], theme),
         ):
-            with pytest.raises(theming.ThemeError):
+            with pytest.raises(themes.ThemeError):
                 call()
 
 
@@ -360,7 +361,7 @@ def test_deleting_a_theme_leaves_its_answers_unplaced(rt, themed):
     _recompute(rt, code)
     tid = _theme(rt, code, "clubs")
     with rt.transaction() as s:
-        theming.remove(s, theming.get_theme(s, store.get_round(s, code), QID, tid))
+        themes.remove(s, themes.get_theme(s, store.get_round(s, code), QID, tid))
     assert _load(rt, code).unplaced == 4
     with rt.transaction() as s:
         assert s.scalar(select(AnswerTheme).where(AnswerTheme.theme_id == tid)) is None
@@ -370,6 +371,6 @@ def test_question_overview_counts(rt, themed):
     code, _, _ = themed
     _recompute(rt, code)
     with rt.transaction() as s:
-        summary = {q.question_id: q for q in theming.questions(s, store.get_round(s, code))}
+        summary = {q.question_id: q for q in themes.questions(s, store.get_round(s, code))}
     assert (summary[QID].answers, summary[QID].themes) == (12, 3)
     assert (summary["policing.opinion"].answers, summary["policing.opinion"].themes) == (1, 0)

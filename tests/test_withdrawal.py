@@ -7,9 +7,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import delete, func, select
 
-from surveys import engine, safeguarding, store, withdrawal
-from surveys.accounts import upsert_user
-from surveys.models import (
+from surveys.core import engine
+from surveys.services import safeguarding, withdrawal
+from surveys.services.accounts import upsert_user
+from surveys.storage import store
+from surveys.storage.models import (
     Answer,
     AuditEvent,
     ChatLink,

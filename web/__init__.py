@@ -23,7 +23,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from surveys.config import load_settings
-from surveys.engine import default_texts
+from surveys.core.engine import default_texts
 from surveys.runtime import Runtime
 
 log = logging.getLogger("yjvoice.web")
@@ -129,7 +129,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config["YJV_SETTINGS"] = settings
     app.extensions["yjvoice"] = Runtime(settings)
     # Flagged answers (from the form or the Telegram webhook) queue safeguarding alerts.
-    from surveys import alerts
+    from surveys.notify import alerts
 
     alerts.install(settings)
 
@@ -184,7 +184,7 @@ def _rollback() -> None:
 def _healthz() -> Response:
     """Answer 200 "ok" when the database answers (for container health checks)."""
     try:
-        with runtime().engine.connect() as conn:
+        with runtime().database.connect() as conn:
             conn.execute(text("SELECT 1"))
     except Exception as exc:
         log.error("health check: database unavailable (%s)", type(exc).__name__)

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from flask import Flask, current_app, session
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
-from surveys.models import User
+from surveys.storage.models import User
 
 login_manager = LoginManager()
 IDLE_TIMEOUT = timedelta(minutes=30)

@@ -26,8 +26,10 @@ from flask import (
 )
 from werkzeug.wrappers import Response
 
-from surveys import engine, proposals, store
-from surveys.models import Respondent, Round
+from surveys.core import engine
+from surveys.services import proposals
+from surveys.storage import store
+from surveys.storage.models import Respondent, Round
 from web import db, error_page, runtime
 from web.public import _cookie_name, _set_resume_cookie
 

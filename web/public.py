@@ -27,9 +27,11 @@ from flask import (
 from markupsafe import Markup, escape
 from werkzeug.wrappers import Response
 
-from surveys import engine, safeguarding, store
-from surveys.catalogue import AUDIENCES
-from surveys.models import Respondent, Round
+from surveys.core import engine
+from surveys.core.catalogue import AUDIENCES
+from surveys.services import safeguarding
+from surveys.storage import store
+from surveys.storage.models import Respondent, Round
 from web import db, error_page, runtime
 
 bp = Blueprint("public", __name__)

@@ -1,7 +1,7 @@
 """``/r/withdraw``: a young person takes their answers back with the code they were given.
 
 GET asks for the code in plain words. POST ``step=check`` looks it up and asks "are you
-sure?"; POST ``step=confirm`` deletes (``surveys.withdrawal``) and redirects to a page
+sure?"; POST ``step=confirm`` deletes (``surveys.services.withdrawal``) and redirects to a page
 saying it is done (Post/Redirect/Get, so a reload deletes nothing twice). A wrong, reused,
 expired or malformed code always gets the same page with the same words.
 
@@ -17,7 +17,7 @@ import logging
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from surveys import withdrawal
+from surveys.services import withdrawal
 from web import db, throttle
 
 bp = Blueprint("withdraw", __name__)

@@ -15,14 +15,16 @@ from typing import IO, Any
 
 import click
 
-from surveys import audit, engine, store
-from surveys.accounts import AccountError
-from surveys.catalogue import AUDIENCES, BankError
 from surveys.config import ConfigError
+from surveys.core import engine
+from surveys.core.catalogue import AUDIENCES, BankError
 from surveys.export.answers import answer_rows, write_csv
 from surveys.export.plan import NoApprovedQuotes, build_plan
 from surveys.export.suppression import MIN_GROUP
 from surveys.runtime import Runtime, initialise
+from surveys.services import audit
+from surveys.services.accounts import AccountError
+from surveys.storage import store
 
 log = logging.getLogger("yjvoice")
 DEMO_TITLE = "Demo: have your say on the youth justice plan"
@@ -352,7 +354,7 @@ def web(host: str, port: int) -> None:
 def bot() -> None:
     """Run the Telegram bot by long polling (needs TELEGRAM_TOKEN)."""
     from bot.app import run_polling
-    from surveys import alerts
+    from surveys.notify import alerts
 
     rt = _runtime()
     if not rt.settings.telegram_token:
@@ -467,9 +469,9 @@ def demo(host: str, port: int, no_serve: bool) -> None:
 
 
 def _require_schema(rt: Runtime) -> None:
-    from surveys.db import schema_is_current
+    from surveys.storage.db import schema_is_current
 
-    if not schema_is_current(rt.engine):
+    if not schema_is_current(rt.database):
         raise click.ClickException("the database is not set up yet: run `yjvoice init` first")
 
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import click
 
-from surveys import accounts, audit
 from surveys.runtime import Runtime
+from surveys.services import accounts, audit
 
 
 def _runtime() -> Runtime:

@@ -32,7 +32,7 @@ def alerts_group() -> None:
 def alerts_run(once: bool, interval: float) -> None:
     """Escalate overdue cases and send due alert messages; loop until stopped."""
     # Imported here, not at the top: yjvoice.cli imports this module while it loads.
-    from surveys import alerts
+    from surveys.notify import alerts
     from yjvoice.cli import _require_schema, _runtime
 
     rt = _runtime()

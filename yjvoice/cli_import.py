@@ -12,7 +12,8 @@ from pathlib import Path
 
 import click
 
-from surveys import importer, store
+from surveys.services import importer
+from surveys.storage import store
 
 MAX_PROBLEMS_SHOWN = 50
 
@@ -73,7 +74,7 @@ def import_answers(code: str, path: Path, dry_run: bool, encoding: str | None) -
             return
         try:
             result = importer.commit(session, rnd, preview, secret=rt.settings.secret_key)
-            from surveys import audit
+            from surveys.services import audit
             from yjvoice.cli import cli_actor
 
             audit.record(session, "import", actor=cli_actor(), round_id=rnd.id,

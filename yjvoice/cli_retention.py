@@ -6,7 +6,8 @@ import json
 
 import click
 
-from surveys import audit, crypto, retention
+from surveys.services import audit, retention
+from surveys.storage import crypto
 
 
 def _runtime():
@@ -77,7 +78,7 @@ def keys_rotate(batch: int, after: int) -> None:
         click.echo(f"{table}: {res.scanned} read, {res.rewritten} re-encrypted "
                    f"(last id {res.last_id})", err=True)
 
-    results = crypto.rotate(rt.engine.begin, batch=batch, after=after, progress=progress)
+    results = crypto.rotate(rt.database.begin, batch=batch, after=after, progress=progress)
     details = {f"{t}_rewritten": r.rewritten for t, r in results.items()}
     with rt.transaction() as session:
         audit.record(session, "keys_rotated", actor=cli_actor(), details=details)

@@ -12,8 +12,9 @@ from __future__ import annotations
 import click
 from sqlalchemy import func, select
 
-from surveys import review, store
-from surveys.models import Answer
+from surveys.services import review
+from surveys.storage import store
+from surveys.storage.models import Answer
 
 
 def register(group: click.Group) -> None:

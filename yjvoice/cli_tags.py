@@ -18,9 +18,9 @@ from typing import BinaryIO
 
 import click
 
-from surveys.analysis import classify as classify_mod
+from surveys.analysis import clustering as themes_mod
+from surveys.analysis import priorities as classify_mod
 from surveys.analysis import sentiment as sentiment_mod
-from surveys.analysis import themes as themes_mod
 from yjvoice.stdin_lines import lines as read_lines
 
 # Characters that some readers treat as line breaks; an output line must stay one line.

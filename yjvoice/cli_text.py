@@ -15,8 +15,8 @@ from pathlib import Path
 
 import click
 
+from surveys.analysis import disclosure as safeguard_mod
 from surveys.analysis import redact as redact_mod
-from surveys.analysis import safeguard as safeguard_mod
 from yjvoice.stdin_lines import lines as read_lines
 
 # Characters that some readers treat as line breaks; an output line must stay one line.

@@ -8,9 +8,9 @@ from typing import IO, Any
 
 from sqlalchemy.orm import Session
 
-from surveys.catalogue import Catalogue
-from surveys.models import Round
-from surveys.store import live_answers
+from surveys.core.catalogue import Catalogue
+from surveys.storage.models import Round
+from surveys.storage.store import live_answers
 
 COLUMNS = (
     "round",

@@ -41,9 +41,9 @@ from typing import NamedTuple
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from surveys.catalogue import AUDIENCES, RATING_OPTIONS, Catalogue
+from surveys.core.catalogue import AUDIENCES, RATING_OPTIONS, Catalogue
 from surveys.export.suppression import MIN_GROUP, SafeTable, Suppression, fewer_than, suppress
-from surveys.models import Answer, Proposal, Round, SafeguardingCase
+from surveys.storage.models import Answer, Proposal, Round, SafeguardingCase
 
 QUOTE_AUDIENCES: tuple[str, ...] = ("child", "parent")
 AUDIENCE_LABELS: dict[str, str] = {

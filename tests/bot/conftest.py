@@ -22,7 +22,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from bot.app import ALLOWED_UPDATES, POLL_TIMEOUT, build_application
-from surveys.engine import default_texts
+from surveys.core.engine import default_texts
 from surveys.runtime import Runtime
 from tests.botapi.server import FakeBotAPI, User
 from tests.conftest import WEBHOOK_SECRET  # noqa: F401  (imported from here by the bot tests)

@@ -13,8 +13,9 @@ from sqlalchemy import func, select, text
 
 from bot.render import messages
 from bot.translate import CALLBACK_LIMIT, callback_data, parse_callback
-from surveys import engine, store
-from surveys.models import Answer, Base, Inbound, Respondent
+from surveys.core import engine
+from surveys.storage import store
+from surveys.storage.models import Answer, Base, Inbound, Respondent
 from tests.bot.conftest import WEBHOOK_SECRET, text_of
 from tests.conftest import TEST_SECRET
 

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.webhook import MAX_BODY, SECRET_HEADER, receive
-from surveys.models import Answer, Inbound, Respondent
+from surveys.storage.models import Answer, Inbound, Respondent
 from tests.bot.conftest import WEBHOOK_SECRET, telegram_client, text_of
 from tests.botapi.server import User
 from web import create_app
@@ -42,7 +42,7 @@ def make_app(brt, botapi):
         sender = app.extensions.get(SENDER)
         if sender is not None:
             sender.close()
-        app.extensions["yjvoice"].engine.dispose()
+        app.extensions["yjvoice"].database.dispose()
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import func, select
 
 from bot import withdraw as bw
-from surveys import store
-from surveys.models import Answer, AuditEvent, ChatLink, Respondent
+from surveys.storage import store
+from surveys.storage.models import Answer, AuditEvent, ChatLink, Respondent
 from tests.bot.conftest import text_of
 
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from surveys import store
-from surveys.models import Answer, Proposal, Respondent, SafeguardingCase
+from surveys.storage import store
+from surveys.storage.models import Answer, Proposal, Respondent, SafeguardingCase
 
 # Raw identifiers planted in the answers' original text; redaction replaced each of them.
 PLANTED = ["Jayden Marsh", "Tyler Brookes", "Elm Street", "07700 900123", "Oakfield Academy",

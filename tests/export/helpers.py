@@ -5,8 +5,8 @@ from __future__ import annotations
 from docx import Document
 from openpyxl import load_workbook
 
-from surveys import store
 from surveys.export.plan import build_plan
+from surveys.storage import store
 
 
 def plan_of(rt, code, **kw):

@@ -5,8 +5,8 @@ import re
 import pytest
 from sqlalchemy import event
 
-from surveys import store
 from surveys.export.plan import NO_QUOTES, NoApprovedQuotes, build_plan
+from surveys.storage import store
 from tests.export.conftest import (
     CHILD_QUOTES,
     EDITED_QUOTE,
@@ -108,11 +108,11 @@ def test_the_plan_never_reads_raw_answer_text(rt, built_round):
     def capture(conn, cursor, statement, *args):
         statements.append(statement)
 
-    event.listen(rt.engine, "before_cursor_execute", capture)
+    event.listen(rt.database, "before_cursor_execute", capture)
     try:
         plan_of(rt, built_round)
     finally:
-        event.remove(rt.engine, "before_cursor_execute", capture)
+        event.remove(rt.database, "before_cursor_execute", capture)
     selects = [s for s in statements if "answers" in s]
     assert selects and not any(re.search(r"answers\.text\b", s) for s in selects)
 

@@ -5,7 +5,7 @@ from datetime import date
 
 from docx import Document
 
-from surveys.catalogue import default_catalogue
+from surveys.core.catalogue import default_catalogue
 from surveys.export.docx import write_docx
 from surveys.export.markdown import render_markdown
 from surveys.export.plan import ActionRow, AnswerRow, RoundInfo, plan_from_rows

@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 import pytest
 from sqlalchemy import func, select
 
-from surveys.models import Answer
+from surveys.storage.models import Answer
 from tests.conftest import make_settings
 from web import create_app
 
@@ -18,8 +18,8 @@ def app(rt, db_url, tmp_path):
     app = create_app({"YJV_SETTINGS": make_settings(tmp_path, db_url), "TESTING": True})
     yield app
     runtime = app.extensions["yjvoice"]
-    if "engine" in runtime.__dict__:  # created on first use only
-        runtime.engine.dispose()
+    if "database" in runtime.__dict__:  # created on first use only
+        runtime.database.dispose()
 
 
 @pytest.fixture
@@ -93,7 +93,7 @@ ROLES = ("lead", "reviewer", "safeguarding", "viewer")
 @pytest.fixture
 def staff(rt):
     """Create one account per role; return {role: email}."""
-    from surveys.accounts import upsert_user
+    from surveys.services.accounts import upsert_user
 
     emails = {role: f"{role}@yjs.example.org" for role in ROLES}
     with rt.transaction() as session:

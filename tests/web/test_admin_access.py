@@ -7,7 +7,7 @@ import re
 import pytest
 from werkzeug.routing import Rule
 
-from surveys.models import User
+from surveys.storage.models import User
 from tests.web.conftest import ROLES, STAFF_PASSWORD, hidden_fields, sign_in
 
 OPEN_ADMIN_ENDPOINTS = {"admin.login", "static"}

@@ -9,7 +9,7 @@ import io
 import pytest
 from sqlalchemy import select
 
-from surveys.models import Answer, AuditEvent
+from surveys.storage.models import Answer, AuditEvent
 from tests.test_crypto import store_text
 from tests.web.conftest import hidden_fields, sign_in
 
@@ -56,7 +56,7 @@ def test_page_lists_filters_and_pages(as_role, rt, open_round):
     assert "Audit log" in page and "sign_in" in page and "lead@yjs.example.org" in page
     filtered = lead.get("/admin/audit?action=sign_out").get_data(as_text=True)
     assert "No events match." in filtered
-    from surveys import audit
+    from surveys.services import audit
 
     with rt.transaction() as s:
         for i in range(60):
@@ -67,7 +67,7 @@ def test_page_lists_filters_and_pages(as_role, rt, open_round):
 
 
 def test_csv_download_is_recorded_and_neutralises_formulas(as_role, rt):
-    from surveys import audit
+    from surveys.services import audit
 
     with rt.transaction() as s:
         audit.record(s, "import", actor="=cmd|' /C calc'!A0", details={"answers": 3})
@@ -101,7 +101,7 @@ def test_raw_text_views_and_quote_edits_are_recorded(as_role, rt, open_round):
 
 
 def test_role_change_is_recorded(as_role, rt, staff):
-    from surveys.models import User
+    from surveys.storage.models import User
 
     with rt.transaction() as s:
         uid = s.scalars(select(User.id).where(User.email == staff["viewer"])).one()

@@ -9,8 +9,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from surveys import store, theming
-from surveys.models import Answer, Theme
+from surveys.services import themes
+from surveys.storage import store
+from surveys.storage.models import Answer, Theme
 from tests.test_review import build_review_round
 from tests.test_theming import QID, keyword_finder
 from tests.test_theming import themed as themed
@@ -125,7 +126,7 @@ def test_redact_this_too_by_selecting_words(rt, staff, base_url, strict):  # noq
 
 
 def test_merge_themes(rt, staff, base_url, desk, themed, monkeypatch):  # noqa: F811
-    from surveys.analysis import themes as engine
+    from surveys.analysis import clustering as engine
 
     monkeypatch.setattr(engine, "find_themes", keyword_finder)
     code, _, ids = themed
@@ -150,7 +151,7 @@ def test_merge_themes(rt, staff, base_url, desk, themed, monkeypatch):  # noqa: 
         merged = s.scalar(
             select(Theme).where(Theme.round_id == rnd.id, Theme.label == "Being treated fairly")
         )
-        data = theming.load(s, rnd, QID)
+        data = themes.load(s, rnd, QID)
         assert merged.source == "lead"
         assert next(t.count for t in data.themes if t.id == merged.id) == len(
             ids["police"] + ids["school"]

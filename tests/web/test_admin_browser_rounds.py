@@ -13,7 +13,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from surveys import accounts, store
+from surveys.services import accounts
+from surveys.storage import store
 from tests.web.conftest import STAFF_PASSWORD
 from tests.web.test_browser import axe_problems, base_url, browser  # noqa: F401  (fixtures)
 

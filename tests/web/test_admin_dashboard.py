@@ -61,7 +61,7 @@ def test_pick_a_round_lists_rounds_or_opens_the_only_one(as_role, seed, rt):
 
 
 def test_the_only_round_opens_straight_away(as_role, rt):
-    from surveys import store
+    from surveys.storage import store
 
     with rt.transaction() as s:
         code = store.open_round(

@@ -9,7 +9,7 @@ import pytest
 from docx import Document
 from openpyxl import load_workbook
 
-from surveys import store
+from surveys.storage import store
 from tests.export.conftest import CHILD_QUOTES, NEVER, PLANTED, build_round
 
 

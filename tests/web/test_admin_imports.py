@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from surveys import importer
-from surveys.models import Answer, Respondent, SafeguardingCase
+from surveys.services import importer
+from surveys.storage.models import Answer, Respondent, SafeguardingCase
 from tests.test_importer import DISCLOSURE, GOOD_ROWS, csv_bytes, xlsx_bytes
 from tests.web.conftest import count, hidden_fields
 
@@ -211,8 +211,8 @@ def test_confirm_without_csrf_token_is_refused(rt, as_role, open_round):
 
 
 def test_a_preview_belongs_to_its_round_and_its_lead(rt, app, as_role, open_round, staff):
-    from surveys import store
-    from surveys.accounts import upsert_user
+    from surveys.services.accounts import upsert_user
+    from surveys.storage import store
     from tests.web.conftest import STAFF_PASSWORD, sign_in
 
     lead = as_role("lead")

@@ -8,9 +8,10 @@ import re
 
 import pytest
 
-from surveys import proposals, store
-from surveys.models import Proposal, ProposalVote
-from surveys.proposals import Draft
+from surveys.services import proposals
+from surveys.services.proposals import Draft
+from surveys.storage import store
+from surveys.storage.models import Proposal, ProposalVote
 from tests.web.conftest import hidden_fields
 
 

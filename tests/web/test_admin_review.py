@@ -8,8 +8,9 @@ import re
 import pytest
 from sqlalchemy import select
 
-from surveys import store, theming
-from surveys.models import Answer, Theme
+from surveys.services import themes
+from surveys.storage import store
+from surveys.storage.models import Answer, Theme
 from tests.test_review import CASE_TEXT, FLAGGED_TEXT, OTHER_ROUND_TEXT, build_review_round
 from tests.web.conftest import ROLES, hidden_fields
 
@@ -25,7 +26,7 @@ def built(rt):
     seed = build_review_round(rt)
     with rt.transaction() as s:
         rnd = store.get_round(s, seed.code)
-        theming.recompute(s, rnd, "policing.opinion")
+        themes.recompute(s, rnd, "policing.opinion")
         seed.ids["theme"] = s.scalar(
             select(Theme.id).where(Theme.round_id == rnd.id).order_by(Theme.id)
         )

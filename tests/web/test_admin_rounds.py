@@ -7,8 +7,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from surveys import store
-from surveys.models import Answer, Round, utcnow
+from surveys.storage import store
+from surveys.storage.models import Answer, Round, utcnow
 from tests.conftest import make_settings
 from tests.web.conftest import ROLES, hidden_fields, sign_in
 from web import create_app

@@ -10,8 +10,9 @@ from datetime import timedelta
 
 import pytest
 
-from surveys import importer, safeguarding, store
-from surveys.models import SafeguardingCase, utcnow
+from surveys.services import importer, safeguarding
+from surveys.storage import store
+from surveys.storage.models import SafeguardingCase, utcnow
 from tests.conftest import TEST_SECRET
 from tests.test_importer import csv_bytes
 from tests.web.conftest import hidden_fields

@@ -8,8 +8,8 @@ import re
 import pytest
 from sqlalchemy import select
 
-from surveys import store
-from surveys.models import AnswerTheme, Theme
+from surveys.storage import store
+from surveys.storage.models import AnswerTheme, Theme
 from tests.test_theming import QID, keyword_finder
 from tests.test_theming import themed as themed
 from tests.web.conftest import hidden_fields
@@ -18,7 +18,7 @@ from tests.web.conftest import hidden_fields
 @pytest.fixture(autouse=True)
 def predictable_engine(monkeypatch):
     """Group by topic word: the web layer is under test here, not the clustering."""
-    from surveys.analysis import themes as engine
+    from surveys.analysis import clustering as engine
 
     monkeypatch.setattr(engine, "find_themes", keyword_finder)
 

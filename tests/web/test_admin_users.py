@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from surveys import accounts
-from surveys.models import User
+from surveys.services import accounts
+from surveys.storage.models import User
 from tests.web.conftest import ROLES, STAFF_PASSWORD, hidden_fields, sign_in
 
 GOOD = "kettle orbit lantern pebble"

@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from surveys import engine, store
-from surveys.models import Respondent
+from surveys.core import engine
+from surveys.storage import store
+from surveys.storage.models import Respondent
 
 pytestmark = pytest.mark.browser
 

@@ -8,7 +8,7 @@ import logging
 import pytest
 from sqlalchemy import select
 
-from surveys.models import SafeguardingCase
+from surveys.storage.models import SafeguardingCase
 from tests.conftest import make_settings
 from tests.web.conftest import hidden_fields
 from tests.web.test_public import child

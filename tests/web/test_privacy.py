@@ -106,7 +106,7 @@ def test_retention_period_comes_from_the_settings(rt, tmp_path, db_url):
     client = app.test_client()
     assert "30 days" in client.get("/privacy").get_data(as_text=True)
     assert "30 days" in client.get("/privacy/adults").get_data(as_text=True)
-    app.extensions["yjvoice"].engine.dispose()
+    app.extensions["yjvoice"].database.dispose()
 
 
 @pytest.mark.parametrize("path", ["/", "/privacy", "/privacy/adults", "/no-such-page"])

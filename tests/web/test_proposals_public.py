@@ -9,8 +9,9 @@ import uuid
 
 import pytest
 
-from surveys import proposals, store
-from surveys.models import Proposal, ProposalVote, Respondent
+from surveys.services import proposals
+from surveys.storage import store
+from surveys.storage.models import Proposal, ProposalVote, Respondent
 from tests.web.conftest import count, form_of, hidden_fields
 
 FORM = {

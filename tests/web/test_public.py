@@ -12,8 +12,9 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import update
 
-from surveys import engine, store
-from surveys.models import Answer, Inbound, Respondent, Round
+from surveys.core import engine
+from surveys.storage import store
+from surveys.storage.models import Answer, Inbound, Respondent, Round
 from tests.web.conftest import count, form_of, hidden_fields, live_answers
 from web import create_app
 
@@ -685,7 +686,7 @@ def test_production_marks_cookies_secure(rt, open_round, db_url, tmp_path):
     r = prod.test_client().get(f"/r/{open_round}/child")
     assert all("Secure" in c for c in r.headers.getlist("Set-Cookie"))
     assert "max-age" in r.headers["Strict-Transport-Security"]
-    prod.extensions["yjvoice"].engine.dispose()
+    prod.extensions["yjvoice"].database.dispose()
 
 
 def test_healthz_says_ok_when_the_database_answers(client):
@@ -710,7 +711,7 @@ def test_unexpected_error_shows_a_plain_500_page_and_rolls_back(rt, db_url, tmp_
     assert "Sorry, something went wrong" in body
     assert "Traceback" not in body and "secret answer text" not in body
     assert count(rt, Respondent) == 0
-    app.extensions["yjvoice"].engine.dispose()
+    app.extensions["yjvoice"].database.dispose()
 
 
 def test_logs_carry_ids_never_answer_text(open_round, client, caplog):

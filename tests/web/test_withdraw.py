@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from surveys import engine, store
-from surveys.models import Answer, AuditEvent, Respondent
+from surveys.core import engine
+from surveys.storage import store
+from surveys.storage.models import Answer, AuditEvent, Respondent
 from tests.web.conftest import count, hidden_fields
 
 

@@ -9,8 +9,8 @@ from typing import Any, TypeVar
 from flask import abort
 from flask_login import current_user, login_required
 
-from surveys import store
-from surveys.models import Round
+from surveys.storage import store
+from surveys.storage.models import Round
 
 F = TypeVar("F", bound=Callable[..., Any])
 

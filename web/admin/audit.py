@@ -12,8 +12,9 @@ from flask import Response, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from surveys import audit, store
-from surveys.models import AuditEvent
+from surveys.services import audit
+from surveys.storage import store
+from surveys.storage.models import AuditEvent
 from web import db
 from web.admin import bp
 from web.admin.access import LEAD, roles_required

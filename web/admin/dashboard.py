@@ -13,9 +13,9 @@ from flask import abort, current_app, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from surveys import dashboard, review
 from surveys.export.suppression import fewer_than
-from surveys.models import Round
+from surveys.services import dashboard, review
+from surveys.storage.models import Round
 from web import db, runtime
 from web.admin import bp
 from web.admin.access import READERS, REVIEWERS, roles_required, round_or_404

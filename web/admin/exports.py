@@ -15,10 +15,10 @@ from flask import render_template, request, send_file
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from surveys import audit
 from surveys.export.answers import answer_rows, write_csv
 from surveys.export.plan import build_plan
 from surveys.export.suppression import MIN_GROUP as DEFAULT_MIN_GROUP
+from surveys.services import audit
 from web import db, error_page, runtime
 from web.admin import bp
 from web.admin.access import LEAD, READERS, roles_required, round_or_404

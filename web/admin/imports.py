@@ -24,7 +24,8 @@ from flask import abort, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from surveys import audit, importer, store
+from surveys.services import audit, importer
+from surveys.storage import store
 from web import csrf, db, runtime
 from web.admin import bp
 from web.admin.access import LEAD, roles_required, round_or_404

@@ -1,6 +1,6 @@
 """A round's invitation kit per audience: links, QR codes (PNG, SVG), poster, text message.
 
-Thin: ``surveys.invites`` makes every text and image; this module finds the round, checks
+Thin: ``surveys.services.invites`` makes every text and image; this module finds the round, checks
 the audience belongs to it, and serves the results.
 """
 
@@ -9,8 +9,9 @@ from __future__ import annotations
 from flask import Response, abort, render_template
 from markupsafe import Markup
 
-from surveys import invites, store
-from surveys.models import Round
+from surveys.services import invites
+from surveys.storage import store
+from surveys.storage.models import Round
 from web import runtime
 from web.admin import bp
 from web.admin.access import READERS, roles_required, round_or_404

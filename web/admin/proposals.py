@@ -9,7 +9,8 @@ from itertools import groupby
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from surveys import proposals, store
+from surveys.services import proposals
+from surveys.storage import store
 from web import db, runtime
 from web.admin import bp
 from web.admin.access import LEAD, READERS, roles_required, round_or_404

@@ -1,6 +1,6 @@
 """The review queue and one answer's review page (lead and reviewers).
 
-Flagged answers never reach these pages: ``surveys.review`` leaves them out of every query,
+Flagged answers never reach these pages: ``surveys.services.review`` leaves them out of every query,
 and an id of one (or of another round's answer) in a URL is a 404. Every change is a POST
 with a CSRF token, checked after the role (so a refused role gets a 403, not a 400), then
 Post/Redirect/Get with the reviewer's filters kept in the URL.
@@ -19,11 +19,12 @@ from flask_wtf.csrf import CSRFError, validate_csrf
 from werkzeug.wrappers import Response
 from wtforms.validators import ValidationError
 
-from surveys import audit, review, store
-from surveys.analysis.themes import load_codebook
-from surveys.catalogue import AUDIENCES
+from surveys.analysis.clustering import load_codebook
+from surveys.core.catalogue import AUDIENCES
 from surveys.export.plan import AUDIENCE_LABELS, CHANNEL_LABELS
-from surveys.models import Answer, Round
+from surveys.services import audit, review
+from surveys.storage import store
+from surveys.storage.models import Answer, Round
 from web import csrf, db, runtime
 from web.admin import bp
 from web.admin.access import READERS, REVIEWERS, roles_required, round_or_404

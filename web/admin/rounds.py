@@ -1,7 +1,7 @@
 """Rounds in the workbench: create (draft or open), open, close, reopen, and a round's page.
 
 The lead changes rounds; reviewers and viewers can read a round's page. The rules of a
-valid round live in ``surveys.store`` (``RoundInvalid``); this module shows its messages.
+valid round live in ``surveys.storage.store`` (``RoundInvalid``); this module shows its messages.
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ from sqlalchemy import func, select
 from wtforms import DateField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
-from surveys import invites, store
-from surveys.catalogue import AUDIENCES
-from surveys.models import Answer, Respondent, Round
+from surveys.core.catalogue import AUDIENCES
+from surveys.services import invites
+from surveys.storage import store
+from surveys.storage.models import Answer, Respondent, Round
 from web import db, runtime
 from web.admin import bp
 from web.admin.access import LEAD, READERS, roles_required, round_or_404
@@ -37,7 +38,7 @@ class NewRoundForm(FlaskForm):
 
     title = StringField("Title", validators=[DataRequired(), Length(max=200)])
     closes_on = DateField("Closing date (optional)", validators=[Optional()])
-    status = StringField("Start", default="draft")  # draft or open: checked by surveys.store
+    status = StringField("Start", default="draft")  # draft or open: checked by surveys.storage.store
 
 
 START_CHOICES = (

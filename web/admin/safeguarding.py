@@ -17,8 +17,8 @@ from flask_wtf import FlaskForm
 from wtforms import TextAreaField
 from wtforms.validators import Length, Optional
 
-from surveys import audit, safeguarding
-from surveys.models import utcnow
+from surveys.services import audit, safeguarding
+from surveys.storage.models import utcnow
 from web import db
 from web.admin import bp
 from web.admin.access import SAFEGUARDERS, roles_required
@@ -82,7 +82,7 @@ def safeguarding_queue():
 
 
 def _case_round(session, case_id: int) -> int | None:
-    from surveys.models import SafeguardingCase
+    from surveys.storage.models import SafeguardingCase
 
     row = session.get(SafeguardingCase, case_id)
     return row.round_id if row is not None else None

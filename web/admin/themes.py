@@ -13,8 +13,8 @@ import re
 from flask import abort, flash, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from surveys import theming
-from surveys.models import Round, Theme
+from surveys.services import themes
+from surveys.storage.models import Round, Theme
 from web import db
 from web.admin import bp
 from web.admin.access import REVIEWERS, roles_required, round_or_404
@@ -30,15 +30,15 @@ def _question_or_404(rnd: Round, question_id: str) -> str:
         abort(404)
     if question_id in dict(question_options(rnd)):
         return question_id
-    if any(q.question_id == question_id for q in theming.questions(db(), rnd)):
+    if any(q.question_id == question_id for q in themes.questions(db(), rnd)):
         return question_id
     abort(404)
 
 
 def _theme_or_404(rnd: Round, question_id: str, theme_id: int) -> Theme:
     try:
-        return theming.get_theme(db(), rnd, question_id, theme_id)
-    except theming.ThemeNotFound:
+        return themes.get_theme(db(), rnd, question_id, theme_id)
+    except themes.ThemeNotFound:
         abort(404)
 
 
@@ -58,7 +58,7 @@ def themes_home() -> Response | str:
 def themes_overview(code: str) -> str:
     """List the round's written questions with their answers and themes."""
     rnd = round_or_404(code)
-    summaries = {q.question_id: q for q in theming.questions(db(), rnd)}
+    summaries = {q.question_id: q for q in themes.questions(db(), rnd)}
     listed = question_options(rnd)
     rows = [(qid, wording, summaries.get(qid)) for qid, wording in listed]
     rows += [(qid, qid, s) for qid, s in summaries.items() if qid not in dict(listed)]
@@ -71,13 +71,13 @@ def themes_question(code: str, question_id: str) -> str:
     """Show a question's themes: counts, key phrases and typical answers."""
     rnd = round_or_404(code)
     qid = _question_or_404(rnd, question_id)
-    data = theming.load(db(), rnd, qid)
+    data = themes.load(db(), rnd, qid)
     return render_template(
         "admin/themes/question.html",
         qid=qid,
         wording=dict(question_options(rnd)).get(qid, qid),
         data=data,
-        unplaced=theming.unplaced(db(), rnd, qid) if data.unplaced and data.themes else [],
+        unplaced=themes.unplaced(db(), rnd, qid) if data.unplaced and data.themes else [],
         **common(rnd),
     )
 
@@ -89,7 +89,7 @@ def themes_recompute(code: str, question_id: str) -> Response:
     """Group the question's answers again; the lead's edits are kept."""
     rnd = round_or_404(code)
     qid = _question_or_404(rnd, question_id)
-    result = theming.recompute(db(), rnd, qid)
+    result = themes.recompute(db(), rnd, qid)
     db().commit()
     kept = (
         f" Your names and placements were kept ({result.pinned} answers placed by hand)."
@@ -111,8 +111,8 @@ def themes_merge(code: str, question_id: str) -> Response:
     for tid in ids:
         _theme_or_404(rnd, qid, tid)
     try:
-        keep = theming.merge(db(), rnd, qid, ids, request.form.get("label"))
-    except theming.ThemeError as exc:
+        keep = themes.merge(db(), rnd, qid, ids, request.form.get("label"))
+    except themes.ThemeError as exc:
         flash(str(exc), "error")
         return see_other(_question_url(rnd, qid))
     db().commit()
@@ -137,19 +137,19 @@ def themes_answers(code: str, question_id: str) -> Response:
                 flash("Choose the theme to move them to.", "error")
                 return see_other(_theme_url(rnd, qid) or back)
             target = _theme_or_404(rnd, qid, int(to_raw))
-            n = theming.move(db(), rnd, qid, ids, target)
+            n = themes.move(db(), rnd, qid, ids, target)
             message = f"Moved {n} answer{'s' if n != 1 else ''} to “{target.label}”."
             back = _theme_url(rnd, qid) or back
         elif op == "split":
             source = _theme_or_404(rnd, qid, request.form.get("from", type=int) or 0)
-            new = theming.split(db(), rnd, qid, source, ids, request.form.get("label", ""))
+            new = themes.split(db(), rnd, qid, source, ids, request.form.get("label", ""))
             message = f"Made the theme “{new.label}” from {len(set(ids))} answers."
             back = url_for("admin.themes_theme", code=rnd.code, question_id=qid, theme_id=new.id)
         else:
             abort(400)
-    except theming.ThemeNotFound:
+    except themes.ThemeNotFound:
         abort(404)
-    except theming.ThemeError as exc:
+    except themes.ThemeError as exc:
         flash(str(exc), "error")
         return see_other(_theme_url(rnd, qid) or back)
     db().commit()
@@ -173,8 +173,8 @@ def themes_theme(code: str, question_id: str, theme_id: int) -> str:
     qid = _question_or_404(rnd, question_id)
     theme = _theme_or_404(rnd, qid, theme_id)
     after = request.args.get("after", "")
-    page = theming.members(db(), rnd, theme, after=int(after) if after.isdigit() else None)
-    others = [t for t in theming.load(db(), rnd, qid).themes if t.id != theme.id]
+    page = themes.members(db(), rnd, theme, after=int(after) if after.isdigit() else None)
+    others = [t for t in themes.load(db(), rnd, qid).themes if t.id != theme.id]
     return render_template(
         "admin/themes/theme.html",
         qid=qid,
@@ -195,8 +195,8 @@ def themes_rename(code: str, question_id: str, theme_id: int) -> Response:
     qid = _question_or_404(rnd, question_id)
     theme = _theme_or_404(rnd, qid, theme_id)
     try:
-        theming.rename(theme, request.form.get("label", ""))
-    except theming.ThemeError as exc:
+        themes.rename(theme, request.form.get("label", ""))
+    except themes.ThemeError as exc:
         flash(str(exc), "error")
         return see_other(_question_url(rnd, qid))
     db().commit()
@@ -218,7 +218,7 @@ def themes_delete(code: str, question_id: str, theme_id: int) -> Response:
     qid = _question_or_404(rnd, question_id)
     theme = _theme_or_404(rnd, qid, theme_id)
     label = theme.label
-    theming.remove(db(), theme)
+    themes.remove(db(), theme)
     db().commit()
     flash(f"Deleted the theme “{label}”.", "success")
     return see_other(_question_url(rnd, qid))

@@ -3,7 +3,7 @@
 The lead lists, adds and manages accounts (role, disable/enable, password reset, unlock);
 every member of staff can change their own password, which ends their other sessions.
 The domain rules (password strength, "always one active lead") live in
-``surveys.accounts``; this module only translates them to pages.
+``surveys.services.accounts``; this module only translates them to pages.
 
 Sign-in is throttled per client address on top of the per-account lock: an attacker
 trying many accounts from one address is slowed down even though no single account
@@ -21,8 +21,8 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from surveys import accounts, audit
-from surveys.models import User
+from surveys.services import accounts, audit
+from surveys.storage.models import User
 from web import db, throttle
 from web.admin import bp, views  # noqa: F401 (the sign-in view must be registered first)
 from web.admin.access import LEAD, roles_required
@@ -66,7 +66,7 @@ class NewUserForm(FlaskForm):
     """A new account: email, role, first password."""
 
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
-    role = StringField("Role", validators=[DataRequired()])  # checked by surveys.accounts
+    role = StringField("Role", validators=[DataRequired()])  # checked by surveys.services.accounts
     password = PasswordField(
         "First password", validators=[DataRequired(), Length(max=accounts.MAX_PASSWORD_LENGTH)]
     )

@@ -8,8 +8,9 @@ from flask import redirect, render_template, request, session, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from surveys import accounts, audit, store
-from surveys.models import Answer, Respondent, User
+from surveys.services import accounts, audit
+from surveys.storage import store
+from surveys.storage.models import Answer, Respondent, User
 from web import db
 from web.admin import bp
 from web.admin.access import LEAD, READERS, SAFEGUARDING, roles_required

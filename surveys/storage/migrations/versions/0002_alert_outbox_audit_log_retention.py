@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import surveys.models
+import surveys.storage.models
 
 revision: str = "0002"
 down_revision: str | None = "0001"
@@ -23,7 +23,7 @@ def upgrade() -> None:
     op.create_table(
         "audit_events",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("at", surveys.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", surveys.storage.models.UTCDateTime(timezone=True), nullable=False),
         sa.Column("actor_id", sa.Integer(), nullable=True),
         sa.Column("actor_label", sa.String(length=254), nullable=False),
         sa.Column("action", sa.String(length=64), nullable=False),
@@ -57,10 +57,10 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("next_attempt_at", surveys.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("next_attempt_at", surveys.storage.models.UTCDateTime(timezone=True), nullable=False),
         sa.Column("last_error", sa.String(length=300), nullable=True),
-        sa.Column("created_at", surveys.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("sent_at", surveys.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", surveys.storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", surveys.storage.models.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["case_id"],
             ["safeguarding_cases.id"],
@@ -75,12 +75,12 @@ def upgrade() -> None:
 
     with op.batch_alter_table("answers", schema=None) as batch_op:
         batch_op.add_column(
-            sa.Column("purged_at", surveys.models.UTCDateTime(timezone=True), nullable=True)
+            sa.Column("purged_at", surveys.storage.models.UTCDateTime(timezone=True), nullable=True)
         )
 
     with op.batch_alter_table("safeguarding_cases", schema=None) as batch_op:
         batch_op.add_column(
-            sa.Column("escalated_at", surveys.models.UTCDateTime(timezone=True), nullable=True)
+            sa.Column("escalated_at", surveys.storage.models.UTCDateTime(timezone=True), nullable=True)
         )
 
     # ### end Alembic commands ###

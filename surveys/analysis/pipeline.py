@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from surveys.analysis import redact, safeguard, sentiment
-from surveys.analysis.classify import classify
-from surveys.analysis.themes import tag_codebook
-from surveys.models import Answer
+from surveys.analysis import disclosure, redact, sentiment
+from surveys.analysis.clustering import tag_codebook
+from surveys.analysis.priorities import classify
+from surveys.storage.models import Answer
 
 #: A tapped rating says its sentiment plainly; no need to read it.
 RATING_SENTIMENT: dict[str, tuple[str, float]] = {
@@ -59,7 +59,7 @@ def analyse(
     ]
     feel = sentiment.score(red.text)
     guess = classify(red.text)
-    check = safeguard.check(text)  # the raw words: redaction must never hide a disclosure
+    check = disclosure.check(text)  # the raw words: redaction must never hide a disclosure
     return Analysis(
         redacted=red.text,
         redactions=spans,

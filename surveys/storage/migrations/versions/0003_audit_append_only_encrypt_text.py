@@ -8,7 +8,7 @@ Create Date: 2026-11-22 16:30:00
   update let through is a foreign key's ``ON DELETE SET NULL`` (a deleted user or round):
   the event keeps its ``actor_label``.
 - Rows written before encryption (plain ``answers.text`` / ``safeguarding_cases.contact``)
-  are encrypted under the newest answer key (``surveys.crypto.rotate``); on an empty
+  are encrypted under the newest answer key (``surveys.storage.crypto.rotate``); on an empty
   database this reads nothing. Downgrade removes the triggers only: the text stays
   encrypted (decrypting it back would defeat the point; keep the keys).
 """
@@ -72,7 +72,7 @@ def upgrade() -> None:
 def _encrypt_existing(bind) -> None:
     from sqlalchemy import text
 
-    from surveys import crypto
+    from surveys.storage import crypto
 
     # Nothing to do on a new database: do not touch keys at all then.
     found = bind.execute(

@@ -25,10 +25,10 @@ from typing import Any
 from sqlalchemy import and_, distinct, func, select
 from sqlalchemy.orm import Session
 
-from surveys.catalogue import AUDIENCES, Catalogue
+from surveys.core.catalogue import AUDIENCES, Catalogue
 from surveys.export.plan import AUDIENCE_LABELS, CHANNEL_LABELS
 from surveys.export.suppression import MIN_GROUP, SafeTable, Suppression, suppress
-from surveys.models import Answer, Respondent, Round, SafeguardingCase
+from surveys.storage.models import Answer, Respondent, Round, SafeguardingCase
 
 SENTIMENTS: tuple[tuple[str, str], ...] = (
     ("positive", "Positive"),

@@ -16,8 +16,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from surveys import audit
-from surveys.models import Answer, Round, SafeguardingCase, utcnow
+from surveys.services import audit
+from surveys.storage.models import Answer, Round, SafeguardingCase, utcnow
 
 log = logging.getLogger("yjvoice.retention")
 DEFAULT_RETENTION_DAYS = 90

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from surveys.models import Answer, Round, SafeguardingCase, User, utcnow
+from surveys.storage.models import Answer, Round, SafeguardingCase, User, utcnow
 
 log = logging.getLogger("yjvoice.safeguarding")
 

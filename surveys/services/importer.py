@@ -8,7 +8,7 @@ Two steps, so nothing is ever half-imported:
    reported with their spreadsheet row numbers; a file that cannot be read at all raises
    ``ImportFileError`` with a message saying what to do.
 2. ``commit(session, rnd, preview, ...)`` stores every row or none (one savepoint), each
-   answer through the same analysis as a live one (``surveys.ingest``: redaction,
+   answer through the same analysis as a live one (``surveys.analysis.pipeline``: redaction,
    sentiment, priority, codebook themes, safeguarding -> a case in the queue).
 
 The file has a header row naming the columns ``audience``, ``priority`` (key or title),
@@ -42,9 +42,12 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from surveys import engine, ingest, safeguarding, store
-from surveys.catalogue import AUDIENCES, Catalogue, Question
-from surveys.models import Answer, Respondent, Round, utcnow
+from surveys.analysis import pipeline
+from surveys.core import engine
+from surveys.core.catalogue import AUDIENCES, Catalogue, Question
+from surveys.services import safeguarding
+from surveys.storage import store
+from surveys.storage.models import Answer, Respondent, Round, utcnow
 
 CHANNEL = "import"
 #: Files must be smaller than this (50 MB).
@@ -788,7 +791,7 @@ def _check_rows(
 
 
 # ---- storing ----------------------------------------------------------------------------------
-Analyse = Callable[..., ingest.Analysis]
+Analyse = Callable[..., pipeline.Analysis]
 
 
 def commit(
@@ -797,7 +800,7 @@ def commit(
     checked: Preview,
     *,
     secret: str,
-    analyse: Analyse = ingest.analyse,
+    analyse: Analyse = pipeline.analyse,
 ) -> ImportResult:
     """Store every row of a clean preview in one savepoint, or nothing; the caller commits.
 
@@ -927,7 +930,7 @@ def _store(
             session.execute(update(Answer).where(Answer.id.in_(chunk)).values(superseded=True))
         superseded = len(stale)
 
-    cache: dict[tuple[str, str | None], ingest.Analysis] = {}
+    cache: dict[tuple[str, str | None], pipeline.Analysis] = {}
     columns = [c.key for c in Answer.__table__.columns if c.key != "id"]
     values: list[dict] = []
     flagged: dict[str, list[str]] = {}  # inbound key -> categories
@@ -952,7 +955,7 @@ def _store(
         analysis = cache.get(key)
         if analysis is None:
             analysis = cache[key] = analyse(r.text, choice=r.choice)
-        ingest.enrich(answer, analysis)  # flagged ones get their case below, with hooks
+        pipeline.enrich(answer, analysis)  # flagged ones get their case below, with hooks
         if analysis.flagged:
             flagged[answer.inbound_key] = list(analysis.flag_categories)
         # Inserted as plain rows in one executemany: ORM objects with RETURNING cost

@@ -29,7 +29,7 @@ from typing import Any
 
 import yaml
 
-from surveys.analysis.classify import stem
+from surveys.analysis.priorities import stem
 
 CODEBOOK_FILE = Path(__file__).parent / "data" / "codebook.yaml"
 UNCLEAR_LABEL = "short or unclear answers"
@@ -152,7 +152,7 @@ def _terms(text: str) -> tuple[list[str], dict[str, str]]:
 
 def _concepts(text: str) -> list[str]:
     """Return domain concepts (codebook codes, likely priority) as extra clustering terms."""
-    from surveys.analysis.classify import classify
+    from surveys.analysis.priorities import classify
 
     out = ["#" + k for k in tag_codebook(text)]
     c = classify(text)

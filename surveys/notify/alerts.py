@@ -1,6 +1,6 @@
 """Safeguarding alerts: an outbox of emails and Telegram staff-chat messages, retried until sent.
 
-Once ``install(settings)`` has registered it with ``surveys.safeguarding.on_case_opened``
+Once ``install(settings)`` has registered it with ``surveys.services.safeguarding.on_case_opened``
 (the web app and the bot call it at start-up), ``enqueue_alerts`` adds one
 ``AlertMessage`` row per recipient in the same transaction: an email to every active user with
 the ``safeguarding`` role and to every address in ``SAFEGUARDING_ALERT_EMAILS``, and one message
@@ -16,7 +16,7 @@ A case nobody acknowledges within ``SAFEGUARDING_ESCALATE_MINUTES`` gets an esca
 every address in ``SAFEGUARDING_DEPUTY_EMAILS``, once. Messages still waiting for a disabled
 account are cancelled; when no active safeguarding user is left, they go to the deputies.
 
-Log lines carry ids only. Each step is recorded in the audit log when ``surveys.audit``
+Log lines carry ids only. Each step is recorded in the audit log when ``surveys.services.audit``
 offers ``record``.
 """
 
@@ -36,9 +36,9 @@ from email.utils import make_msgid
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from surveys import safeguarding
 from surveys.config import Settings, load_settings
-from surveys.models import AlertMessage, Round, SafeguardingCase, User, utcnow
+from surveys.services import safeguarding
+from surveys.storage.models import AlertMessage, Round, SafeguardingCase, User, utcnow
 
 log = logging.getLogger("yjvoice.alerts")
 
@@ -89,13 +89,13 @@ def backoff(attempts: int) -> timedelta:
 
 
 def _audit(session: Session, action: str, **kw) -> None:
-    """Record a step in the audit log when ``surveys.audit.record`` exists (ids only).
+    """Record a step in the audit log when ``surveys.services.audit.record`` exists (ids only).
 
     In a savepoint: a failing audit call is logged and never undoes the alert (nor the case
     and answer stored in the same transaction).
     """
     try:
-        audit = importlib.import_module("surveys.audit")
+        audit = importlib.import_module("surveys.services.audit")
     except ImportError:
         return
     record = getattr(audit, "record", None)

@@ -1,9 +1,9 @@
-"""Alembic environment: runs against the engine handed over by surveys.db.upgrade(),
+"""Alembic environment: runs against the engine handed over by surveys.storage.db.upgrade(),
 or against DATABASE_URL when run as ``alembic`` from the repository root."""
 
 from alembic import context
 
-from surveys.models import Base
+from surveys.storage.models import Base
 
 config = context.config
 target_metadata = Base.metadata
@@ -13,7 +13,7 @@ def _engine():
     engine = config.attributes.get("engine")
     if engine is None:
         from surveys.config import load_settings
-        from surveys.db import make_engine
+        from surveys.storage.db import make_engine
 
         engine = make_engine(load_settings().database_url)
     return engine

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import surveys.models
+import surveys.storage.models
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -37,9 +37,9 @@ def upgrade() -> None:
         sa.Column("closes_on", sa.Date(), nullable=True),
         sa.Column("priorities", sa.JSON(), nullable=False),
         sa.Column("audiences", sa.JSON(), nullable=False),
-        sa.Column("created_at", surveys.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("opened_at", surveys.models.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("closed_at", surveys.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", surveys.storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("opened_at", surveys.storage.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("closed_at", surveys.storage.models.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_rounds")),
         sa.UniqueConstraint("code", name=op.f("uq_rounds_code")),
     )
@@ -50,10 +50,10 @@ def upgrade() -> None:
         sa.Column("password_hash", sa.String(length=255), nullable=False),
         sa.Column("role", sa.String(length=16), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
-        sa.Column("created_at", surveys.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", surveys.storage.models.UTCDateTime(timezone=True), nullable=False),
         sa.Column("failed_logins", sa.Integer(), nullable=False),
-        sa.Column("locked_until", surveys.models.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("last_login_at", surveys.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("locked_until", surveys.storage.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_login_at", surveys.storage.models.UTCDateTime(timezone=True), nullable=True),
         sa.Column("session_version", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("email", name=op.f("uq_users_email")),
@@ -68,9 +68,9 @@ def upgrade() -> None:
         sa.Column("withdraw_hash", sa.String(length=64), nullable=False),
         sa.Column("state", sa.JSON(), nullable=False),
         sa.Column("state_version", sa.Integer(), nullable=False),
-        sa.Column("created_at", surveys.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", surveys.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("completed_at", surveys.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", surveys.storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", surveys.storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("completed_at", surveys.storage.models.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["round_id"],
             ["rounds.id"],
@@ -93,7 +93,7 @@ def upgrade() -> None:
         sa.Column("key_phrases", sa.JSON(), nullable=False),
         sa.Column("source", sa.String(length=16), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
-        sa.Column("created_at", surveys.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", surveys.storage.models.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["round_id"], ["rounds.id"], name=op.f("fk_themes_round_id_rounds"), ondelete="CASCADE"
         ),
@@ -115,7 +115,7 @@ def upgrade() -> None:
         sa.Column("choice", sa.String(length=64), nullable=True),
         sa.Column("inbound_key", sa.String(length=80), nullable=False),
         sa.Column("superseded", sa.Boolean(), nullable=False),
-        sa.Column("created_at", surveys.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", surveys.storage.models.UTCDateTime(timezone=True), nullable=False),
         sa.Column("redacted", sa.Text(), nullable=True),
         sa.Column("redactions", sa.JSON(), nullable=True),
         sa.Column("sentiment", sa.String(length=16), nullable=True),
@@ -127,7 +127,7 @@ def upgrade() -> None:
         sa.Column("flag_categories", sa.JSON(), nullable=True),
         sa.Column("review_status", sa.String(length=16), nullable=False),
         sa.Column("reviewed_by", sa.Integer(), nullable=True),
-        sa.Column("reviewed_at", surveys.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("reviewed_at", surveys.storage.models.UTCDateTime(timezone=True), nullable=True),
         sa.Column("sentiment_override", sa.String(length=16), nullable=True),
         sa.Column("priority_override", sa.String(length=64), nullable=True),
         sa.Column("is_quote", sa.Boolean(), nullable=False),
@@ -167,7 +167,7 @@ def upgrade() -> None:
         sa.Column("channel", sa.String(length=16), nullable=False),
         sa.Column("chat_key", sa.String(length=64), nullable=False),
         sa.Column("respondent_id", sa.String(length=32), nullable=False),
-        sa.Column("updated_at", surveys.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", surveys.storage.models.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["respondent_id"],
             ["respondents.id"],
@@ -185,7 +185,7 @@ def upgrade() -> None:
         "inbound",
         sa.Column("key", sa.String(length=80), nullable=False),
         sa.Column("respondent_id", sa.String(length=32), nullable=True),
-        sa.Column("created_at", surveys.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", surveys.storage.models.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["respondent_id"],
             ["respondents.id"],
@@ -212,7 +212,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("merged_into", sa.Integer(), nullable=True),
         sa.Column("inbound_key", sa.String(length=80), nullable=True),
-        sa.Column("created_at", surveys.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", surveys.storage.models.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["merged_into"],
             ["proposals.id"],
@@ -263,7 +263,7 @@ def upgrade() -> None:
         "proposal_votes",
         sa.Column("proposal_id", sa.Integer(), nullable=False),
         sa.Column("voter_key", sa.String(length=64), nullable=False),
-        sa.Column("created_at", surveys.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", surveys.storage.models.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["proposal_id"],
             ["proposals.id"],
@@ -280,12 +280,12 @@ def upgrade() -> None:
         sa.Column("categories", sa.JSON(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("contact", sa.Text(), nullable=True),
-        sa.Column("created_at", surveys.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", surveys.storage.models.UTCDateTime(timezone=True), nullable=False),
         sa.Column("acknowledged_by", sa.Integer(), nullable=True),
-        sa.Column("acknowledged_at", surveys.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("acknowledged_at", surveys.storage.models.UTCDateTime(timezone=True), nullable=True),
         sa.Column("action_note", sa.Text(), nullable=True),
         sa.Column("closed_by", sa.Integer(), nullable=True),
-        sa.Column("closed_at", surveys.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("closed_at", surveys.storage.models.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["acknowledged_by"],
             ["users.id"],

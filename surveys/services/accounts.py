@@ -24,7 +24,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from surveys.models import User
+from surveys.storage.models import User
 
 ROLES = ("lead", "reviewer", "safeguarding", "viewer")
 ROLE_LABELS = {

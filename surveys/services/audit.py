@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from surveys.models import AuditEvent, User
+from surveys.storage.models import AuditEvent, User
 
 #: The actions the product records (others may be added: lower_snake_case names).
 ACTIONS: tuple[str, ...] = (

@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
-from surveys.crypto import EncryptedText
+from surveys.storage.crypto import EncryptedText
 
 ROUND_STATUSES = ("draft", "open", "closed")
 CHANNELS = ("web", "telegram", "console", "import")
@@ -46,7 +46,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is not None and value.tzinfo is None:
-            raise ValueError("naive datetime given; use surveys.models.utcnow()")
+            raise ValueError("naive datetime given; use surveys.storage.models.utcnow()")
         return value
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
@@ -159,7 +159,7 @@ class Answer(Base):
     question_id: Mapped[str] = mapped_column(String(128))
     audience: Mapped[str] = mapped_column(String(16))
     channel: Mapped[str] = mapped_column(String(16))
-    # As given (a choice's label for tapped answers); encrypted at rest (surveys.crypto).
+    # As given (a choice's label for tapped answers); encrypted at rest (surveys.storage.crypto).
     text: Mapped[str] = mapped_column(EncryptedText)
     choice: Mapped[str | None] = mapped_column(String(64))  # the option key, for tapped answers
     # The delivery this answer came in on: "tg:<update_id>", "web:<submission uuid>", ...
@@ -168,7 +168,7 @@ class Answer(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Set when retention purged the raw text (``text`` is then emptied; redacted text stays).
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Analysis, computed when the answer is stored (surveys.ingest).
+    # Analysis, computed when the answer is stored (surveys.analysis.pipeline).
     redacted: Mapped[str | None] = mapped_column(Text)
     redactions: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     sentiment: Mapped[str | None] = mapped_column(String(16))
@@ -281,7 +281,7 @@ class SafeguardingCase(Base):
     status: Mapped[str] = mapped_column(
         String(16), default="new", index=True
     )  # new|acknowledged|closed
-    # A way to reach them, only if they left one; encrypted at rest (surveys.crypto).
+    # A way to reach them, only if they left one; encrypted at rest (surveys.storage.crypto).
     contact: Mapped[str | None] = mapped_column(EncryptedText)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

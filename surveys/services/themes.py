@@ -1,6 +1,6 @@
 """Themes per question, kept in the database so the lead can shape them and keep them.
 
-The analysis engine (``surveys.analysis.themes.find_themes``) groups a question's answers;
+The analysis engine (``surveys.analysis.clustering.find_themes``) groups a question's answers;
 this module stores its groups as ``Theme`` rows with ``AnswerTheme`` memberships and applies
 the lead's edits: rename, merge, split and move answers.
 
@@ -29,9 +29,9 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from surveys import review
-from surveys.analysis import themes as engine
-from surveys.models import Answer, AnswerTheme, Round, Theme
+from surveys.analysis import clustering as engine
+from surveys.services import review
+from surveys.storage.models import Answer, AnswerTheme, Round, Theme
 
 log = logging.getLogger("yjvoice.theming")
 

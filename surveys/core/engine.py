@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from surveys.catalogue import AUDIENCES, Catalogue, Question
+from surveys.core.catalogue import AUDIENCES, Catalogue, Question
 
 MESSAGES_FILE = Path(__file__).with_name("messages.yaml")
 COMMANDS: dict[str, str] = {

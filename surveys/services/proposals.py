@@ -21,9 +21,9 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from surveys import store
-from surveys.catalogue import Catalogue
-from surveys.models import Proposal, ProposalVote, Round, utcnow
+from surveys.core.catalogue import Catalogue
+from surveys.storage import store
+from surveys.storage.models import Proposal, ProposalVote, Round, utcnow
 
 #: Who may propose and support actions.
 PROPOSAL_AUDIENCES = ("staff", "partner")

@@ -11,7 +11,7 @@ Notes:
 - a value that is not a Fernet token (rows written before encryption) is read back as is,
   and ``rotate`` (run by migration 0003 too) encrypts it;
 - ciphertext is randomised: SQL can no longer compare or search these columns (``LIKE``,
-  ``=``); search the redacted text instead (``surveys.review``).
+  ``=``); search the redacted text instead (``surveys.services.review``).
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ from sqlalchemy import ColumnElement, Text, cast, exists, func, not_, select, up
 from sqlalchemy.orm import Session
 
 from surveys.analysis import redact as redact_mod
-from surveys.models import (
+from surveys.storage.models import (
     Answer,
     AnswerTheme,
     Respondent,
@@ -199,7 +199,7 @@ def _content(f: QueueFilter) -> list[ColumnElement[bool]]:
         # Codebook tags are a JSON list of keys; the key is checked to be lower_snake_case.
         out.append(cast(Answer.themes, Text).like(f'%"{f.theme}"%'))
     if f.search:
-        # The raw words are encrypted at rest (surveys.crypto), so SQL cannot read them:
+        # The raw words are encrypted at rest (surveys.storage.crypto), so SQL cannot read them:
         # search the redacted text, which holds the same words with placeholders ("[name]").
         # A redacted word (a name, a school) is therefore not searchable, by design.
         out.append(Answer.redacted.ilike(f"%{_like_escape(f.search)}%", escape="\\"))

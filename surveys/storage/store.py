@@ -23,9 +23,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, contains_eager
 from sqlalchemy.orm.attributes import set_committed_value
 
-from surveys import engine, ingest, safeguarding
-from surveys.catalogue import AUDIENCES, Catalogue
-from surveys.models import Answer, ChatLink, Inbound, Priority, Respondent, Round, utcnow
+from surveys.analysis import pipeline
+from surveys.core import engine
+from surveys.core.catalogue import AUDIENCES, Catalogue
+from surveys.services import safeguarding
+from surveys.storage.models import Answer, ChatLink, Inbound, Priority, Respondent, Round, utcnow
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud and typed by kids
 
@@ -402,7 +404,7 @@ def apply_inbound(
     # ORM's unit of work (which costs more than the SQL itself for one row each).
     flagged: list[tuple[Answer, list[str]]] = []
     for i, ev in enumerate(result.answers):
-        analysis = ingest.analyse(ev.text, choice=ev.choice)
+        analysis = pipeline.analyse(ev.text, choice=ev.choice)
         row = {
             "round_id": rnd.id,
             "respondent_id": resp.id,
@@ -414,7 +416,7 @@ def apply_inbound(
             "choice": ev.choice,
             "inbound_key": key if i == 0 else f"{key}#{i}",
             "created_at": utcnow(),
-            **ingest.columns(analysis),
+            **pipeline.columns(analysis),
         }
         answer_id = session.execute(_INSERT_ANSWER, row).scalar_one()
         if analysis.flagged:

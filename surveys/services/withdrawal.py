@@ -35,8 +35,10 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from surveys import audit, store
-from surveys.models import (
+from surveys.services import audit
+from surveys.services.safeguarding import OPEN_STATUSES
+from surveys.storage import store
+from surveys.storage.models import (
     Answer,
     ChatLink,
     Inbound,
@@ -45,7 +47,6 @@ from surveys.models import (
     Respondent,
     SafeguardingCase,
 )
-from surveys.safeguarding import OPEN_STATUSES
 
 #: Longer input than this is not a code; it is cut before hashing (still looked up).
 MAX_CODE_INPUT = 64

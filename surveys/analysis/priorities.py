@@ -170,7 +170,7 @@ def _default_priorities() -> tuple[_Priority, ...]:
     lex = load_lexicon()
     merged = {k: _Priority(k, v["title"], v["description"]) for k, v in lex.items()}
     try:
-        from surveys.catalogue import default_catalogue
+        from surveys.core.catalogue import default_catalogue
 
         for p in _catalogue_priorities(default_catalogue()):
             merged[p.key] = p
