@@ -45,13 +45,29 @@ sys.path.insert(0, str(ROOT))
 
 DATA = ROOT / "tests" / "data"
 SETS = {"dev": DATA / "pii_dev.jsonl", "holdout": DATA / "pii_holdout.jsonl"}
-CATEGORIES = ["name", "school", "place", "address", "postcode", "phone", "email", "handle",
-              "url", "date", "id"]
-SINGLE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-                 "TOKENIZERS_PARALLELISM": "false", "HF_HUB_OFFLINE": "1",
-                 "TRANSFORMERS_OFFLINE": "1"}
+CATEGORIES = [
+    "name",
+    "school",
+    "place",
+    "address",
+    "postcode",
+    "phone",
+    "email",
+    "handle",
+    "url",
+    "date",
+    "id",
+]
+SINGLE_THREAD = {
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+}
 
-PRESIDIO_WORKER = r'''
+PRESIDIO_WORKER = r"""
 import json, sys, time, warnings
 warnings.filterwarnings("ignore")
 import tldextract
@@ -80,9 +96,9 @@ for t in texts:
 seconds = time.perf_counter() - start
 version = getattr(presidio_analyzer, "__version__", "2.2.366")
 json.dump({"spans": out, "seconds": seconds, "version": version}, sys.stdout)
-'''
+"""
 
-SCRUBADUB_WORKER = r'''
+SCRUBADUB_WORKER = r"""
 import json, sys, time, warnings
 warnings.filterwarnings("ignore")
 import scrubadub, scrubadub_spacy
@@ -108,7 +124,7 @@ for t in texts:
     list(scrubber.iter_filth(t))
 seconds = time.perf_counter() - start
 json.dump({"spans": out, "seconds": seconds, "version": scrubadub.__version__}, sys.stdout)
-'''
+"""
 
 
 def load(path: Path) -> list[dict]:
@@ -121,8 +137,7 @@ def run_ours(texts: list[str], repeat: int = 5, *, local_lists: bool = True) -> 
     # The dev config is the invented local authority's allow/deny lists; "ours, defaults"
     # runs with the generic product defaults, as the peers do.
     config = RedactConfig.from_yaml(DATA / "pii_config.yaml") if local_lists else default_config()
-    spans = [[[s.start, s.end, s.category] for s in redact(t, config=config).spans]
-             for t in texts]
+    spans = [[[s.start, s.end, s.category] for s in redact(t, config=config).spans] for t in texts]
     start = time.perf_counter()
     for _ in range(repeat):
         for t in texts:
@@ -133,8 +148,15 @@ def run_ours(texts: list[str], repeat: int = 5, *, local_lists: bool = True) -> 
 
 def run_peer(python: str, code: str, texts: list[str]) -> dict:
     env = {**os.environ, **SINGLE_THREAD}
-    proc = subprocess.run([python, "-c", code], input=json.dumps(texts), text=True,
-                          capture_output=True, env=env, timeout=1800, check=False)
+    proc = subprocess.run(
+        [python, "-c", code],
+        input=json.dumps(texts),
+        text=True,
+        capture_output=True,
+        env=env,
+        timeout=1800,
+        check=False,
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"{python} failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout)
@@ -154,7 +176,7 @@ def score(rows: list[dict], predicted: list[list]) -> dict:
             by_cat[c].update(range(s, e))
         gold: set[int] = set()
         for g in row["spans"]:
-            start = g["start"] + (4 if text[g["start"]:g["start"] + 4].lower() == "the " else 0)
+            start = g["start"] + (4 if text[g["start"] : g["start"] + 4].lower() == "the " else 0)
             letters = {i for i in range(start, g["end"]) if text[i].isalnum()}
             hit = len(letters & covered) >= 0.8 * len(letters)
             per_gold[g["category"]][0] += hit
@@ -175,8 +197,10 @@ def score(rows: list[dict], predicted: list[list]) -> dict:
     correct = sum(v[0] for v in per_pred.values())
     npred = sum(v[1] for v in per_pred.values())
     return {
-        "recall": found / total, "precision": correct / max(npred, 1),
-        "strict_recall": strict[0] / strict[1], "kept": kept / words,
+        "recall": found / total,
+        "precision": correct / max(npred, 1),
+        "strict_recall": strict[0] / strict[1],
+        "kept": kept / words,
         "per_gold": {k: v[0] / v[1] for k, v in per_gold.items()},
         "per_pred": {k: (v[0] / v[1], v[1]) for k, v in per_pred.items()},
     }
@@ -192,8 +216,10 @@ def machine() -> str:
     except OSError:
         pass
     load = "/".join(f"{x:.1f}" for x in os.getloadavg())
-    return (f"{os.cpu_count()} cores (nproc), {cpu}, Python {platform.python_version()}, "
-            f"load average {load} at start (the machine is shared)")
+    return (
+        f"{os.cpu_count()} cores (nproc), {cpu}, Python {platform.python_version()}, "
+        f"load average {load} at start (the machine is shared)"
+    )
 
 
 def main() -> int:
@@ -205,12 +231,15 @@ def main() -> int:
     args = parser.parse_args()
 
     sets = {name: load(path) for name, path in SETS.items()}
-    systems = {"ours": lambda texts: run_ours(texts),
-               "ours, defaults": lambda texts: run_ours(texts, local_lists=False)}
+    systems = {
+        "ours": lambda texts: run_ours(texts),
+        "ours, defaults": lambda texts: run_ours(texts, local_lists=False),
+    }
     if args.peers:
         systems["presidio"] = lambda texts: run_peer(args.presidio_python, PRESIDIO_WORKER, texts)
-        systems["scrubadub"] = lambda texts: run_peer(args.scrubadub_python, SCRUBADUB_WORKER,
-                                                      texts)
+        systems["scrubadub"] = lambda texts: run_peer(
+            args.scrubadub_python, SCRUBADUB_WORKER, texts
+        )
     results: dict[str, dict[str, dict]] = defaultdict(dict)
     speed: dict[str, float] = {}
     versions: dict[str, str] = {}
@@ -221,9 +250,12 @@ def main() -> int:
             versions[system] = out["version"]
             if set_name == "dev":
                 speed[system] = len(rows) / out["seconds"]
-            print(f"{system:10s} {set_name:8s} recall {results[system][set_name]['recall']:.3f}"
-                  f"  precision {results[system][set_name]['precision']:.3f}"
-                  f"  kept {results[system][set_name]['kept']:.3f}", file=sys.stderr)
+            print(
+                f"{system:10s} {set_name:8s} recall {results[system][set_name]['recall']:.3f}"
+                f"  precision {results[system][set_name]['precision']:.3f}"
+                f"  kept {results[system][set_name]['kept']:.3f}",
+                file=sys.stderr,
+            )
 
     report = render(results, speed, versions, sets)
     print(report)
@@ -243,8 +275,8 @@ def render(results, speed, versions, sets) -> str:
         f"{sum(not r['spans'] for r in sets['dev'])} clean lines) and the held-out "
         f"`tests/data/pii_holdout.jsonl` ({len(sets['holdout'])} lines, "
         f"{sum(len(r['spans']) for r in sets['holdout'])} identifiers), written before tuning.",
-        "\"ours\" uses the invented local lists in `tests/data/pii_config.yaml` (allow: the "
-        "fictional council and towns; deny: one staff nickname and one school); \"ours, "
+        '"ours" uses the invented local lists in `tests/data/pii_config.yaml` (allow: the '
+        'fictional council and towns; deny: one staff nickname and one school); "ours, '
         "defaults\" uses only the product's generic `redact.yaml`, like the peers.",
         "Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()) + ".",
         "",
@@ -252,9 +284,12 @@ def render(results, speed, versions, sets) -> str:
         "|---|---|" + "---|" * len(systems),
     ]
     for set_name in sets:
-        for metric, label in (("recall", "entity recall"), ("strict_recall",
-                              "recall, right category"), ("precision", "precision"),
-                              ("kept", "non-identifying words kept")):
+        for metric, label in (
+            ("recall", "entity recall"),
+            ("strict_recall", "recall, right category"),
+            ("precision", "precision"),
+            ("kept", "non-identifying words kept"),
+        ):
             cells = [f"{results[s][set_name][metric]:.3f}" for s in systems]
             lines.append(f"| {set_name} | {label} | " + " | ".join(cells) + " |")
     base = speed.get("presidio")
@@ -263,21 +298,32 @@ def render(results, speed, versions, sets) -> str:
         rel = f" ({speed[s] / base:.0f}x Presidio)" if base and s != "presidio" else ""
         cells.append(f"{speed[s]:,.0f}/s{rel}")
     lines.append("| dev | answers per second, one thread | " + " | ".join(cells) + " |")
-    lines += ["", "Recall per labelled category (dev + holdout pooled):", "",
-              "| category | n | " + " | ".join(systems) + " |",
-              "|---|---|" + "---|" * len(systems)]
+    lines += [
+        "",
+        "Recall per labelled category (dev + holdout pooled):",
+        "",
+        "| category | n | " + " | ".join(systems) + " |",
+        "|---|---|" + "---|" * len(systems),
+    ]
     pooled_rows = sets["dev"] + sets["holdout"]
     for cat in CATEGORIES:
         n = sum(1 for r in pooled_rows for g in r["spans"] if g["category"] == cat)
         cells = []
         for s in systems:
-            found = sum(results[s][k]["per_gold"].get(cat, 0) *
-                        sum(1 for r in sets[k] for g in r["spans"] if g["category"] == cat)
-                        for k in sets)
+            found = sum(
+                results[s][k]["per_gold"].get(cat, 0)
+                * sum(1 for r in sets[k] for g in r["spans"] if g["category"] == cat)
+                for k in sets
+            )
             cells.append(f"{found / n:.2f}" if n else "-")
         lines.append(f"| {cat} | {n} | " + " | ".join(cells) + " |")
-    lines += ["", "Precision per predicted category (dev; predictions in brackets):", "",
-              "| category | " + " | ".join(systems) + " |", "|---|" + "---|" * len(systems)]
+    lines += [
+        "",
+        "Precision per predicted category (dev; predictions in brackets):",
+        "",
+        "| category | " + " | ".join(systems) + " |",
+        "|---|" + "---|" * len(systems),
+    ]
     cats = sorted({c for s in systems for c in results[s]["dev"]["per_pred"]})
     for cat in cats:
         cells = []

@@ -58,10 +58,15 @@ def evaluate(rows: list[dict], detect) -> dict:
         else:
             fp += flag
             tn += not flag
-    return {"recall": tp / (tp + fn), "false_alarms": fp / (fp + tn), "fp": fp,
-            "negatives": fp + tn, "category_agreement": cat_ok / max(tp + fn, 1),
-            "per_cat": {k: v[0] / v[1] for k, v in per_cat.items()},
-            "per_cat_n": {k: v[1] for k, v in per_cat.items()}}
+    return {
+        "recall": tp / (tp + fn),
+        "false_alarms": fp / (fp + tn),
+        "fp": fp,
+        "negatives": fp + tn,
+        "category_agreement": cat_ok / max(tp + fn, 1),
+        "per_cat": {k: v[0] / v[1] for k, v in per_cat.items()},
+        "per_cat_n": {k: v[1] for k, v in per_cat.items()},
+    }
 
 
 def ours(text: str) -> tuple[bool, list[str]]:
@@ -86,8 +91,10 @@ def main() -> int:
     parser.add_argument("--write", type=Path, help="write a Markdown report here")
     args = parser.parse_args()
     sets = {k: load(v) for k, v in SETS.items()}
-    results = {name: {k: evaluate(rows, fn) for k, rows in sets.items()}
-               for name, fn in (("ours", ours), ("keyword baseline", keywords))}
+    results = {
+        name: {k: evaluate(rows, fn) for k, rows in sets.items()}
+        for name, fn in (("ours", ours), ("keyword baseline", keywords))
+    }
     mixed = [r["text"] for r in sets["dev"]] + [
         json.loads(line)["text"]
         for line in (DATA / "pii_dev.jsonl").read_text(encoding="utf-8").splitlines()
@@ -114,19 +121,32 @@ def main() -> int:
         "|---|---|" + "---|" * len(systems),
     ]
     for k in sets:
-        for metric, label in (("recall", "recall (disclosures flagged)"),
-                              ("false_alarms", "false-alarm rate"),
-                              ("category_agreement", "labelled category among those given")):
+        for metric, label in (
+            ("recall", "recall (disclosures flagged)"),
+            ("false_alarms", "false-alarm rate"),
+            ("category_agreement", "labelled category among those given"),
+        ):
             cells = []
             for s in systems:
                 v = results[s][k][metric]
-                extra = (f" ({results[s][k]['fp']}/{results[s][k]['negatives']})"
-                         if metric == "false_alarms" else "")
-                cells.append(f"{v:.3f}{extra}" if not (s != "ours" and metric ==
-                             "category_agreement") else "-")
+                extra = (
+                    f" ({results[s][k]['fp']}/{results[s][k]['negatives']})"
+                    if metric == "false_alarms"
+                    else ""
+                )
+                cells.append(
+                    f"{v:.3f}{extra}"
+                    if not (s != "ours" and metric == "category_agreement")
+                    else "-"
+                )
             lines.append(f"| {k} | {label} | " + " | ".join(cells) + " |")
-    lines += ["", "Recall per category (dev; n in brackets):", "",
-              "| category | " + " | ".join(systems) + " |", "|---|" + "---|" * len(systems)]
+    lines += [
+        "",
+        "Recall per category (dev; n in brackets):",
+        "",
+        "| category | " + " | ".join(systems) + " |",
+        "|---|" + "---|" * len(systems),
+    ]
     for cat in CATEGORIES:
         n = results["ours"]["dev"]["per_cat_n"].get(cat, 0)
         cells = [f"{results[s]['dev']['per_cat'].get(cat, 0):.2f}" for s in systems]
@@ -136,8 +156,7 @@ def main() -> int:
         f"Speed on {len(mixed)} short answers (safeguarding + PII dev sets), one thread: "
         f"`check` {t_check:.0f} µs/answer ({1e6 / t_check:,.0f}/s); `redact` {t_redact:.0f} "
         f"µs/answer; `redact` + `check` {t_both:.0f} µs/answer ({1e6 / t_both:,.0f}/s).",
-        f"Peak resident memory of this process with both modules' data loaded: "
-        f"{rss_mb:.0f} MB.",
+        f"Peak resident memory of this process with both modules' data loaded: {rss_mb:.0f} MB.",
         "",
     ]
     report = "\n".join(lines)

@@ -24,8 +24,11 @@ def one_conversation(survey: Survey, audience: str) -> int:
     steps = 1
     while res.state.stage == "question":
         prompt = res.replies[-1]
-        inbound = (Inbound(choice=prompt.choices[0][0], question_id=prompt.question_id)
-                   if prompt.choices else Inbound(text="they should listen to us more"))
+        inbound = (
+            Inbound(choice=prompt.choices[0][0], question_id=prompt.question_id)
+            if prompt.choices
+            else Inbound(text="they should listen to us more")
+        )
         res = step(survey, res.state, inbound, withdrawal_code="ABCD-EFGH")
         steps += 1
     return steps
@@ -47,10 +50,14 @@ def main() -> None:
         for i in range(args.conversations):
             steps += one_conversation(survey, AUDIENCES[i % len(AUDIENCES)])
         rates.append(steps / (time.perf_counter() - t0))
-    print(f"python {platform.python_version()}; {args.conversations} conversations x "
-          f"{args.repeats} repeats over all 11 priorities")
-    print(f"engine steps/s: median {statistics.median(rates):,.0f} "
-          f"(min {min(rates):,.0f}, max {max(rates):,.0f})")
+    print(
+        f"python {platform.python_version()}; {args.conversations} conversations x "
+        f"{args.repeats} repeats over all 11 priorities"
+    )
+    print(
+        f"engine steps/s: median {statistics.median(rates):,.0f} "
+        f"(min {min(rates):,.0f}, max {max(rates):,.0f})"
+    )
 
 
 if __name__ == "__main__":

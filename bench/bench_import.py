@@ -45,8 +45,14 @@ from surveys.storage.models import Answer, SafeguardingCase
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
 SECRET = "bench-secret-key-not-for-production-0123456789"
-PRIORITIES = ["policing", "education", "diversion", "serious_violence_and_exploitation",
-              "working_with_families", "remands"]
+PRIORITIES = [
+    "policing",
+    "education",
+    "diversion",
+    "serious_violence_and_exploitation",
+    "working_with_families",
+    "remands",
+]
 
 
 def _cpu_model() -> str:
@@ -77,10 +83,15 @@ def make_rows(rt: Runtime, n: int, seed: int = 7) -> list[list[str]]:
     ordinary, flagged = _sentences()
     questions: dict[str, list] = {}
     for aud in ("child", "parent", "staff"):
-        questions[aud] = [q for q in rt.catalogue.questions_for(PRIORITIES, aud)
-                          if q.show_if is None and q.type in ("text", "rating", "yesno")]
-    people = [(f"Q{i:05d}", ("child", "child", "child", "parent", "staff")[i % 5])
-              for i in range(max(1, n // 5))]
+        questions[aud] = [
+            q
+            for q in rt.catalogue.questions_for(PRIORITIES, aud)
+            if q.show_if is None and q.type in ("text", "rating", "yesno")
+        ]
+    people = [
+        (f"Q{i:05d}", ("child", "child", "child", "parent", "staff")[i % 5])
+        for i in range(max(1, n // 5))
+    ]
     rows, used = [], set()
     while len(rows) < n:
         label, aud = people[len(rows) % len(people)]
@@ -124,8 +135,13 @@ def encode(rows: list[list[str]], fmt: str) -> bytes:
 def run_once(rt: Runtime, data: bytes, fmt: str) -> dict[str, float]:
     """Import the file into a fresh round; return timings and counts."""
     with rt.transaction() as s:
-        code = store.open_round(s, rt.catalogue, title="Import benchmark", priorities=PRIORITIES,
-                                audiences=["child", "parent", "staff"]).code
+        code = store.open_round(
+            s,
+            rt.catalogue,
+            title="Import benchmark",
+            priorities=PRIORITIES,
+            audiences=["child", "parent", "staff"],
+        ).code
     spent = [0.0]
 
     def timed_analyse(txt: str, *, choice: str | None = None) -> pipeline.Analysis:
@@ -150,13 +166,23 @@ def run_once(rt: Runtime, data: bytes, fmt: str) -> dict[str, float]:
         dup = importer.commit(s, rnd, again, secret=SECRET)
         s.commit()
         stored = s.scalar(select(func.count()).select_from(Answer).where(Answer.round_id == rnd.id))
-        cases = s.scalar(select(func.count()).select_from(SafeguardingCase)
-                         .where(SafeguardingCase.round_id == rnd.id))
+        cases = s.scalar(
+            select(func.count())
+            .select_from(SafeguardingCase)
+            .where(SafeguardingCase.round_id == rnd.id)
+        )
     t3 = time.perf_counter()
     assert dup.answers == 0 and stored == result.answers
-    return {"preview": t1 - t0, "commit": t2 - t1, "analysis": spent[0], "total": t2 - t0,
-            "reimport": t3 - t2, "answers": result.answers, "respondents": result.respondents,
-            "cases": cases}
+    return {
+        "preview": t1 - t0,
+        "commit": t2 - t1,
+        "analysis": spent[0],
+        "total": t2 - t0,
+        "reimport": t3 - t2,
+        "answers": result.answers,
+        "respondents": result.respondents,
+        "cases": cases,
+    }
 
 
 def main() -> None:
@@ -164,8 +190,12 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--format", choices=["csv", "xlsx"], default="csv")
-    parser.add_argument("--server-url", default=os.environ.get(
-        "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
+    parser.add_argument(
+        "--server-url",
+        default=os.environ.get(
+            "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+        ),
+    )
     parser.add_argument("--keep", action="store_true", help="Keep the benchmark database.")
     args = parser.parse_args()
 
@@ -193,24 +223,32 @@ def main() -> None:
         return statistics.median(r[key] for r in runs)
 
     first = runs[0]
-    print(f"{args.rows} rows ({args.format}, {len(data) / 1e6:.1f} MB): "
-          f"{first['answers']} answers, {first['respondents']} respondents, "
-          f"{first['cases']} safeguarding cases per run")
+    print(
+        f"{args.rows} rows ({args.format}, {len(data) / 1e6:.1f} MB): "
+        f"{first['answers']} answers, {first['respondents']} respondents, "
+        f"{first['cases']} safeguarding cases per run"
+    )
     for i, r in enumerate(runs, 1):
-        print(f"run {i}: preview {r['preview']:.2f} s, commit {r['commit']:.2f} s "
-              f"(analysis {r['analysis']:.2f} s), total {r['total']:.2f} s; "
-              f"re-import {r['reimport']:.2f} s")
+        print(
+            f"run {i}: preview {r['preview']:.2f} s, commit {r['commit']:.2f} s "
+            f"(analysis {r['analysis']:.2f} s), total {r['total']:.2f} s; "
+            f"re-import {r['reimport']:.2f} s"
+        )
     best = min(r["total"] for r in runs)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print()
-    print("| date | database | file | preview | commit (analysis) | total (median) | re-import "
-          "| machine | Python |")
-    print(f"| {date.today().isoformat()} | PostgreSQL {version} (local) | {args.rows:,} rows "
-          f"{args.format.upper()} ({len(data) / 1e6:.1f} MB) | {med('preview'):.2f} s | "
-          f"{med('commit'):.2f} s ({med('analysis'):.2f} s) | **{med('total'):.2f} s** "
-          f"(best {best:.2f} s) | {med('reimport'):.2f} s | {os.cpu_count()} x {_cpu_model()} "
-          f"(nproc {len(os.sched_getaffinity(0))}, load {load:.1f}) | "
-          f"{platform.python_version()} |")
+    print(
+        "| date | database | file | preview | commit (analysis) | total (median) | re-import "
+        "| machine | Python |"
+    )
+    print(
+        f"| {date.today().isoformat()} | PostgreSQL {version} (local) | {args.rows:,} rows "
+        f"{args.format.upper()} ({len(data) / 1e6:.1f} MB) | {med('preview'):.2f} s | "
+        f"{med('commit'):.2f} s ({med('analysis'):.2f} s) | **{med('total'):.2f} s** "
+        f"(best {best:.2f} s) | {med('reimport'):.2f} s | {os.cpu_count()} x {_cpu_model()} "
+        f"(nproc {len(os.sched_getaffinity(0))}, load {load:.1f}) | "
+        f"{platform.python_version()} |"
+    )
 
 
 if __name__ == "__main__":

@@ -47,18 +47,120 @@ WORD = re.compile(r"^[a-z][a-z'\-]*[a-z]$|^[a-z]$")
 # Words young people type all the time that are also somebody's given name in
 # the SSA data; treat them as ordinary words unless context says otherwise.
 ALWAYS_WORDS = {
-    "bae", "fam", "sis", "bro", "bruv", "cuz", "blud", "mum", "mam", "nan", "sir", "miss",
-    "man", "guy", "don", "ace", "peng", "sick", "lol", "sky", "lil", "big", "young", "unique",
-    "king", "prince", "princess", "royal", "legend", "angel", "blessing", "precious", "baby",
-    "honey", "sugar", "candy", "champ", "boss", "chief", "major", "justice", "police", "judge",
-    "officer", "sergeant", "court", "case", "worker", "youth", "yo", "ya", "yeah", "nah", "yes",
-    "no", "ok", "okay", "innit", "wagwan", "safe", "peace", "love", "joy", "faith", "hope",
-    "trinity", "genesis", "heaven", "nevaeh", "christian", "christmas", "easter", "monday",
-    "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "january", "february",
-    "march", "april", "may", "june", "july", "august", "september", "october", "november",
-    "december", "english", "british", "london", "paris", "england", "wales", "america",
-    "brooklyn", "india", "china", "jordan", "kenya", "dallas", "austin", "phoenix", "denver",
-    "camden", "chelsea", "kingston", "lincoln", "orlando", "sydney", "madison",
+    "bae",
+    "fam",
+    "sis",
+    "bro",
+    "bruv",
+    "cuz",
+    "blud",
+    "mum",
+    "mam",
+    "nan",
+    "sir",
+    "miss",
+    "man",
+    "guy",
+    "don",
+    "ace",
+    "peng",
+    "sick",
+    "lol",
+    "sky",
+    "lil",
+    "big",
+    "young",
+    "unique",
+    "king",
+    "prince",
+    "princess",
+    "royal",
+    "legend",
+    "angel",
+    "blessing",
+    "precious",
+    "baby",
+    "honey",
+    "sugar",
+    "candy",
+    "champ",
+    "boss",
+    "chief",
+    "major",
+    "justice",
+    "police",
+    "judge",
+    "officer",
+    "sergeant",
+    "court",
+    "case",
+    "worker",
+    "youth",
+    "yo",
+    "ya",
+    "yeah",
+    "nah",
+    "yes",
+    "no",
+    "ok",
+    "okay",
+    "innit",
+    "wagwan",
+    "safe",
+    "peace",
+    "love",
+    "joy",
+    "faith",
+    "hope",
+    "trinity",
+    "genesis",
+    "heaven",
+    "nevaeh",
+    "christian",
+    "christmas",
+    "easter",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+    "english",
+    "british",
+    "london",
+    "paris",
+    "england",
+    "wales",
+    "america",
+    "brooklyn",
+    "india",
+    "china",
+    "jordan",
+    "kenya",
+    "dallas",
+    "austin",
+    "phoenix",
+    "denver",
+    "camden",
+    "chelsea",
+    "kingston",
+    "lincoln",
+    "orlando",
+    "sydney",
+    "madison",
 }
 
 
@@ -113,9 +215,7 @@ def main() -> int:
         )
         rows.append((name, "w" if ambiguous else "n"))
     rows.sort()
-    (OUT / "first_names.tsv").write_text(
-        "".join(f"{n}\t{f}\n" for n, f in rows), encoding="utf-8"
-    )
+    (OUT / "first_names.tsv").write_text("".join(f"{n}\t{f}\n" for n, f in rows), encoding="utf-8")
 
     import names
 
@@ -129,8 +229,10 @@ def main() -> int:
     floor = 10 ** (3.0 - 9)
     common = sorted(w for w, f in freq.items() if f >= floor and WORD.match(w))
     (OUT / "common_words.txt").write_text("\n".join(common) + "\n", encoding="utf-8")
-    print(f"first names {len(rows)} ({sum(f == 'w' for _, f in rows)} also words), "
-          f"surnames {len(set(surnames))}, common words {len(common)}")
+    print(
+        f"first names {len(rows)} ({sum(f == 'w' for _, f in rows)} also words), "
+        f"surnames {len(set(surnames))}, common words {len(common)}"
+    )
     return 0
 
 

@@ -66,21 +66,32 @@ class Client:
         """GET `path` (relative to the base URL)."""
         return await self.request("GET", path, follow_redirects=follow_redirects)
 
-    async def post(self, path: str, form: dict[str, str], follow_redirects: bool = False,
-                   headers: dict[str, str] | None = None) -> Response:
+    async def post(
+        self,
+        path: str,
+        form: dict[str, str],
+        follow_redirects: bool = False,
+        headers: dict[str, str] | None = None,
+    ) -> Response:
         """POST `form` as application/x-www-form-urlencoded."""
-        return await self.request("POST", path, urlencode(form).encode(), follow_redirects,
-                                  headers)
+        return await self.request("POST", path, urlencode(form).encode(), follow_redirects, headers)
 
-    async def post_json(self, path: str, body: bytes, headers: dict[str, str] | None = None
-                        ) -> Response:
+    async def post_json(
+        self, path: str, body: bytes, headers: dict[str, str] | None = None
+    ) -> Response:
         """POST a JSON body (already encoded)."""
-        return await self.request("POST", path, body, False,
-                                  {"Content-Type": "application/json", **(headers or {})})
+        return await self.request(
+            "POST", path, body, False, {"Content-Type": "application/json", **(headers or {})}
+        )
 
-    async def request(self, method: str, path: str, body: bytes = b"",
-                      follow_redirects: bool = False,
-                      headers: dict[str, str] | None = None) -> Response:
+    async def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes = b"",
+        follow_redirects: bool = False,
+        headers: dict[str, str] | None = None,
+    ) -> Response:
         """Send one request; with `follow_redirects`, follow up to MAX_REDIRECTS redirects.
         `headers` go with the first request only (as fetch() sends them)."""
         res = await self._send(method, path, body, headers)
@@ -98,8 +109,9 @@ class Client:
             raise RuntimeError(f"more than {MAX_REDIRECTS} redirects")
         return res
 
-    async def _send(self, method: str, path: str, body: bytes,
-                    headers: dict[str, str] | None = None) -> Response:
+    async def _send(
+        self, method: str, path: str, body: bytes, headers: dict[str, str] | None = None
+    ) -> Response:
         """One exchange; if a reused connection turns out closed, reconnect and retry once."""
         target = path if path.startswith(self.prefix + "/") else self.prefix + path
         head = f"{method} {target} HTTP/1.1\r\nHost: {self.netloc}\r\n"

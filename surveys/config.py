@@ -29,7 +29,7 @@ class Settings:
     telegram_bot_username: str | None = None
     public_base_url: str = "http://127.0.0.1:5000"
     banks_dir: Path | None = None
-    #: Safeguarding alerts (surveys.notify.alerts): SMTP for email, a Telegram staff chat, escalation.
+    #: Safeguarding alerts (surveys.notify.alerts): SMTP email, a Telegram staff chat, escalation.
     smtp_host: str | None = None
     smtp_port: int = 587
     smtp_username: str | None = None

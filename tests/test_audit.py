@@ -14,16 +14,21 @@ from surveys.storage.models import AuditEvent, User
 
 def test_record_appends_an_event_with_actor_round_and_details(rt, open_round):
     with rt.transaction() as s:
-        user = accounts.upsert_user(s, "lead@yjs.example.org", "a long passphrase here",
-                                    role="lead")
+        user = accounts.upsert_user(
+            s, "lead@yjs.example.org", "a long passphrase here", role="lead"
+        )
         rnd = store.get_round(s, open_round)
-        event = audit.record(s, "export", actor=user, round_id=rnd.id,
-                             details={"format": "docx", "quotes": 3})
+        event = audit.record(
+            s, "export", actor=user, round_id=rnd.id, details={"format": "docx", "quotes": 3}
+        )
         eid = event.id
     with rt.transaction() as s:
         e = s.get(AuditEvent, eid)
         assert (e.action, e.actor_label, e.details) == (
-            "export", "lead@yjs.example.org", {"format": "docx", "quotes": 3})
+            "export",
+            "lead@yjs.example.org",
+            {"format": "docx", "quotes": 3},
+        )
         assert e.actor_id is not None and e.at is not None
         system = audit.record(s, "purge")
         assert (system.actor_id, system.actor_label) == (None, "system")
@@ -105,13 +110,26 @@ def test_cli_user_commands_and_export_are_audited(rt, open_round, monkeypatch, t
     monkeypatch.setenv("SECRET_KEY", rt.settings.secret_key)
     monkeypatch.setenv("YJVOICE_INSTANCE", str(tmp_path))
     runner = CliRunner()
-    res = runner.invoke(main, ["user", "add", "--email", "r@yjs.example.org", "--role",
-                               "reviewer", "--password-stdin"],
-                        input="a long passphrase here\n")
+    res = runner.invoke(
+        main,
+        ["user", "add", "--email", "r@yjs.example.org", "--role", "reviewer", "--password-stdin"],
+        input="a long passphrase here\n",
+    )
     assert res.exit_code == 0, res.output
     assert runner.invoke(main, ["user", "disable", "r@yjs.example.org"]).exit_code == 0
-    res = runner.invoke(main, ["export", "--round", open_round, "--format", "csv", "--all",
-                               "--out", str(tmp_path / "all.csv")])
+    res = runner.invoke(
+        main,
+        [
+            "export",
+            "--round",
+            open_round,
+            "--format",
+            "csv",
+            "--all",
+            "--out",
+            str(tmp_path / "all.csv"),
+        ],
+    )
     assert res.exit_code == 0, res.output
     with rt.transaction() as s:
         events = s.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()

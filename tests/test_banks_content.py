@@ -155,15 +155,15 @@ def sensitive_problems(catalogue: Catalogue) -> list[str]:
                 text = q.text_for(aud)
                 if text is None:
                     continue
-                seen = " ".join(
-                    [text, q.help_for(aud) or "", *(o.label(aud) for o in q.options)]
-                )
+                seen = " ".join([text, q.help_for(aud) or "", *(o.label(aud) for o in q.options)])
                 if not SENSITIVE.search(seen):
                     continue
                 if is_screening(q, aud) or behind_screening(catalogue, q, aud):
                     continue
-                problems.append(f"{q.id} ({aud}): {SENSITIVE.search(seen).group(0)!r} "
-                                "is not behind an optional screening question")
+                problems.append(
+                    f"{q.id} ({aud}): {SENSITIVE.search(seen).group(0)!r} "
+                    "is not behind an optional screening question"
+                )
     return problems
 
 
@@ -208,12 +208,17 @@ def test_child_wording_is_plain(q):
 @pytest.mark.parametrize(
     ("text", "problem"),
     [
-        ("Notwithstanding institutional considerations, characterise your experiences.",
-         "Flesch-Kincaid"),
+        (
+            "Notwithstanding institutional considerations, characterise your experiences.",
+            "Flesch-Kincaid",
+        ),
         ("Sometimes", None),
         ("Unfortunately", "syllables"),
-        ("Do you like it here and do you think the staff here are kind to you and "
-         "do you feel safe?", "words"),
+        (
+            "Do you like it here and do you think the staff here are kind to you and "
+            "do you feel safe?",
+            "words",
+        ),
         ("Is it good? Is it bad?", "question marks"),
         ("Do you feel safe round here?", None),
         ("I'd rather not say", None),
@@ -228,13 +233,20 @@ def test_readability_checker_catches_hard_text(text, problem):
 
 
 def test_child_wording_checker_catches_children_jargon_and_missing_help(tmp_path):
-    catalogue = write_catalogue(tmp_path, [
-        {"id": "t.a", "type": "text", "text": {"child": "How can we help children?"}},
-        {"id": "t.b", "type": "text", "text": {"child": "What helped your resettlement?"}},
-        {"id": "t.c", "type": "yesno", "text": {"child": "Have you ever been remanded?"}},
-        {"id": "t.d", "type": "yesno", "text": {"child": "Have you ever been remanded?"},
-         "help": {"child": "It means you had to stay away from home."}},
-    ])
+    catalogue = write_catalogue(
+        tmp_path,
+        [
+            {"id": "t.a", "type": "text", "text": {"child": "How can we help children?"}},
+            {"id": "t.b", "type": "text", "text": {"child": "What helped your resettlement?"}},
+            {"id": "t.c", "type": "yesno", "text": {"child": "Have you ever been remanded?"}},
+            {
+                "id": "t.d",
+                "type": "yesno",
+                "text": {"child": "Have you ever been remanded?"},
+                "help": {"child": "It means you had to stay away from home."},
+            },
+        ],
+    )
     assert any("says 'child'" in p for p in child_wording_problems(catalogue.question("t.a")))
     assert any("jargon" in p for p in child_wording_problems(catalogue.question("t.b")))
     assert any("help line" in p for p in child_wording_problems(catalogue.question("t.c")))
@@ -257,10 +269,17 @@ def test_every_question_has_wording_for_every_audience_it_is_asked_of():
 
 def test_loader_refuses_an_option_missing_a_label_for_an_audience_asked(tmp_path):
     with pytest.raises(BankError, match="option 'x' has no label for \\['parent'\\]"):
-        write_catalogue(tmp_path, [
-            {"id": "t.a", "type": "choice", "text": {"child": "Pick?", "parent": "Pick?"},
-             "options": [{"key": "x", "label": {"child": "X"}}, {"key": "y", "label": "Y"}]},
-        ])
+        write_catalogue(
+            tmp_path,
+            [
+                {
+                    "id": "t.a",
+                    "type": "choice",
+                    "text": {"child": "Pick?", "parent": "Pick?"},
+                    "options": [{"key": "x", "label": {"child": "X"}}, {"key": "y", "label": "Y"}],
+                },
+            ],
+        )
 
 
 @pytest.mark.parametrize("bank", PRIORITY_BANKS, ids=lambda b: b.key)
@@ -311,8 +330,11 @@ def test_no_placeholders_in_any_wording():
     for bank in CATALOGUE.banks:
         for q in bank.questions:
             for aud in q.audiences:
-                for text in [q.text_for(aud), q.help_for(aud) or "",
-                             *(o.label(aud) for o in q.choices())]:
+                for text in [
+                    q.text_for(aud),
+                    q.help_for(aud) or "",
+                    *(o.label(aud) for o in q.choices()),
+                ]:
                     assert not PLACEHOLDER.search(text or ""), (q.id, aud, text)
 
 
@@ -382,7 +404,9 @@ def test_screening_questions_exist_and_offer_rather_not_say():
     screens = [q for b in CATALOGUE.banks for q in b.questions if is_screening(q, "child")]
     assert len(screens) >= 2  # one for Black and mixed-race young people, one for girls
     gated = [
-        q for b in CATALOGUE.banks for q in b.questions
+        q
+        for b in CATALOGUE.banks
+        for q in b.questions
         if q.show_if is not None and q.show_if.question in {s.id for s in screens}
     ]
     assert len(gated) >= 4
@@ -396,31 +420,82 @@ def test_screening_questions_exist_and_offer_rather_not_say():
     ("questions", "offender"),
     [
         ([{"id": "t.a", "type": "text", "text": {"child": "Are you Black?"}}], "t.a"),
-        ([{"id": "t.s", "type": "choice", "text": {"child": "Are you a girl?"},
-           "help": {"child": "You do not have to tell us."},
-           "options": [{"key": "yes", "label": "Yes"}, {"key": "no", "label": "No"}]}],
-         "t.s"),
-        ([{"id": "t.s", "type": "choice", "text": {"child": "Are you a girl?"},
-           "help": {"child": "You do not have to tell us."},
-           "options": [{"key": "yes", "label": "Yes"},
-                       {"key": "rns", "label": "I'd rather not say"}]},
-          {"id": "t.a", "type": "text", "text": {"child": "Are girls treated fairly?"},
-           "show_if": {"question": "t.s", "answered": True}}],
-         "t.a"),
-        ([{"id": "t.s", "type": "choice", "text": {"child": "Are you a girl?"},
-           "help": {"child": "You do not have to tell us."},
-           "options": [{"key": "yes", "label": "Yes"},
-                       {"key": "rns", "label": "I'd rather not say"}]},
-          {"id": "t.a", "type": "text", "text": {"child": "Are girls treated fairly?"},
-           "show_if": {"question": "t.s", "in": ["yes", "rns"]}}],
-         "t.a"),
-        ([{"id": "t.s", "type": "choice", "text": {"parent": "Is your child Black?"},
-           "options": [{"key": "yes", "label": "Yes"},
-                       {"key": "rns", "label": "I'd rather not say"}]}],
-         "t.s"),
+        (
+            [
+                {
+                    "id": "t.s",
+                    "type": "choice",
+                    "text": {"child": "Are you a girl?"},
+                    "help": {"child": "You do not have to tell us."},
+                    "options": [{"key": "yes", "label": "Yes"}, {"key": "no", "label": "No"}],
+                }
+            ],
+            "t.s",
+        ),
+        (
+            [
+                {
+                    "id": "t.s",
+                    "type": "choice",
+                    "text": {"child": "Are you a girl?"},
+                    "help": {"child": "You do not have to tell us."},
+                    "options": [
+                        {"key": "yes", "label": "Yes"},
+                        {"key": "rns", "label": "I'd rather not say"},
+                    ],
+                },
+                {
+                    "id": "t.a",
+                    "type": "text",
+                    "text": {"child": "Are girls treated fairly?"},
+                    "show_if": {"question": "t.s", "answered": True},
+                },
+            ],
+            "t.a",
+        ),
+        (
+            [
+                {
+                    "id": "t.s",
+                    "type": "choice",
+                    "text": {"child": "Are you a girl?"},
+                    "help": {"child": "You do not have to tell us."},
+                    "options": [
+                        {"key": "yes", "label": "Yes"},
+                        {"key": "rns", "label": "I'd rather not say"},
+                    ],
+                },
+                {
+                    "id": "t.a",
+                    "type": "text",
+                    "text": {"child": "Are girls treated fairly?"},
+                    "show_if": {"question": "t.s", "in": ["yes", "rns"]},
+                },
+            ],
+            "t.a",
+        ),
+        (
+            [
+                {
+                    "id": "t.s",
+                    "type": "choice",
+                    "text": {"parent": "Is your child Black?"},
+                    "options": [
+                        {"key": "yes", "label": "Yes"},
+                        {"key": "rns", "label": "I'd rather not say"},
+                    ],
+                }
+            ],
+            "t.s",
+        ),
     ],
-    ids=["unscreened", "no_rather_not_say", "answered_lets_refusers_in",
-         "refusal_value_lets_them_in", "not_worded_as_optional"],
+    ids=[
+        "unscreened",
+        "no_rather_not_say",
+        "answered_lets_refusers_in",
+        "refusal_value_lets_them_in",
+        "not_worded_as_optional",
+    ],
 )
 def test_sensitive_checker_catches_forced_disclosure(tmp_path, questions, offender):
     problems = sensitive_problems(write_catalogue(tmp_path, questions))
@@ -428,14 +503,31 @@ def test_sensitive_checker_catches_forced_disclosure(tmp_path, questions, offend
 
 
 def test_sensitive_checker_accepts_a_proper_screen_and_chain(tmp_path):
-    catalogue = write_catalogue(tmp_path, [
-        {"id": "t.s", "type": "choice", "text": {"child": "The next questions are for girls."},
-         "help": {"child": "You can skip them."},
-         "options": [{"key": "yes", "label": "Yes"},
-                     {"key": "rns", "label": "I'd rather not say"}]},
-        {"id": "t.a", "type": "yesno", "text": {"child": "Are girls treated fairly?"},
-         "show_if": {"question": "t.s", "in": ["yes"]}},
-        {"id": "t.b", "type": "text", "text": {"child": "Why are girls treated that way?"},
-         "show_if": {"question": "t.a", "answered": True}},
-    ])
+    catalogue = write_catalogue(
+        tmp_path,
+        [
+            {
+                "id": "t.s",
+                "type": "choice",
+                "text": {"child": "The next questions are for girls."},
+                "help": {"child": "You can skip them."},
+                "options": [
+                    {"key": "yes", "label": "Yes"},
+                    {"key": "rns", "label": "I'd rather not say"},
+                ],
+            },
+            {
+                "id": "t.a",
+                "type": "yesno",
+                "text": {"child": "Are girls treated fairly?"},
+                "show_if": {"question": "t.s", "in": ["yes"]},
+            },
+            {
+                "id": "t.b",
+                "type": "text",
+                "text": {"child": "Why are girls treated that way?"},
+                "show_if": {"question": "t.a", "answered": True},
+            },
+        ],
+    )
     assert sensitive_problems(catalogue) == []

@@ -166,7 +166,10 @@ def test_fixed_answers_for_rating_and_yesno(tmp_path):
     catalogue = cat.load_catalogue(tmp_path)
     rate = catalogue.question("alpha.rate")
     assert [(o.key, o.label("child")) for o in rate.choices()] == [
-        ("very_good", "Very good"), ("good", "Good"), ("ok", "OK"), ("poor", "Poor"),
+        ("very_good", "Very good"),
+        ("good", "Good"),
+        ("ok", "OK"),
+        ("poor", "Poor"),
     ]
     yn = catalogue.question("alpha.screen")
     assert [(o.key, o.label("parent")) for o in yn.choices()] == [("yes", "Yes"), ("no", "No")]
@@ -190,76 +193,184 @@ def _q(bank: dict[str, Any], index: int) -> dict[str, Any]:
 QUESTION_RULES = [
     ("bad_type", lambda b: _q(b, 2).update(type="slider"), "alpha.pick", "type must be one of"),
     ("missing_type", lambda b: _q(b, 2).pop("type"), "alpha.pick", "type must be one of"),
-    ("choice_one_option", lambda b: _q(b, 2)["options"].pop(), "alpha.pick",
-     "needs 2 to 6 options"),
-    ("choice_no_options", lambda b: _q(b, 2).pop("options"), "alpha.pick",
-     "needs 2 to 6 options"),
-    ("option_without_label", lambda b: _q(b, 2)["options"][0].pop("label"), "alpha.pick",
-     "each option needs a 'key' and a 'label'"),
-    ("option_key_repeated", lambda b: _q(b, 2)["options"][1].update(key="one"), "alpha.pick",
-     "is repeated or not lower_snake"),
-    ("option_key_not_snake", lambda b: _q(b, 2)["options"][1].update(key="Two Words"),
-     "alpha.pick", "is repeated or not lower_snake"),
-    ("options_on_yesno", lambda b: _q(b, 0).update(options=[{"key": "a", "label": "A"}]),
-     "alpha.screen", "has fixed answers"),
-    ("unknown_question_key", lambda b: _q(b, 1).update(colour="red"), "alpha.followup",
-     "unknown keys ['colour']"),
-    ("audiences_key_is_not_supported", lambda b: _q(b, 1).update(audiences=["child"]),
-     "alpha.followup", "unknown keys ['audiences']"),
-    ("id_of_another_bank", lambda b: _q(b, 1).update(id="beta.followup"), "beta.followup",
-     "must start with the bank key 'alpha.'"),
-    ("id_not_lower_case", lambda b: _q(b, 2).update(id="alpha.Pick"), "alpha.Pick",
-     "id must look like"),
+    (
+        "choice_one_option",
+        lambda b: _q(b, 2)["options"].pop(),
+        "alpha.pick",
+        "needs 2 to 6 options",
+    ),
+    ("choice_no_options", lambda b: _q(b, 2).pop("options"), "alpha.pick", "needs 2 to 6 options"),
+    (
+        "option_without_label",
+        lambda b: _q(b, 2)["options"][0].pop("label"),
+        "alpha.pick",
+        "each option needs a 'key' and a 'label'",
+    ),
+    (
+        "option_key_repeated",
+        lambda b: _q(b, 2)["options"][1].update(key="one"),
+        "alpha.pick",
+        "is repeated or not lower_snake",
+    ),
+    (
+        "option_key_not_snake",
+        lambda b: _q(b, 2)["options"][1].update(key="Two Words"),
+        "alpha.pick",
+        "is repeated or not lower_snake",
+    ),
+    (
+        "options_on_yesno",
+        lambda b: _q(b, 0).update(options=[{"key": "a", "label": "A"}]),
+        "alpha.screen",
+        "has fixed answers",
+    ),
+    (
+        "unknown_question_key",
+        lambda b: _q(b, 1).update(colour="red"),
+        "alpha.followup",
+        "unknown keys ['colour']",
+    ),
+    (
+        "audiences_key_is_not_supported",
+        lambda b: _q(b, 1).update(audiences=["child"]),
+        "alpha.followup",
+        "unknown keys ['audiences']",
+    ),
+    (
+        "id_of_another_bank",
+        lambda b: _q(b, 1).update(id="beta.followup"),
+        "beta.followup",
+        "must start with the bank key 'alpha.'",
+    ),
+    (
+        "id_not_lower_case",
+        lambda b: _q(b, 2).update(id="alpha.Pick"),
+        "alpha.Pick",
+        "id must look like",
+    ),
     ("empty_text", lambda b: _q(b, 1).update(text="   "), "alpha.followup", "text is empty"),
-    ("empty_text_for_audience", lambda b: _q(b, 1)["text"].update(child=""), "alpha.followup",
-     "text for 'child' must be non-empty text"),
-    ("missing_text", lambda b: _q(b, 1).pop("text"), "alpha.followup",
-     "text must be a string or a mapping"),
-    ("unknown_audience_in_text", lambda b: _q(b, 1)["text"].update(pupil="Hi?"),
-     "alpha.followup", "text has unknown audience 'pupil'"),
-    ("default_is_not_an_audience_for_text", lambda b: _q(b, 1)["text"].update(default="Hi?"),
-     "alpha.followup", "text has unknown audience 'default'"),
-    ("unknown_audience_in_label",
-     lambda b: _q(b, 2)["options"][1]["label"].update(carer="Two"), "alpha.pick",
-     "label has unknown audience 'carer'"),
-    ("unknown_audience_in_help", lambda b: _q(b, 0)["help"].update(teacher="Help"),
-     "alpha.screen", "help has unknown audience 'teacher'"),
+    (
+        "empty_text_for_audience",
+        lambda b: _q(b, 1)["text"].update(child=""),
+        "alpha.followup",
+        "text for 'child' must be non-empty text",
+    ),
+    (
+        "missing_text",
+        lambda b: _q(b, 1).pop("text"),
+        "alpha.followup",
+        "text must be a string or a mapping",
+    ),
+    (
+        "unknown_audience_in_text",
+        lambda b: _q(b, 1)["text"].update(pupil="Hi?"),
+        "alpha.followup",
+        "text has unknown audience 'pupil'",
+    ),
+    (
+        "default_is_not_an_audience_for_text",
+        lambda b: _q(b, 1)["text"].update(default="Hi?"),
+        "alpha.followup",
+        "text has unknown audience 'default'",
+    ),
+    (
+        "unknown_audience_in_label",
+        lambda b: _q(b, 2)["options"][1]["label"].update(carer="Two"),
+        "alpha.pick",
+        "label has unknown audience 'carer'",
+    ),
+    (
+        "unknown_audience_in_help",
+        lambda b: _q(b, 0)["help"].update(teacher="Help"),
+        "alpha.screen",
+        "help has unknown audience 'teacher'",
+    ),
     ("empty_help", lambda b: _q(b, 0).update(help=""), "alpha.screen", "help is empty"),
-    ("max_length_zero", lambda b: _q(b, 1).update(max_length=0), "alpha.followup",
-     "max_length must be a whole number"),
-    ("max_length_text", lambda b: _q(b, 1).update(max_length="long"), "alpha.followup",
-     "max_length must be a whole number"),
-    ("show_if_unknown_key",
-     lambda b: _q(b, 1)["show_if"].update(equals="yes"), "alpha.followup",
-     "show_if has unknown keys ['equals']"),
-    ("show_if_without_question", lambda b: _q(b, 1).update(show_if={"in": ["yes"]}),
-     "alpha.followup", "show_if needs a 'question'"),
-    ("show_if_without_in_or_answered",
-     lambda b: _q(b, 1).update(show_if={"question": "alpha.screen"}), "alpha.followup",
-     "show_if needs 'in: [...]' or 'answered: true'"),
-    ("show_if_empty_in", lambda b: _q(b, 1)["show_if"].update({"in": []}), "alpha.followup",
-     "show_if 'in' must be a non-empty list"),
-    ("show_if_unknown_question",
-     lambda b: _q(b, 1)["show_if"].update(question="alpha.nowhere"), "alpha.followup",
-     "show_if refers to 'alpha.nowhere', which is not an earlier question"),
-    ("show_if_later_question",
-     lambda b: _q(b, 1)["show_if"].update(question="alpha.pick", **{"in": ["one"]}),
-     "alpha.followup", "show_if refers to 'alpha.pick', which is not an earlier question"),
-    ("show_if_itself",
-     lambda b: _q(b, 1)["show_if"].update(question="alpha.followup", answered=True),
-     "alpha.followup", "which is not an earlier question"),
-    ("show_if_value_not_an_answer", lambda b: _q(b, 1)["show_if"].update({"in": ["maybe"]}),
-     "alpha.followup", "show_if values ['maybe'] are not answers of alpha.screen"),
-    ("show_if_value_on_free_text",
-     lambda b: b["questions"].append({
-         "id": "alpha.after", "type": "text", "text": {"child": "And?"},
-         "show_if": {"question": "alpha.followup", "in": ["anything"]}}),
-     "alpha.after", "show_if values ['anything'] are not answers of alpha.followup"),
-    ("show_if_target_not_asked_of_audience",
-     lambda b: _q(b, 1)["text"].update(staff="What happened?"), "alpha.followup",
-     "show_if question alpha.screen is not asked of ['staff', 'partner']"),
-    ("duplicate_id", lambda b: _q(b, 2).update(id="alpha.screen"), "alpha.screen",
-     "question id is used twice"),
+    (
+        "max_length_zero",
+        lambda b: _q(b, 1).update(max_length=0),
+        "alpha.followup",
+        "max_length must be a whole number",
+    ),
+    (
+        "max_length_text",
+        lambda b: _q(b, 1).update(max_length="long"),
+        "alpha.followup",
+        "max_length must be a whole number",
+    ),
+    (
+        "show_if_unknown_key",
+        lambda b: _q(b, 1)["show_if"].update(equals="yes"),
+        "alpha.followup",
+        "show_if has unknown keys ['equals']",
+    ),
+    (
+        "show_if_without_question",
+        lambda b: _q(b, 1).update(show_if={"in": ["yes"]}),
+        "alpha.followup",
+        "show_if needs a 'question'",
+    ),
+    (
+        "show_if_without_in_or_answered",
+        lambda b: _q(b, 1).update(show_if={"question": "alpha.screen"}),
+        "alpha.followup",
+        "show_if needs 'in: [...]' or 'answered: true'",
+    ),
+    (
+        "show_if_empty_in",
+        lambda b: _q(b, 1)["show_if"].update({"in": []}),
+        "alpha.followup",
+        "show_if 'in' must be a non-empty list",
+    ),
+    (
+        "show_if_unknown_question",
+        lambda b: _q(b, 1)["show_if"].update(question="alpha.nowhere"),
+        "alpha.followup",
+        "show_if refers to 'alpha.nowhere', which is not an earlier question",
+    ),
+    (
+        "show_if_later_question",
+        lambda b: _q(b, 1)["show_if"].update(question="alpha.pick", **{"in": ["one"]}),
+        "alpha.followup",
+        "show_if refers to 'alpha.pick', which is not an earlier question",
+    ),
+    (
+        "show_if_itself",
+        lambda b: _q(b, 1)["show_if"].update(question="alpha.followup", answered=True),
+        "alpha.followup",
+        "which is not an earlier question",
+    ),
+    (
+        "show_if_value_not_an_answer",
+        lambda b: _q(b, 1)["show_if"].update({"in": ["maybe"]}),
+        "alpha.followup",
+        "show_if values ['maybe'] are not answers of alpha.screen",
+    ),
+    (
+        "show_if_value_on_free_text",
+        lambda b: b["questions"].append(
+            {
+                "id": "alpha.after",
+                "type": "text",
+                "text": {"child": "And?"},
+                "show_if": {"question": "alpha.followup", "in": ["anything"]},
+            }
+        ),
+        "alpha.after",
+        "show_if values ['anything'] are not answers of alpha.followup",
+    ),
+    (
+        "show_if_target_not_asked_of_audience",
+        lambda b: _q(b, 1)["text"].update(staff="What happened?"),
+        "alpha.followup",
+        "show_if question alpha.screen is not asked of ['staff', 'partner']",
+    ),
+    (
+        "duplicate_id",
+        lambda b: _q(b, 2).update(id="alpha.screen"),
+        "alpha.screen",
+        "question id is used twice",
+    ),
 ]
 
 
@@ -280,8 +391,11 @@ BANK_RULES = [
     ("blank_description", lambda b: b.update(description="  "), "description is required"),
     ("order_not_a_number", lambda b: b.update(order="first"), "order must be a whole number"),
     ("no_questions", lambda b: b.update(questions=[]), "a bank needs at least one question"),
-    ("question_not_a_mapping", lambda b: b["questions"].append("Why?"),
-     "every question must be a mapping"),
+    (
+        "question_not_a_mapping",
+        lambda b: b["questions"].append("Why?"),
+        "every question must be a mapping",
+    ),
 ]
 
 
@@ -322,8 +436,12 @@ def test_unquoted_yes_in_show_if_is_caught(tmp_path):
     text = yaml.safe_dump(good_bank(), sort_keys=False).replace("- 'yes'", "- yes")
     assert "- yes\n" in text
     (tmp_path / "alpha.yaml").write_text(text, "utf-8")
-    expect_error(tmp_path, "alpha.yaml", "alpha.followup",
-                 "show_if values ['True'] are not answers of alpha.screen")
+    expect_error(
+        tmp_path,
+        "alpha.yaml",
+        "alpha.followup",
+        "show_if values ['True'] are not answers of alpha.screen",
+    )
 
 
 def test_unquoted_no_as_option_key_is_caught(tmp_path):
@@ -337,8 +455,12 @@ def test_show_if_to_a_later_bank_is_rejected(tmp_path):
     first["questions"][1]["show_if"] = {"question": "beta.screen", "in": ["yes"]}
     write_bank(tmp_path, first)
     write_bank(tmp_path, good_bank("beta", order=2))
-    expect_error(tmp_path, "alpha.yaml", "alpha.followup",
-                 "show_if refers to 'beta.screen', which is not an earlier question")
+    expect_error(
+        tmp_path,
+        "alpha.yaml",
+        "alpha.followup",
+        "show_if refers to 'beta.screen', which is not an earlier question",
+    )
 
 
 def test_question_ids_are_unique_across_banks(tmp_path):
@@ -381,13 +503,20 @@ def test_questions_for_respects_audiences(tmp_path):
     catalogue = cat.load_catalogue(tmp_path)
     ids = lambda qs: [q.id for q in qs]  # noqa: E731
     assert ids(catalogue.questions_for(["alpha"], "child")) == [
-        "alpha.screen", "alpha.followup", "alpha.pick", "general.next",
+        "alpha.screen",
+        "alpha.followup",
+        "alpha.pick",
+        "general.next",
     ]
     assert ids(catalogue.questions_for(["alpha"], "parent")) == [
-        "alpha.screen", "alpha.followup", "general.next",
+        "alpha.screen",
+        "alpha.followup",
+        "general.next",
     ]
     assert ids(catalogue.questions_for(["beta"], "staff")) == [
-        "beta.pick", "general.next", "general.train",
+        "beta.pick",
+        "general.next",
+        "general.train",
     ]
     # partner falls back to staff wording, so is asked the same questions
     assert ids(catalogue.questions_for(["beta"], "partner")) == ids(
@@ -396,7 +525,8 @@ def test_questions_for_respects_audiences(tmp_path):
     # no chosen priority: only the general questions; plan order is kept
     assert ids(catalogue.questions_for([], "child")) == ["general.next"]
     assert ids(catalogue.questions_for(["beta", "alpha"], "parent"))[:2] == [
-        "alpha.screen", "alpha.followup",
+        "alpha.screen",
+        "alpha.followup",
     ]
     assert catalogue.questions_for(["alpha"], "martian") == ()
 

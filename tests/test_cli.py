@@ -30,18 +30,28 @@ def cli(db_url, tmp_path, monkeypatch):
 
 
 def test_every_command_has_help(cli):
-    for args in (["--help"], ["init", "--help"], ["round", "--help"], ["round", "open", "--help"],
-                 ["round", "close", "--help"], ["round", "list", "--help"], ["web", "--help"],
-                 ["bot", "--help"], ["chat", "--help"], ["export", "--help"],
-                 ["demo", "--help"]):
+    for args in (
+        ["--help"],
+        ["init", "--help"],
+        ["round", "--help"],
+        ["round", "open", "--help"],
+        ["round", "close", "--help"],
+        ["round", "list", "--help"],
+        ["web", "--help"],
+        ["bot", "--help"],
+        ["chat", "--help"],
+        ["export", "--help"],
+        ["demo", "--help"],
+    ):
         out = cli(*args).output
         assert "Usage:" in out
 
 
 def test_init_is_safe_to_run_twice_and_creates_the_lead(cli):
     assert "question banks loaded" in cli("init").output
-    out = cli("init", "--admin-email", "Lead@Example.org", "--admin-password",
-              "correct horse battery").output
+    out = cli(
+        "init", "--admin-email", "Lead@Example.org", "--admin-password", "correct horse battery"
+    ).output
     assert "lead@example.org" in out
 
 
@@ -52,8 +62,19 @@ def test_init_refuses_a_short_password(cli):
 
 def test_round_open_json_contract_list_and_close(cli):
     cli("init")
-    out = cli("round", "open", "--title", "Plan 2027", "--priorities", "policing,education",
-              "--audiences", "child,parent", "--closes", "2099-03-31", "--json").output
+    out = cli(
+        "round",
+        "open",
+        "--title",
+        "Plan 2027",
+        "--priorities",
+        "policing,education",
+        "--audiences",
+        "child,parent",
+        "--closes",
+        "2099-03-31",
+        "--json",
+    ).output
     info = json.loads(out.strip().splitlines()[-1])
     assert {"id", "code", "web_path", "telegram_start"} <= info.keys()
     assert info["web_path"] == f"/r/{info['code']}"
@@ -73,12 +94,15 @@ def test_round_open_all_priorities(cli):
     assert len(info["priorities"]) == 11 and "general" not in info["priorities"]
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--priorities", "nonsense"], "unknown priorities"),
-    (["--priorities", "policing", "--audiences", "aliens"], "unknown audiences"),
-    (["--priorities", "policing", "--closes", "31/03/2027"], "YYYY-MM-DD"),
-    (["--priorities", "policing", "--closes", "2001-01-01"], "past"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--priorities", "nonsense"], "unknown priorities"),
+        (["--priorities", "policing", "--audiences", "aliens"], "unknown audiences"),
+        (["--priorities", "policing", "--closes", "31/03/2027"], "YYYY-MM-DD"),
+        (["--priorities", "policing", "--closes", "2001-01-01"], "past"),
+    ],
+)
 def test_round_open_rejects_bad_input_clearly(cli, args, message):
     cli("init")
     res = cli("round", "open", "--title", "X", *args, ok=False)
@@ -94,16 +118,30 @@ def test_commands_before_init_say_what_to_do(cli, tmp_path, monkeypatch):
 
 def test_unknown_round_code_is_a_clear_error(cli):
     cli("init")
-    for args in (["round", "close", "NOPE"], ["chat", "--round", "NOPE"],
-                 ["export", "--round", "NOPE", "--format", "csv", "--all", "--out", "-"]):
+    for args in (
+        ["round", "close", "NOPE"],
+        ["chat", "--round", "NOPE"],
+        ["export", "--round", "NOPE", "--format", "csv", "--all", "--out", "-"],
+    ):
         res = cli(*args, ok=False)
         assert res.exit_code != 0 and "no round" in res.output
 
 
 def test_chat_then_export_csv(cli, tmp_path):
     cli("init")
-    code = json.loads(cli("round", "open", "--title", "T", "--priorities", "policing",
-                          "--audiences", "child,parent", "--json").output.splitlines()[-1])["code"]
+    code = json.loads(
+        cli(
+            "round",
+            "open",
+            "--title",
+            "T",
+            "--priorities",
+            "policing",
+            "--audiences",
+            "child,parent",
+            "--json",
+        ).output.splitlines()[-1]
+    )["code"]
     convo = "1\nyes\nthey was fair with me\nskip\n=SUM(A1)\nstop\n"
     out = cli("chat", "--round", code, input=convo).output
     assert "In danger now? Call 999" in out
@@ -112,8 +150,17 @@ def test_chat_then_export_csv(cli, tmp_path):
     rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
     assert [r["answer"] for r in rows] == ["they was fair with me", "'=SUM(A1)"]
     row = rows[0]
-    for col in ("round", "priority", "question_id", "question_text", "audience", "channel",
-                "respondent", "answer", "created_at"):
+    for col in (
+        "round",
+        "priority",
+        "question_id",
+        "question_text",
+        "audience",
+        "channel",
+        "respondent",
+        "answer",
+        "created_at",
+    ):
         assert row[col], col
     assert row["round"] == code and row["audience"] == "child" and row["channel"] == "console"
     assert row["respondent"].startswith("R-")

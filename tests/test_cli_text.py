@@ -46,8 +46,15 @@ def test_redact_json_shape():
     [line] = out_lines(result)
     obj = json.loads(line)
     assert obj["text"] == "ring [phone]"
-    assert obj["spans"] == [{"start": 5, "end": 17, "category": "phone",
-                             "original": "07700 900123", "placeholder": "[phone]"}]
+    assert obj["spans"] == [
+        {
+            "start": 5,
+            "end": 17,
+            "category": "phone",
+            "original": "07700 900123",
+            "placeholder": "[phone]",
+        }
+    ]
 
 
 def test_safeguard_prints_flag_or_ok():
@@ -121,8 +128,12 @@ def test_config_allow_list_is_used(tmp_path):
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.one_of(st.text(max_size=80), st.binary(max_size=40).map(
-    lambda b: b.decode("latin-1"))), max_size=8))
+@given(
+    st.lists(
+        st.one_of(st.text(max_size=80), st.binary(max_size=40).map(lambda b: b.decode("latin-1"))),
+        max_size=8,
+    )
+)
 def test_any_text_gives_one_line_per_input_line(items):
     data = "\n".join(item.replace("\n", " ") for item in items).encode("utf-8", "surrogatepass")
     expected = input_line_count(data)

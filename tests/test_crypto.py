@@ -25,8 +25,14 @@ def store_text(rt, code: str, words: str, key: str) -> str:
     # Consent first (not stored), then a staff member's first question, which takes words.
     for i, inbound in enumerate((engine.Inbound(choice="yes"), engine.Inbound(text=words))):
         with rt.transaction() as s:
-            out = store.apply_inbound(s, rid, inbound, key=f"{key}-{i}", catalogue=rt.catalogue,
-                                      secret=rt.settings.secret_key)
+            out = store.apply_inbound(
+                s,
+                rid,
+                inbound,
+                key=f"{key}-{i}",
+                catalogue=rt.catalogue,
+                secret=rt.settings.secret_key,
+            )
     assert out.stored == 1
     return rid
 
@@ -91,8 +97,9 @@ def test_settings_read_answer_keys_and_production_requires_them(tmp_path):
     with pytest.raises(ConfigError):
         load_settings({**env, "ANSWER_KEYS": "not-a-key"})
     with pytest.raises(ConfigError):
-        load_settings({"YJVOICE_INSTANCE": str(tmp_path), "YJVOICE_ENV": "production",
-                       "SECRET_KEY": "x" * 40})
+        load_settings(
+            {"YJVOICE_INSTANCE": str(tmp_path), "YJVOICE_ENV": "production", "SECRET_KEY": "x" * 40}
+        )
     with pytest.raises(ConfigError):
         load_settings({**env, "RETENTION_DAYS": "0"})
     assert load_settings({"YJVOICE_INSTANCE": str(tmp_path)}).retention_days == 90

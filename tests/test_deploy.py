@@ -30,7 +30,6 @@ def test_purge_runs_daily_with_the_answer_keys():
         assert SERVICES[name]["environment"]["ANSWER_KEYS"].startswith("${ANSWER_KEYS:?")
 
 
-
 def test_alerts_worker_shares_the_image_and_waits_for_the_migrated_database():
     alerts = SERVICES["alerts"]
     assert alerts["command"] == ["yjvoice", "alerts", "run"]
@@ -40,6 +39,7 @@ def test_alerts_worker_shares_the_image_and_waits_for_the_migrated_database():
     assert env["YJVOICE_ENV"] == "production"
     for var in ("DATABASE_URL", "SECRET_KEY", "ANSWER_KEYS"):
         assert env[var].startswith("${" + var + ":?"), f"alerts must require {var}"
+
 
 def test_database_is_postgres_16_with_a_volume_and_healthcheck():
     db = SERVICES["db"]

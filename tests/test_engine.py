@@ -80,8 +80,9 @@ def test_text_answer_is_recorded_and_the_next_question_asked():
     res = answer_until_questions(sv)
     first = prompt(res)
     res = step(sv, res.state, Inbound(text="  they was fair with me  "))
-    assert res.answers == (engine.AnswerEvent(first.question_id, "policing",
-                                              "they was fair with me"),)
+    assert res.answers == (
+        engine.AnswerEvent(first.question_id, "policing", "they was fair with me"),
+    )
     assert prompt(res).question_id != first.question_id
     assert res.state.answers[first.question_id] == "*"  # the words are not kept in state
 
@@ -132,8 +133,16 @@ def test_overlong_answer_gets_a_friendly_message():
     assert "2,000" in out.replies[0].text
 
 
-@pytest.mark.parametrize("text", ["<script>alert(1)</script>", "مرحبا بالعالم", "😀🔥💯",
-                                  "a\u202eb", "line one\r\nline two\tend"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<script>alert(1)</script>",
+        "مرحبا بالعالم",
+        "😀🔥💯",
+        "a\u202eb",
+        "line one\r\nline two\tend",
+    ],
+)
 def test_unusual_text_is_kept_safely(text):
     sv = survey()
     res = answer_until_questions(sv)
@@ -185,8 +194,11 @@ def test_remand_questions_only_after_saying_yes_to_remand():
     res = answer_until_questions(sv)
     screen = prompt(res)
     assert [k for k, _ in screen.choices][:2] == ["yes", "no"]
-    screened = {q.id for q in sv.questions("child")
-                if q.show_if and q.show_if.question == screen.question_id}
+    screened = {
+        q.id
+        for q in sv.questions("child")
+        if q.show_if and q.show_if.question == screen.question_id
+    }
     assert screened
     no = step(sv, res.state, Inbound(choice="no"))
     yes = step(sv, res.state, Inbound(choice="yes"))
@@ -256,12 +268,17 @@ def test_a_stale_state_from_a_changed_bank_carries_on():
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.one_of(
-    st.builds(Inbound, text=st.text(max_size=50)),
-    st.builds(Inbound, choice=st.sampled_from(["yes", "no", "child", "good", "x", ""])),
-    st.builds(Inbound, command=st.sampled_from(["help", "skip", "back", "stop", "start"])),
-    st.just(Inbound(media=True)),
-), max_size=40))
+@given(
+    st.lists(
+        st.one_of(
+            st.builds(Inbound, text=st.text(max_size=50)),
+            st.builds(Inbound, choice=st.sampled_from(["yes", "no", "child", "good", "x", ""])),
+            st.builds(Inbound, command=st.sampled_from(["help", "skip", "back", "stop", "start"])),
+            st.just(Inbound(media=True)),
+        ),
+        max_size=40,
+    )
+)
 def test_any_sequence_of_inputs_keeps_the_engine_consistent(inputs):
     sv = survey()
     res = begin(sv)
@@ -276,14 +293,33 @@ def test_any_sequence_of_inputs_keeps_the_engine_consistent(inputs):
         res = out
 
 
-CHILD_TEXTS = ["welcome", "consent", "help", "stopped", "thanks", "pick_one", "empty_answer",
-               "too_long", "media", "declined", "stale", "going_back", "first_question"]
+CHILD_TEXTS = [
+    "welcome",
+    "consent",
+    "help",
+    "stopped",
+    "thanks",
+    "pick_one",
+    "empty_answer",
+    "too_long",
+    "media",
+    "declined",
+    "stale",
+    "going_back",
+    "first_question",
+]
 
 
 @pytest.mark.parametrize("name", CHILD_TEXTS)
 def test_child_wording_is_plain(name):
-    text = engine.default_texts().get(name, "child", title="the youth justice survey",
-                                      code="ABCD-EFGH", limit="2,000", length="3,000")
+    text = engine.default_texts().get(
+        name,
+        "child",
+        title="the youth justice survey",
+        code="ABCD-EFGH",
+        limit="2,000",
+        length="3,000",
+    )
     for sentence in [s for s in text.replace("!", ".").replace("?", ".").split(".") if s.strip()]:
         assert len(sentence.split()) <= 20, sentence
     assert textstat.flesch_kincaid_grade(text) <= 6, text

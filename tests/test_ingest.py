@@ -16,15 +16,22 @@ DANGER = "In danger now? Call 999. Childline: 0800 1111 (free, any time)."
 def _start(rt, code):
     with rt.transaction() as s:
         rnd = store.get_round(s, code)
-        resp, _ = store.start_respondent(s, rnd, rt.catalogue, channel="web",
-                                         secret=rt.settings.secret_key, audience="child")
+        resp, _ = store.start_respondent(
+            s, rnd, rt.catalogue, channel="web", secret=rt.settings.secret_key, audience="child"
+        )
         return resp.id
 
 
 def _send(rt, rid, key, **kw):
     with rt.transaction() as s:
-        return store.apply_inbound(s, rid, engine.Inbound(**kw), key=key,
-                                   catalogue=rt.catalogue, secret=rt.settings.secret_key)
+        return store.apply_inbound(
+            s,
+            rid,
+            engine.Inbound(**kw),
+            key=key,
+            catalogue=rt.catalogue,
+            secret=rt.settings.secret_key,
+        )
 
 
 def _first_question(rt, code):

@@ -27,8 +27,17 @@ TG_ID = "918273645"
 TG_USERNAME = "zephq_rides"
 WORDS = f"my name is {NAME}, email {EMAIL}, the police stopped me at the Krelbourne lido"
 FLAGGED = "my stepdad hurts me at home and I am scared to go back"
-NEEDLES = (NAME, "Zephaniah", "Quistorp", EMAIL, TG_ID, TG_USERNAME, "Krelbourne",
-           "stepdad hurts me", "scared to go back")
+NEEDLES = (
+    NAME,
+    "Zephaniah",
+    "Quistorp",
+    EMAIL,
+    TG_ID,
+    TG_USERNAME,
+    "Krelbourne",
+    "stepdad hurts me",
+    "scared to go back",
+)
 
 
 @pytest.fixture
@@ -76,8 +85,11 @@ def _fill(v_client, path) -> None:
         else:
             data["answer"] = WORDS if i % 2 else FLAGGED
         res = v_client.post(path, data=data)
-        page = v_client.get(path).get_data(as_text=True) if res.status_code == 303 else (
-            res.get_data(as_text=True))
+        page = (
+            v_client.get(path).get_data(as_text=True)
+            if res.status_code == 303
+            else (res.get_data(as_text=True))
+        )
 
 
 def test_web_journey_and_admin_views_log_no_text(web_app, rt, open_round, everything_logged):
@@ -107,35 +119,60 @@ def _store_path(rt, code, key_prefix) -> str:
     chat_key = store.keyed_hash(rt.settings.secret_key, "telegram", TG_ID)
     with rt.transaction() as s:
         rnd = store.get_round(s, code)
-        resp, _ = store.start_respondent(s, rnd, rt.catalogue, channel="telegram",
-                                         secret=rt.settings.secret_key, resume_key=chat_key,
-                                         audience="child")
+        resp, _ = store.start_respondent(
+            s,
+            rnd,
+            rt.catalogue,
+            channel="telegram",
+            secret=rt.settings.secret_key,
+            resume_key=chat_key,
+            audience="child",
+        )
         store.link_chat(s, "telegram", chat_key, resp.id)
         rid = resp.id
-    for i, inbound in enumerate((engine.Inbound(choice="yes"), engine.Inbound(text=WORDS),
-                                 engine.Inbound(text=FLAGGED))):
+    for i, inbound in enumerate(
+        (engine.Inbound(choice="yes"), engine.Inbound(text=WORDS), engine.Inbound(text=FLAGGED))
+    ):
         with rt.transaction() as s:
-            store.apply_inbound(s, rid, inbound, key=f"{key_prefix}:{i}",
-                                catalogue=rt.catalogue, secret=rt.settings.secret_key)
+            store.apply_inbound(
+                s,
+                rid,
+                inbound,
+                key=f"{key_prefix}:{i}",
+                catalogue=rt.catalogue,
+                secret=rt.settings.secret_key,
+            )
     return rid
 
 
 def test_store_path_and_an_integrity_error_log_no_text(rt, open_round, everything_logged):
     rid = _store_path(rt, open_round, "tg:1")
     with pytest.raises(IntegrityError) as err, rt.transaction() as s:
-        s.execute(insert(Answer).values(  # the same inbound key again: unique violation
-            round_id=s.get(Answer, 1).round_id if s.get(Answer, 1) else 1, respondent_id=rid,
-            priority="policing", question_id="q", audience="child", channel="telegram",
-            text=WORDS, inbound_key="tg:1:1", superseded=False, created_at=utcnow()))
+        s.execute(
+            insert(Answer).values(  # the same inbound key again: unique violation
+                round_id=s.get(Answer, 1).round_id if s.get(Answer, 1) else 1,
+                respondent_id=rid,
+                priority="policing",
+                question_id="q",
+                audience="child",
+                channel="telegram",
+                text=WORDS,
+                inbound_key="tg:1:1",
+                superseded=False,
+                created_at=utcnow(),
+            )
+        )
     logging.getLogger("yjvoice.test").exception("forced failure: %s", err.value)
     assert_clean(everything_logged)
 
 
-def test_a_500_whose_message_quotes_the_answer_logs_no_text(web_app, rt, open_round,
-                                                             monkeypatch, everything_logged):
+def test_a_500_whose_message_quotes_the_answer_logs_no_text(
+    web_app, rt, open_round, monkeypatch, everything_logged
+):
     from surveys.analysis import pipeline
 
     app = web_app
+
     def boom(text, **kw):
         raise RuntimeError(f"analysis failed on {text!r}")
 
@@ -162,8 +199,9 @@ def test_cli_commands_log_no_text(rt, open_round, monkeypatch, tmp_path, everyth
     monkeypatch.setenv("YJVOICE_INSTANCE", str(tmp_path))
     runner = CliRunner()
     out = tmp_path / "all.csv"
-    res = runner.invoke(main, ["-v", "export", "--round", open_round, "--format", "csv",
-                               "--all", "--out", str(out)])
+    res = runner.invoke(
+        main, ["-v", "export", "--round", open_round, "--format", "csv", "--all", "--out", str(out)]
+    )
     assert res.exit_code == 0, res.output
     assert NAME in out.read_text(encoding="utf-8")  # the file has it; the logs must not
     res = runner.invoke(main, ["-v", "redact"], input=WORDS + "\n")

@@ -36,7 +36,7 @@ def score(rows: list[dict], config: RedactConfig) -> dict[str, float]:
             covered.update(range(s.start, s.end))
         gold = set()
         for g in row["spans"]:
-            start = g["start"] + (4 if text[g["start"]:g["start"] + 4].lower() == "the " else 0)
+            start = g["start"] + (4 if text[g["start"] : g["start"] + 4].lower() == "the " else 0)
             letters = {i for i in range(start, g["end"]) if text[i].isalnum()}
             total += 1
             found += len(letters & covered) >= 0.8 * len(letters)
@@ -61,7 +61,7 @@ def test_dev_set_is_big_enough_and_well_formed():
     assert sum(1 for r in rows if not r["spans"]) >= 60
     for row in rows:
         for span in row["spans"]:
-            assert row["text"][span["start"]:span["end"]] == span["text"]
+            assert row["text"][span["start"] : span["end"]] == span["text"]
 
 
 def test_dev_set_quality_floor():
@@ -172,14 +172,15 @@ def test_apply_spans_can_undo_a_replacement():
 
 def test_apply_spans_rejects_overlaps():
     with pytest.raises(ValueError, match="overlap"):
-        apply_spans("abcdef", [Span(0, 3, "name", "abc", "[name]"),
-                               Span(2, 4, "name", "cd", "[name]")])
+        apply_spans(
+            "abcdef", [Span(0, 3, "name", "abc", "[name]"), Span(2, 4, "name", "cd", "[name]")]
+        )
 
 
 def test_spans_point_at_the_original_text():
     text = "text Jordan Blake on 07700900456 or tracey.b@example.org"
     for span in redact(text).spans:
-        assert text[span.start:span.end] == span.original
+        assert text[span.start : span.end] == span.original
 
 
 @pytest.mark.parametrize("text", ["", "   ", "😀😀😀", "<p>hi</p>", "\x00\x01", "ĞİŞ ıi"])

@@ -117,7 +117,7 @@ def test_matches_point_at_the_original_text():
     result = check(text)
     assert result.flag
     for match in result.matches:
-        assert text[match.start:match.end] == match.phrase
+        assert text[match.start : match.end] == match.phrase
     assert {"self_harm", "suicidal"} <= set(result.categories)
 
 

@@ -27,8 +27,13 @@ def _start(rt, code, *, channel="web", resume_key=None):
     with rt.transaction() as s:
         rnd = store.get_round(s, code)
         resp, _ = store.start_respondent(
-            s, rnd, rt.catalogue, channel=channel, secret=rt.settings.secret_key,
-            resume_key=resume_key, audience="child",
+            s,
+            rnd,
+            rt.catalogue,
+            channel=channel,
+            secret=rt.settings.secret_key,
+            resume_key=resume_key,
+            audience="child",
         )
         return resp.id
 
@@ -36,7 +41,11 @@ def _start(rt, code, *, channel="web", resume_key=None):
 def _send(rt, rid, key, **kw):
     with rt.transaction() as s:
         return store.apply_inbound(
-            s, rid, engine.Inbound(**kw), key=key, catalogue=rt.catalogue,
+            s,
+            rid,
+            engine.Inbound(**kw),
+            key=key,
+            catalogue=rt.catalogue,
             secret=rt.settings.secret_key,
         )
 
@@ -120,8 +129,7 @@ def test_audit_event_has_counts_and_never_the_code(rt, open_round):
         event = s.scalars(select(AuditEvent).where(AuditEvent.action == "withdrawal")).one()
         assert event.details["answers"] == 1 and event.details["respondents"] == 1
         dumped = repr((event.target, event.actor_label, event.details))
-    for secret in (code, code.replace("-", ""), store.withdrawal_hash(code), rid,
-                   "they was fair"):
+    for secret in (code, code.replace("-", ""), store.withdrawal_hash(code), rid, "they was fair"):
         assert secret not in dumped
 
 
@@ -130,8 +138,17 @@ def test_withdraw_deletes_chat_links_and_proposals(rt, open_round):
     with rt.transaction() as s:
         store.link_chat(s, "telegram", "k" * 64, rid)
         rnd = store.get_round(s, open_round)
-        s.add(Proposal(round_id=rnd.id, respondent_id=rid, priority="policing", agency="YJS",
-                       achieve="a", do="b", evidence="c"))
+        s.add(
+            Proposal(
+                round_id=rnd.id,
+                respondent_id=rid,
+                priority="policing",
+                agency="YJS",
+                achieve="a",
+                do="b",
+                evidence="c",
+            )
+        )
     with rt.transaction() as s:
         result = withdrawal.withdraw(s, _code(rt, rid), channel="telegram")
     assert result.chat_links == 1 and result.proposals == 1
@@ -166,8 +183,9 @@ def test_open_safeguarding_case_is_kept_until_closed_the_rest_goes(rt, open_roun
 def test_closed_safeguarding_case_goes_with_the_answers(rt, open_round):
     rid = _flagged(rt, open_round)
     with rt.transaction() as s:
-        lead = upsert_user(s, "dsl@yjs.example.org", "correct horse battery staple",
-                           role="safeguarding")
+        lead = upsert_user(
+            s, "dsl@yjs.example.org", "correct horse battery staple", role="safeguarding"
+        )
         s.flush()
         case = s.scalars(select(SafeguardingCase)).one()
         safeguarding.acknowledge(s, case.id, lead.id)
@@ -182,8 +200,9 @@ def test_closed_safeguarding_case_goes_with_the_answers(rt, open_round):
 def test_delete_chat_deletes_every_round_the_chat_answered(rt, open_round):
     key = "c" * 64
     with rt.transaction() as s:
-        second = store.open_round(s, rt.catalogue, title="Second", priorities=["policing"],
-                                  audiences=["child"]).code
+        second = store.open_round(
+            s, rt.catalogue, title="Second", priorities=["policing"], audiences=["child"]
+        ).code
     first_id = _answered(rt, open_round, "one", channel="telegram", resume_key=key)
     second_id = _answered(rt, second, "two", channel="telegram", resume_key=key)
     other = _answered(rt, open_round, "not this chat", channel="telegram", resume_key="d" * 64)

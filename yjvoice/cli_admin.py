@@ -81,8 +81,13 @@ def user_add(email: str, role: str, from_stdin: bool) -> None:
         with rt.transaction() as session:
             user = accounts.create_user(session, email, password, role)
             shown = (user.email, user.role)
-            audit.record(session, "user_created", actor=_actor(), target=f"user:{user.id}",
-                         details={"role": user.role})
+            audit.record(
+                session,
+                "user_created",
+                actor=_actor(),
+                target=f"user:{user.id}",
+                details={"role": user.role},
+            )
     except accounts.AccountError as exc:
         hint = ""
         if "already an account" in str(exc):
@@ -136,8 +141,13 @@ def _change(
             change(session, user)
             shown = user.email
             if action:
-                audit.record(session, action, actor=_actor(), target=f"user:{user.id}",
-                             details={"role": user.role, "active": user.active})
+                audit.record(
+                    session,
+                    action,
+                    actor=_actor(),
+                    target=f"user:{user.id}",
+                    details={"role": user.role, "active": user.active},
+                )
     except accounts.AccountError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(done.format(email=shown))
@@ -159,8 +169,12 @@ def user_disable(email: str) -> None:
 @click.argument("email")
 def user_enable(email: str) -> None:
     """Let a disabled account sign in again."""
-    _change(email, lambda s, u: accounts.set_active(s, u, True), "Enabled {email}.",
-            action="user_enable")
+    _change(
+        email,
+        lambda s, u: accounts.set_active(s, u, True),
+        "Enabled {email}.",
+        action="user_enable",
+    )
 
 
 @user_group.command(name="unlock")

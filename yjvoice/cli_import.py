@@ -77,9 +77,17 @@ def import_answers(code: str, path: Path, dry_run: bool, encoding: str | None) -
             from surveys.services import audit
             from yjvoice.cli import cli_actor
 
-            audit.record(session, "import", actor=cli_actor(), round_id=rnd.id,
-                         details={"answers": result.answers, "respondents": result.respondents,
-                                  "duplicates": result.duplicates})
+            audit.record(
+                session,
+                "import",
+                actor=cli_actor(),
+                round_id=rnd.id,
+                details={
+                    "answers": result.answers,
+                    "respondents": result.respondents,
+                    "duplicates": result.duplicates,
+                },
+            )
         except importer.ImportRefused as exc:
             raise click.ClickException(str(exc)) from None
     click.echo(

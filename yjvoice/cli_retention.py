@@ -62,9 +62,13 @@ def keys_generate() -> None:
 
 @keys_group.command(name="rotate")
 @click.option("--batch", type=click.IntRange(min=1), default=500, show_default=True)
-@click.option("--after", type=click.IntRange(min=0), default=0,
-              help="Start after this row id (to resume a stopped run; a re-run also skips "
-                   "rows already done).")
+@click.option(
+    "--after",
+    type=click.IntRange(min=0),
+    default=0,
+    help="Start after this row id (to resume a stopped run; a re-run also skips "
+    "rows already done).",
+)
 def keys_rotate(batch: int, after: int) -> None:
     """Re-encrypt every answer's raw text under the newest key in ANSWER_KEYS.
 
@@ -75,8 +79,10 @@ def keys_rotate(batch: int, after: int) -> None:
     rt = _runtime()
 
     def progress(table: str, res: crypto.RotateResult) -> None:
-        click.echo(f"{table}: {res.scanned} read, {res.rewritten} re-encrypted "
-                   f"(last id {res.last_id})", err=True)
+        click.echo(
+            f"{table}: {res.scanned} read, {res.rewritten} re-encrypted (last id {res.last_id})",
+            err=True,
+        )
 
     results = crypto.rotate(rt.database.begin, batch=batch, after=after, progress=progress)
     details = {f"{t}_rewritten": r.rewritten for t, r in results.items()}

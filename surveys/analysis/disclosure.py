@@ -56,8 +56,12 @@ class Match:
 
     def as_dict(self) -> dict[str, Any]:
         """Return the JSON shape used by the CLI."""
-        return {"category": self.category, "phrase": self.phrase,
-                "start": self.start, "end": self.end}
+        return {
+            "category": self.category,
+            "phrase": self.phrase,
+            "start": self.start,
+            "end": self.end,
+        }
 
 
 @dataclass(frozen=True)
@@ -70,8 +74,11 @@ class Safeguard:
 
     def as_dict(self) -> dict[str, Any]:
         """Return the JSON shape used by the CLI."""
-        return {"flag": self.flag, "categories": list(self.categories),
-                "matches": [m.as_dict() for m in self.matches]}
+        return {
+            "flag": self.flag,
+            "categories": list(self.categories),
+            "matches": [m.as_dict() for m in self.matches],
+        }
 
 
 @dataclass(frozen=True)
@@ -121,16 +128,16 @@ class Lexicon:
         def expand(node: yaml.Node, where: str) -> str:
             text = node.value
             for _ in range(5):  # macros may use macros, a few levels deep
-                new = re.sub(r"\{([A-Z][A-Z_]*)\}", lambda m: _macro(m, macros, node, source),
-                             text)
+                new = re.sub(r"\{([A-Z][A-Z_]*)\}", lambda m: _macro(m, macros, node, source), text)
                 if new == text:
                     break
                 text = new
             try:
                 re.compile(text)
             except re.error as exc:
-                raise LexiconError(f"{source}:{_line(node)}: bad pattern in {where}: {exc}") \
-                    from exc
+                raise LexiconError(
+                    f"{source}:{_line(node)}: bad pattern in {where}: {exc}"
+                ) from exc
             return text
 
         cnode = sections["categories"][1]
@@ -142,12 +149,14 @@ class Lexicon:
             fields = {fk.value: fv for fk, fv in v.value}
             unknown = set(fields) - {"label", "patterns"}
             if unknown:
-                raise LexiconError(f"{source}:{_line(v)}: unknown field(s) {sorted(unknown)} "
-                                   f"in category {k.value}")
+                raise LexiconError(
+                    f"{source}:{_line(v)}: unknown field(s) {sorted(unknown)} in category {k.value}"
+                )
             pats = fields.get("patterns")
             if not isinstance(pats, yaml.SequenceNode) or not pats.value:
-                raise LexiconError(f"{source}:{_line(v)}: category {k.value} needs a list "
-                                   "of patterns")
+                raise LexiconError(
+                    f"{source}:{_line(v)}: category {k.value} needs a list of patterns"
+                )
             labels[k.value] = fields["label"].value if "label" in fields else k.value
             body = "|".join(f"(?:{expand(p, k.value)})" for p in pats.value)
             compiled.append((k.value, re.compile(rf"(?<![a-z])(?:{body})(?![a-z])")))
@@ -184,8 +193,20 @@ def default_lexicon() -> Lexicon:
 
 
 # Look-alike characters typed inside words to dodge filters: k1ll, su1c1de, d!e.
-_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a",
-                       "$": "s", "!": "i", "|": "l"})
+_LEET = str.maketrans(
+    {
+        "0": "o",
+        "1": "i",
+        "3": "e",
+        "4": "a",
+        "5": "s",
+        "7": "t",
+        "@": "a",
+        "$": "s",
+        "!": "i",
+        "|": "l",
+    }
+)
 _LEET_RUN = re.compile(r"(?<=[a-z])[0134579@$!|]+(?=[a-z])")
 _DROP = re.compile(r"['’‘`´]")
 _REPEAT = re.compile(r"([a-z])\1{2,}")
@@ -259,8 +280,9 @@ def check(text: str, *, lexicon: Lexicon | None = None) -> Safeguard:
     if not hits:
         return Safeguard(False)
     matches = []
-    for category, s, e in sorted(hits, key=lambda h: (h[1], CATEGORIES.index(h[0])
-                                                       if h[0] in CATEGORIES else 99)):
+    for category, s, e in sorted(
+        hits, key=lambda h: (h[1], CATEGORIES.index(h[0]) if h[0] in CATEGORIES else 99)
+    ):
         start = keep[s] if keep is not None else s
         end = keep[e - 1] + 1 if keep is not None else e
         matches.append(Match(category, text[start:end], start, end))

@@ -44,8 +44,19 @@ CATEGORIES: dict[str, str] = {
 
 # Lower number wins when candidate spans overlap (then the longer one).
 _PRIORITY = {
-    "email": 0, "url": 1, "handle": 2, "id_strong": 3, "phone": 4, "id": 5, "date": 6,
-    "postcode": 7, "deny": 8, "school": 9, "address": 10, "place": 11, "name": 12,
+    "email": 0,
+    "url": 1,
+    "handle": 2,
+    "id_strong": 3,
+    "phone": 4,
+    "id": 5,
+    "date": 6,
+    "postcode": 7,
+    "deny": 8,
+    "school": 9,
+    "address": 10,
+    "place": 11,
+    "name": 12,
 }
 
 
@@ -83,7 +94,7 @@ def apply_spans(original: str, spans: Iterable[Span]) -> str:
     for span in sorted(spans, key=lambda s: s.start):
         if span.start < pos or span.end > len(original):
             raise ValueError("spans overlap or fall outside the text")
-        out.append(original[pos:span.start])
+        out.append(original[pos : span.start])
         out.append(span.placeholder)
         pos = span.end
     out.append(original[pos:])
@@ -275,13 +286,15 @@ _MONTHS = _words(
     "january february march april may june july august september october november december "
     "jan feb mar apr jun jul aug sep sept oct nov dec"
 )
-_WEEKDAYS = _words(
-    "monday tuesday wednesday thursday friday saturday sunday"
-)
+_WEEKDAYS = _words("monday tuesday wednesday thursday friday saturday sunday")
 # Words that must never be taken as a given name on capitalisation alone.
-_NEVER_NAMES = _MONTHS | _WEEKDAYS | _words(
-    "god jesus allah christmas easter eid ramadan diwali english maths science i im ive yot "
-    "yjs police court judge sir miss mum mam dad nan bro sis"
+_NEVER_NAMES = (
+    _MONTHS
+    | _WEEKDAYS
+    | _words(
+        "god jesus allah christmas easter eid ramadan diwali english maths science i im ive yot "
+        "yjs police court judge sir miss mum mam dad nan bro sis"
+    )
 )
 # Everyday youth words missing from the frequency list's top band.
 _EXTRA_COMMON = _words(
@@ -301,9 +314,7 @@ _STOP = _words(
     "might must let lets get got go going went come came said say says told tell made make "
     "makes like as n nd an' o ok okay"
 )
-_DETERMINERS = _words(
-    "the a an this that these those some any every no another"
-)
+_DETERMINERS = _words("the a an this that these those some any every no another")
 _FOLLOW_VERBS = _words(
     "got gets is was were said says told tells made makes has had did does and n keeps kept "
     "always never used lives lived goes went from came comes helped helps took takes sorted "
@@ -311,9 +322,7 @@ _FOLLOW_VERBS = _words(
     "cried tried wants wanted"
 )
 
-_TITLES_STRONG = _words(
-    "mr mrs ms mx dr sgt insp det"
-)
+_TITLES_STRONG = _words("mr mrs ms mx dr sgt insp det")
 _TITLES_WEAK = _words(
     "miss pc dc ds sir officer detective inspector sergeant coach nurse doctor prof "
     "professor mister"
@@ -324,13 +333,9 @@ _PRE_TRIGGER_KIN = _words(
     "stepmum partner son daughter neighbour mentor coach officer solicitor manager boss "
     "grandad grandma carer"
 )
-_PRE_TRIGGER_WORDS = _words(
-    "called named ask tell text ring call message"
-)
+_PRE_TRIGGER_WORDS = _words("called named ask tell text ring call message")
 _PLACE_PREPS = _words("in from near round around outside to towards")
-_NICK_PREFIX = _words(
-    "big lil little young yung lil'"
-)
+_NICK_PREFIX = _words("big lil little young yung lil'")
 
 
 # ---------------------------------------------------------------------------
@@ -411,8 +416,9 @@ _NOT_POSTCODES = _words(
     "m8 l8 b4 gr8 h8 w8 sk8 m1 m6 a1 ps4 ps5 ps3 ps2 g2g b2b n1 y9 y10 y11 s2 s1"
 )
 
-_HOUSE_NUMBER = re.compile(r"(?:\b(?:flat|apartment|apt|no\.?|number|unit)\s*)?\d{1,4}[a-z]?,?\s*$",
-                           re.IGNORECASE)
+_HOUSE_NUMBER = re.compile(
+    r"(?:\b(?:flat|apartment|apt|no\.?|number|unit)\s*)?\d{1,4}[a-z]?,?\s*$", re.IGNORECASE
+)
 _AT_NUMBER = re.compile(
     r"\b(?:at|live at|lives at|to|in)\s+((?:number|no\.?|flat|apartment|apt)\s*\d{1,4}[a-z]?)\b",
     re.IGNORECASE,
@@ -420,12 +426,10 @@ _AT_NUMBER = re.compile(
 
 # Suffix words that make the words before them a school, street or named place.
 _SCHOOL_SUFFIX = _words(
-    "school academy college pru high primary grammar comp comprehensive infants juniors "
-    "unit"
+    "school academy college pru high primary grammar comp comprehensive infants juniors unit"
 )
 _STREET_STRONG = _words(
-    "road rd street st avenue ave lane ln crescent cres grove gardens terrace mews parade "
-    "boulevard"
+    "road rd street st avenue ave lane ln crescent cres grove gardens terrace mews parade boulevard"
 )
 _STREET_WEAK = _words(
     "close way drive dr court ct place walk hill green row view square house heights tower "
@@ -559,8 +563,9 @@ def _patterns(text: str, cands: list[_Cand], allow_digits: frozenset[str]) -> No
         _add(cands, m.start(1), m.end(1), "address")
 
 
-def _phonenumbers(text: str, lo: int, hi: int, cands: list[_Cand],
-                  allow_digits: frozenset[str]) -> None:
+def _phonenumbers(
+    text: str, lo: int, hi: int, cands: list[_Cand], allow_digits: frozenset[str]
+) -> None:
     """Let libphonenumber judge one window of digits (windows keep long texts fast)."""
     import phonenumbers
 
@@ -619,12 +624,10 @@ def _strip_possessive(tok: _Tok) -> tuple[str, int]:
 # "X shopping centre".
 _SUFFIX_JOINERS = {
     "school": _words(
-    "community high primary secondary catholic church junior infant infants grammar free "
-    "sixth form comprehensive technical ce rc"
-),
-    "place": _words(
-    "shopping retail leisure sports trading industrial business housing"
-),
+        "community high primary secondary catholic church junior infant infants grammar free "
+        "sixth form comprehensive technical ce rc"
+    ),
+    "place": _words("shopping retail leisure sports trading industrial business housing"),
     "address": frozenset(),
 }
 _ADVERBISH = _words(
@@ -665,8 +668,11 @@ def _places(toks: list[_Tok], text: str, cands: list[_Cand], lex: _Lexicon, caps
             if nxt.cap or nxt.low in lex.first_names or nxt.low in lex.word_names:
                 continue  # "St Mary's" - a saint, not a street
         j = i - 1
-        if j >= 0 and toks[j].low in _SUFFIX_JOINERS[category] and \
-                _adjacent(text, toks[j], toks[j + 1]):
+        if (
+            j >= 0
+            and toks[j].low in _SUFFIX_JOINERS[category]
+            and _adjacent(text, toks[j], toks[j + 1])
+        ):
             j -= 1  # "Kingsway shopping centre", "Westfield Community School"
         chain: list[_Tok] = []
         while j >= 0 and len(chain) < 3 and _adjacent(text, toks[j], toks[j + 1]):
@@ -696,7 +702,7 @@ def _places(toks: list[_Tok], text: str, cands: list[_Cand], lex: _Lexicon, caps
             continue  # "Primary school", "the youth centre"
         rare = any(w not in lex.common for w in core)
         start = chain[0].start
-        before = text[max(0, start - 30):start]
+        before = text[max(0, start - 30) : start]
         house = _HOUSE_NUMBER.search(before) if category == "address" else None
         if house:
             start = start - len(before) + house.start()
@@ -710,7 +716,7 @@ def _places(toks: list[_Tok], text: str, cands: list[_Cand], lex: _Lexicon, caps
 def _adjacent(text: str, a: _Tok, b: _Tok) -> bool:
     """Whether b follows a with only a space or two between them."""
     gap = b.start - a.end
-    return 0 < gap <= 2 and not text[a.end:b.start].strip()
+    return 0 < gap <= 2 and not text[a.end : b.start].strip()
 
 
 def _names(toks: list[_Tok], text: str, cands: list[_Cand], lex: _Lexicon, caps_ok: bool):
@@ -731,10 +737,17 @@ def _names(toks: list[_Tok], text: str, cands: list[_Cand], lex: _Lexicon, caps_
             nlow, nend = _strip_possessive(nxt)
             if nlow in _STOP or nlow in _NEVER_NAMES or nlow in lex.places:
                 break
-            if (nxt.cap and caps_ok and not _is_acronym(nxt.text) and (
-                nlow in lex.surnames or nlow not in lex.common or nlow in lex.first_names
-            )) or (not nxt.cap and nlow in lex.surnames and nlow not in lex.common and \
-                    nlow not in lex.first_names):
+            if (
+                nxt.cap
+                and caps_ok
+                and not _is_acronym(nxt.text)
+                and (nlow in lex.surnames or nlow not in lex.common or nlow in lex.first_names)
+            ) or (
+                not nxt.cap
+                and nlow in lex.surnames
+                and nlow not in lex.common
+                and nlow not in lex.first_names
+            ):
                 end = nend
             else:
                 break
@@ -755,8 +768,11 @@ def _names(toks: list[_Tok], text: str, cands: list[_Cand], lex: _Lexicon, caps_
         tok = toks[i]
         low, end = _strip_possessive(tok)
         prev = toks[i - 1] if i > 0 and _adjacent(text, toks[i - 1], tok) else None
-        prev2 = toks[i - 2] if prev is not None and i > 1 and \
-            _adjacent(text, toks[i - 2], prev) else None
+        prev2 = (
+            toks[i - 2]
+            if prev is not None and i > 1 and _adjacent(text, toks[i - 2], prev)
+            else None
+        )
         nxt = toks[i + 1] if i + 1 < n and _adjacent(text, tok, toks[i + 1]) else None
         cap = tok.cap and caps_ok and not _is_acronym(tok.text)
 
@@ -766,12 +782,21 @@ def _names(toks: list[_Tok], text: str, cands: list[_Cand], lex: _Lexicon, caps_
             nlow, nend = _strip_possessive(nxt)
             strong = title in _TITLES_STRONG or (tok.cap and title in {"pc", "dc", "ds", "miss"})
             ncap = nxt.cap and not _is_acronym(nxt.text)
-            ok = nlow not in _STOP and nlow not in _NEVER_NAMES and len(nlow) > 1 and (
-                (strong and (ncap or nlow not in lex.common or is_known(nlow)
-                             or nlow in lex.surnames))
-                or (ncap and caps_ok)
-                or nlow in lex.first_names
-                or (nlow in lex.surnames and nlow not in lex.common)
+            ok = (
+                nlow not in _STOP
+                and nlow not in _NEVER_NAMES
+                and len(nlow) > 1
+                and (
+                    (
+                        strong
+                        and (
+                            ncap or nlow not in lex.common or is_known(nlow) or nlow in lex.surnames
+                        )
+                    )
+                    or (ncap and caps_ok)
+                    or nlow in lex.first_names
+                    or (nlow in lex.surnames and nlow not in lex.common)
+                )
             )
             if ok:
                 found.add(nlow)
@@ -783,8 +808,7 @@ def _names(toks: list[_Tok], text: str, cands: list[_Cand], lex: _Lexicon, caps_
             nlow, nend = _strip_possessive(nxt)
             single = len(nxt.text) == 1 and nxt.text.isupper()
             ncap = nxt.cap and nlow not in _STOP and not _is_acronym(nxt.text)
-            if single or (ncap and (tok.cap or nlow not in lex.common)) or \
-                    nlow in lex.first_names:
+            if single or (ncap and (tok.cap or nlow not in lex.common)) or nlow in lex.first_names:
                 i = accept(i + 1, tok.start, nend, nlow)
                 continue
 
@@ -805,16 +829,28 @@ def _names(toks: list[_Tok], text: str, cands: list[_Cand], lex: _Lexicon, caps_
                 reason = "irish"
         if reason is None and not after_det and low not in _NEVER_NAMES:
             pre = prev is not None and (
-                prev.low in _PRE_TRIGGER_KIN or prev.low in _PRE_TRIGGER_WORDS
+                prev.low in _PRE_TRIGGER_KIN
+                or prev.low in _PRE_TRIGGER_WORDS
                 or (prev.low in {"and", "n", "&"} and prev2 is not None and prev2.low == "me")
-                or (prev2 is not None and prev2.low in {"name", "names"}
-                    and prev.low in {"is", "was"})
+                or (
+                    prev2 is not None
+                    and prev2.low in {"name", "names"}
+                    and prev.low in {"is", "was"}
+                )
                 or prev.low in {"name's", "names"}
             )
-            kin = prev is not None and prev.low in _PRE_TRIGGER_KIN and \
-                prev2 is not None and prev2.low in {"my", "our", "his", "her", "their"}
-            post_me = nxt is not None and nxt.low in {"made", "told", "said", "and", "n"} and \
-                i + 2 < n and toks[i + 2].low in {"me", "i", "us"}
+            kin = (
+                prev is not None
+                and prev.low in _PRE_TRIGGER_KIN
+                and prev2 is not None
+                and prev2.low in {"my", "our", "his", "her", "their"}
+            )
+            post_me = (
+                nxt is not None
+                and nxt.low in {"made", "told", "said", "and", "n"}
+                and i + 2 < n
+                and toks[i + 2].low in {"me", "i", "us"}
+            )
             verb_next = nxt is not None and nxt.low in _FOLLOW_VERBS
             if low in lex.first_names:
                 reason = "list"
@@ -829,17 +865,33 @@ def _names(toks: list[_Tok], text: str, cands: list[_Cand], lex: _Lexicon, caps_
                 reason = "unknown-cap"  # "Kez takes us", "Gethin was at ..."
             elif pre and (cap or low not in lex.common):
                 reason = "context"
-            elif kin and verb_next and low not in _FOLLOW_VERBS and low not in _ADVERBISH \
-                    and not low.endswith("ly"):
+            elif (
+                kin
+                and verb_next
+                and low not in _FOLLOW_VERBS
+                and low not in _ADVERBISH
+                and not low.endswith("ly")
+            ):
                 reason = "kin"  # "my mate dizzy got nicked"
-        elif reason is None and after_det and cap and not tok.initial and \
-                low not in lex.common and low not in lex.places and not _is_acronym(tok.text) \
-                and low not in lex.first_names:
+        elif (
+            reason is None
+            and after_det
+            and cap
+            and not tok.initial
+            and low not in lex.common
+            and low not in lex.places
+            and not _is_acronym(tok.text)
+            and low not in lex.first_names
+        ):
             _add(cands, prev.start, end, "place")  # "the Arndale"
             i += 1
             continue
-        if reason == "unknown-cap" and prev is not None and prev.low in _PLACE_PREPS and \
-                (nxt is None or nxt.low not in _FOLLOW_VERBS or nxt.low in {"and", "n"}):
+        if (
+            reason == "unknown-cap"
+            and prev is not None
+            and prev.low in _PLACE_PREPS
+            and (nxt is None or nxt.low not in _FOLLOW_VERBS or nxt.low in {"and", "n"})
+        ):
             _add(cands, tok.start, end, "place")  # "i moved from Tilbrook"
             i += 1
             continue
@@ -851,8 +903,11 @@ def _names(toks: list[_Tok], text: str, cands: list[_Cand], lex: _Lexicon, caps_
     # An everyday-word name joined to a found name is a name too: "mason and harvey".
     for k in word_names:
         for a, b in ((k - 2, k - 1), (k + 2, k + 1)):
-            if 0 <= a < n and toks[b].low in {"and", "n", "&"} and \
-                    toks[a].start in {s for s, _ in taken}:
+            if (
+                0 <= a < n
+                and toks[b].low in {"and", "n", "&"}
+                and toks[a].start in {s for s, _ in taken}
+            ):
                 low, end = _strip_possessive(toks[k])
                 _add(cands, toks[k].start, end, "name")
                 found.add(low)
@@ -886,11 +941,11 @@ def _resolve(cands: list[_Cand], text: str, comp: _Compiled) -> list[_Cand]:
     deny_rank = _PRIORITY["deny"]
     chosen: list[_Cand] = []
     for cand in cands:
-        if cand.rank != deny_rank and all(allowed[cand.start:cand.end]):
+        if cand.rank != deny_rank and all(allowed[cand.start : cand.end]):
             continue
-        if any(used[cand.start:cand.end]):
+        if any(used[cand.start : cand.end]):
             continue
-        used[cand.start:cand.end] = b"\x01" * (cand.end - cand.start)
+        used[cand.start : cand.end] = b"\x01" * (cand.end - cand.start)
         chosen.append(cand)
     chosen.sort(key=lambda c: c.start)
     return chosen
@@ -925,7 +980,7 @@ def redact(text: str, *, config: RedactConfig | None = None) -> Redaction:
     numbering: dict[str, dict[str, int]] = {}
     spans: list[Span] = []
     for cand in chosen:
-        original = text[cand.start:cand.end]
+        original = text[cand.start : cand.end]
         seen = numbering.setdefault(cand.category, {})
         number = seen.setdefault(_key(original), len(seen) + 1)
         word = CATEGORIES[cand.category]
@@ -945,8 +1000,13 @@ def to_json(redaction: Redaction) -> dict[str, Any]:
     return {
         "text": redaction.text,
         "spans": [
-            {"start": s.start, "end": s.end, "category": s.category, "original": s.original,
-             "placeholder": s.placeholder}
+            {
+                "start": s.start,
+                "end": s.end,
+                "category": s.category,
+                "original": s.original,
+                "placeholder": s.placeholder,
+            }
             for s in redaction.spans
         ],
     }

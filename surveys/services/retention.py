@@ -85,6 +85,7 @@ def purge(
             actor=actor,
             details={**counts.as_dict(), "days": days, "round_ids": round_ids[:50]},
         )
-    log.info("purge answers=%d contacts=%d rounds=%d", counts.answers, counts.contacts,
-             counts.rounds)
+    log.info(
+        "purge answers=%d contacts=%d rounds=%d", counts.answers, counts.contacts, counts.rounds
+    )
     return counts

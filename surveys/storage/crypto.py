@@ -181,9 +181,7 @@ def rotate(
                     else:
                         new = encrypt(value)
                     conn.execute(
-                        update(t)
-                        .where(t.c[pk] == row_id, t.c[col] == value)
-                        .values({col: new})
+                        update(t).where(t.c[pk] == row_id, t.c[col] == value).values({col: new})
                     )
                     res.rewritten += 1
             if progress is not None:

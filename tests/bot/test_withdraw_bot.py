@@ -97,11 +97,11 @@ def test_no_keeps_everything(brt, open_round, polling_bot, chat):
     assert _respondents(brt, c) == [rid] and _answers(brt) == 1
 
 
-def test_delete_removes_everything_for_the_chat_in_every_round(brt, open_round, polling_bot,
-                                                               chat):
+def test_delete_removes_everything_for_the_chat_in_every_round(brt, open_round, polling_bot, chat):
     with brt.transaction() as s:
-        second = store.open_round(s, brt.catalogue, title="Second", priorities=["policing"],
-                                  audiences=["child"]).code
+        second = store.open_round(
+            s, brt.catalogue, title="Second", priorities=["policing"], audiences=["child"]
+        ).code
     polling_bot()
     c, other = chat(), chat("Other", None)
     _answered(c, open_round)

@@ -37,5 +37,10 @@ def docx_text(path_or_doc) -> str:
 def xlsx_cells(path):
     """Return every non-empty cell of a workbook as (sheet, cell)."""
     wb = load_workbook(path)
-    return wb, [(ws.title, c) for ws in wb.worksheets for row in ws.iter_rows() for c in row
-                if c.value is not None]
+    return wb, [
+        (ws.title, c)
+        for ws in wb.worksheets
+        for row in ws.iter_rows()
+        for c in row
+        if c.value is not None
+    ]

@@ -58,7 +58,8 @@ def test_min_group_changes_what_is_hidden(cli, built_round, tmp_path):
     cli("export", "--round", built_round, "--format", "csv", "--out", str(out))
     rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
     assert {r["n_respondents"] for r in rows if r["audience"] == "Parents / carers"} == {
-        "fewer than 10"}
+        "fewer than 10"
+    }
 
 
 def test_markdown_and_csv_can_go_to_standard_output(cli, built_round):
@@ -74,14 +75,17 @@ def test_all_still_exports_every_answer(cli, built_round, tmp_path):
     assert len(rows) == 54 and "Tyler Brookes hurts me at home" in {r["answer"] for r in rows}
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--round", "NOPE"], "no round has the code 'NOPE'"),
-    (["--round", "{code}", "--out", "{tmp}/missing/plan.docx"], "does not exist"),
-    (["--round", "{code}", "--out", "{tmp}"], "is a directory"),
-    (["--round", "{code}", "--format", "docx", "--out", "-"], "cannot go to standard output"),
-    (["--round", "{code}", "--format", "md", "--all"], "--all goes with --format csv"),
-    (["--round", "{code}", "--min-group", "1"], "--min-group"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--round", "NOPE"], "no round has the code 'NOPE'"),
+        (["--round", "{code}", "--out", "{tmp}/missing/plan.docx"], "does not exist"),
+        (["--round", "{code}", "--out", "{tmp}"], "is a directory"),
+        (["--round", "{code}", "--format", "docx", "--out", "-"], "cannot go to standard output"),
+        (["--round", "{code}", "--format", "md", "--all"], "--all goes with --format csv"),
+        (["--round", "{code}", "--min-group", "1"], "--min-group"),
+    ],
+)
 def test_clear_errors_without_a_traceback(cli, built_round, tmp_path, args, message):
     args = [a.format(code=built_round, tmp=tmp_path) for a in args]
     if "--out" not in args:
@@ -91,8 +95,7 @@ def test_clear_errors_without_a_traceback(cli, built_round, tmp_path, args, mess
     assert message in res.output and "Traceback" not in res.output
 
 
-def test_a_round_without_approved_quotes_is_refused_with_a_reason(cli, rt, open_round,
-                                                                     tmp_path):
+def test_a_round_without_approved_quotes_is_refused_with_a_reason(cli, rt, open_round, tmp_path):
     out = tmp_path / "plan.docx"
     res = cli("export", "--round", open_round, "--out", str(out), ok=False)
     assert res.exit_code == 1

@@ -31,9 +31,15 @@ def doc_path(rt, built_round, tmp_path):
 def test_a_section_per_priority_in_plan_order(doc_path):
     doc = Document(doc_path)
     h1 = [p.text for p in doc.paragraphs if p.style.name == "Heading 1"]
-    assert h1 == ["2. Policing", "4. Diversion", "5. Education", "9. Remands",
-                  "11. Working with families", "About the service",
-                  "Appendix: how we consulted"]
+    assert h1 == [
+        "2. Policing",
+        "4. Diversion",
+        "5. Education",
+        "9. Remands",
+        "11. Working with families",
+        "About the service",
+        "Appendix: how we consulted",
+    ]
 
 
 def test_questions_in_italics_then_quotes_as_bullets_in_quotation_marks(doc_path):
@@ -41,10 +47,11 @@ def test_questions_in_italics_then_quotes_as_bullets_in_quotation_marks(doc_path
     texts = [p.text for p in paras]
     q = texts.index("What do you think of the police round here?")
     assert all(r.italic for r in paras[q].runs)
-    bullets = [p.text for p in paras[q + 1:q + 5]]
-    assert bullets == [f"\u201c{t}\u201d" for t in
-                       [*CHILD_QUOTES["policing.opinion"], EDITED_QUOTE]]
-    assert all(p.style.name == "List Bullet" for p in paras[q + 1:q + 5])
+    bullets = [p.text for p in paras[q + 1 : q + 5]]
+    assert bullets == [
+        f"\u201c{t}\u201d" for t in [*CHILD_QUOTES["policing.opinion"], EDITED_QUOTE]
+    ]
+    assert all(p.style.name == "List Bullet" for p in paras[q + 1 : q + 5])
     assert "(A selection from responses from 12 children compiled for this plan)" in texts
     assert "(A selection from responses from 10 children compiled for this plan)" in texts
 
@@ -64,8 +71,9 @@ def test_parents_and_carers_have_their_own_shaded_box(doc_path):
 
 def test_ratings_are_percentage_tables_with_small_groups_hidden(doc_path):
     doc = Document(doc_path)
-    rating = next(t for t in doc.tables
-                  if len(t.columns) == 6 and t.rows[0].cells[2].text == "Very good")
+    rating = next(
+        t for t in doc.tables if len(t.columns) == 6 and t.rows[0].cells[2].text == "Very good"
+    )
     rows = [[c.text for c in r.cells] for r in rating.rows]
     assert rows[0] == ["Who", "Answered", "Very good", "Good", "OK", "Poor"]
     assert rows[1] == ["Children", "12", "33%", "50%", "17%", "0%"]
@@ -75,8 +83,12 @@ def test_ratings_are_percentage_tables_with_small_groups_hidden(doc_path):
 def test_action_table_per_priority_with_plan_ids(doc_path):
     doc = Document(doc_path)
     actions = [t for t in doc.tables if t.rows[0].cells[0].text == "ID"]
-    assert [c.text for c in actions[0].rows[0].cells] == ["ID", "Achieve", "Do",
-                                                          "Evidence / Measure"]
+    assert [c.text for c in actions[0].rows[0].cells] == [
+        "ID",
+        "Achieve",
+        "Do",
+        "Evidence / Measure",
+    ]
     ids = [[r.cells[0].text for r in t.rows[1:]] for t in actions]
     assert ids == [["2:1 Police", "2:2 Health"], ["4:1 Police"]]
     assert actions[1].rows[1].cells[1].text == "Swifter outcomes for cases returned from court"
@@ -134,9 +146,20 @@ def test_libreoffice_opens_it_cleanly(request, tmp_path, db_url):
     src.write_bytes(buf.getvalue())
     env = {**os.environ, "HOME": str(tmp_path)}  # a profile of its own: no clash, no state
     proc = subprocess.run(
-        [_soffice(), "--headless", f"-env:UserInstallation=file://{tmp_path}/lo",
-         "--convert-to", "pdf", "--outdir", str(tmp_path), str(src)],
-        capture_output=True, text=True, timeout=180, env=env,
+        [
+            _soffice(),
+            "--headless",
+            f"-env:UserInstallation=file://{tmp_path}/lo",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(tmp_path),
+            str(src),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=env,
     )
     pdf = tmp_path / "plan.pdf"
     assert proc.returncode == 0 and pdf.exists(), proc.stdout + proc.stderr

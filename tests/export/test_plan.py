@@ -17,8 +17,14 @@ from tests.export.conftest import (
 )
 from tests.export.helpers import plan_of
 
-EXPECTED_ORDER = ["policing", "diversion", "education", "remands", "working_with_families",
-                  "general"]
+EXPECTED_ORDER = [
+    "policing",
+    "diversion",
+    "education",
+    "remands",
+    "working_with_families",
+    "general",
+]
 
 
 def test_sections_follow_the_plan_order(rt, built_round):
@@ -27,16 +33,17 @@ def test_sections_follow_the_plan_order(rt, built_round):
     assert [s.number for s in plan.sections] == [2, 4, 5, 9, 11, 99]
 
 
-def test_n_counts_everyone_who_answered_the_priority_flagged_and_unapproved_too(
-        rt, built_round):
+def test_n_counts_everyone_who_answered_the_priority_flagged_and_unapproved_too(rt, built_round):
     plan = plan_of(rt, built_round)
     by = {s.key: s for s in plan.sections}
     assert by["policing"].box("child").n == 12
     assert by["policing"].box("child").footer == (
-        "(A selection from responses from 12 children compiled for this plan)")
+        "(A selection from responses from 12 children compiled for this plan)"
+    )
     assert by["policing"].box("parent").n == 3
     assert by["policing"].box("parent").footer == (
-        "The responses of fewer than 10 parents / carers compiled for this plan")
+        "The responses of fewer than 10 parents / carers compiled for this plan"
+    )
     assert by["education"].box("child").n_text == "10"
     assert by["general"].box("child").n_text == "11"
     assert by["remands"].box("child").n_text == "fewer than 10"
@@ -44,11 +51,17 @@ def test_n_counts_everyone_who_answered_the_priority_flagged_and_unapproved_too(
 
 def test_only_approved_unflagged_chosen_redacted_quotes_are_printed(rt, built_round):
     plan = plan_of(rt, built_round)
-    quotes = {(s.key, b.audience, q.question_id): list(q.quotes)
-              for s in plan.sections for b in s.boxes for q in b.questions}
+    quotes = {
+        (s.key, b.audience, q.question_id): list(q.quotes)
+        for s in plan.sections
+        for b in s.boxes
+        for q in b.questions
+    }
     assert quotes == {
-        ("policing", "child", "policing.opinion"): [*CHILD_QUOTES["policing.opinion"],
-                                                    EDITED_QUOTE],
+        ("policing", "child", "policing.opinion"): [
+            *CHILD_QUOTES["policing.opinion"],
+            EDITED_QUOTE,
+        ],
         ("policing", "child", "policing.talk"): CHILD_QUOTES["policing.talk"],
         ("policing", "parent", "policing.opinion"): [PARENT_QUOTE],
         ("education", "child", "education.experience"): EDUCATION_QUOTES,

@@ -12,21 +12,40 @@ from surveys.export.plan import ActionRow, AnswerRow, RoundInfo, plan_from_rows
 from surveys.export.quotes_csv import write_quotes_csv
 from surveys.export.xlsx import build_workbook
 
-INFO = RoundInfo(code="ABC234", title="Plan", status="open", priorities=("policing",),
-                 audiences=("child",), created_on=date(2027, 1, 4), opened_on=date(2027, 1, 4),
-                 closed_on=None, closes_on=date(2027, 2, 28), first_answer=date(2027, 1, 5),
-                 last_answer=date(2027, 2, 1))
+INFO = RoundInfo(
+    code="ABC234",
+    title="Plan",
+    status="open",
+    priorities=("policing",),
+    audiences=("child",),
+    created_on=date(2027, 1, 4),
+    opened_on=date(2027, 1, 4),
+    closed_on=None,
+    closes_on=date(2027, 2, 28),
+    first_answer=date(2027, 1, 5),
+    last_answer=date(2027, 2, 1),
+)
 
 
-def row(n, text="", *, quotable=True, priority="policing", qid="policing.opinion",
-        audience="child", choice=None, sentiment="positive", flagged=False):
-    return AnswerRow(n, f"r{n}", priority, qid, audience, "web", choice, text, sentiment,
-                     quotable, flagged)
+def row(
+    n,
+    text="",
+    *,
+    quotable=True,
+    priority="policing",
+    qid="policing.opinion",
+    audience="child",
+    choice=None,
+    sentiment="positive",
+    flagged=False,
+):
+    return AnswerRow(
+        n, f"r{n}", priority, qid, audience, "web", choice, text, sentiment, quotable, flagged
+    )
 
 
 def test_quotes_keep_the_order_they_arrived_in_and_questions_the_bank_order():
-    rows = [row(1, "second question", qid="policing.talk"), row(2, "first A"),
-            row(3, "first B")]
+    rows = [row(1, "second question", qid="policing.talk"), row(2, "first A"), row(3, "first B")]
     (section,) = plan_from_rows(INFO, rows, [], default_catalogue()).sections
     box = section.box("child")
     assert [q.question_id for q in box.questions] == ["policing.opinion", "policing.talk"]
@@ -35,8 +54,10 @@ def test_quotes_keep_the_order_they_arrived_in_and_questions_the_bank_order():
 
 
 def test_a_priority_unknown_to_the_banks_still_gets_its_section_last():
-    rows = [row(1, "kept"), row(2, "local idea", priority="first_time_entrants",
-                                qid="first_time_entrants.ideas")]
+    rows = [
+        row(1, "kept"),
+        row(2, "local idea", priority="first_time_entrants", qid="first_time_entrants.ideas"),
+    ]
     plan = plan_from_rows(INFO, rows, [], default_catalogue())
     assert [s.key for s in plan.sections] == ["policing", "first_time_entrants"]
     assert plan.sections[1].box("child").questions[0].wording == "Other comments"

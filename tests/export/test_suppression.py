@@ -92,8 +92,14 @@ def test_a_totals_row_that_would_give_a_small_group_away_is_hidden():
 
 
 def test_group_sizes_decide_the_row_rule_when_counts_are_answers():
-    t = suppress([[20, 5, 3]], rows=["Children"], columns=["+", "=", "-"], rule="row",
-                 row_totals=True, group_sizes=[7])
+    t = suppress(
+        [[20, 5, 3]],
+        rows=["Children"],
+        columns=["+", "=", "-"],
+        rule="row",
+        row_totals=True,
+        group_sizes=[7],
+    )
     assert t.row_hidden(0)
 
 
@@ -104,19 +110,24 @@ def test_every_hidden_entry_is_reported_with_a_reason():
     assert "Parents / carers" in hidden[0].describe()
 
 
-@pytest.mark.parametrize("bad", [
-    dict(counts=[[1, 2]], rows=["a"], columns=["x"]),
-    dict(counts=[[-1]], rows=["a"], columns=["x"]),
-    dict(counts=[[1]], rows=["a"], columns=["x"], rule="nonsense"),
-    dict(counts=[[1]], rows=["a"], columns=["x"], min_group=0),
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        dict(counts=[[1, 2]], rows=["a"], columns=["x"]),
+        dict(counts=[[-1]], rows=["a"], columns=["x"]),
+        dict(counts=[[1]], rows=["a"], columns=["x"], rule="nonsense"),
+        dict(counts=[[1]], rows=["a"], columns=["x"], min_group=0),
+    ],
+)
 def test_bad_tables_are_refused(bad):
     with pytest.raises(ValueError):
         suppress(bad.pop("counts"), **bad)
 
 
-@pytest.mark.parametrize("part, whole, pct", [(1, 3, 33), (2, 3, 67), (1, 6, 17), (1, 8, 13),
-                                              (0, 5, 0), (5, 5, 100), (1, 0, 0)])
+@pytest.mark.parametrize(
+    "part, whole, pct",
+    [(1, 3, 33), (2, 3, 67), (1, 6, 17), (1, 8, 13), (0, 5, 0), (5, 5, 100), (1, 0, 0)],
+)
 def test_percentages_are_whole_numbers_rounded_half_up(part, whole, pct):
     assert percent(part, whole) == pct
 
@@ -137,11 +148,13 @@ def _entries(t, n_rows, n_cols):
 def _equations(n_rows, n_cols, rt, ct):
     eqs = []
     if rt:
-        eqs += [(("row_total", i, 0), [("cell", i, j) for j in range(n_cols)])
-                for i in range(n_rows)]
+        eqs += [
+            (("row_total", i, 0), [("cell", i, j) for j in range(n_cols)]) for i in range(n_rows)
+        ]
     if ct:
-        eqs += [(("col_total", 0, j), [("cell", i, j) for i in range(n_rows)])
-                for j in range(n_cols)]
+        eqs += [
+            (("col_total", 0, j), [("cell", i, j) for i in range(n_rows)]) for j in range(n_cols)
+        ]
     if rt and ct:
         eqs.append((("grand", 0, 0), [("row_total", i, 0) for i in range(n_rows)]))
     return eqs
@@ -176,9 +189,10 @@ def _worked_out_by_linear_algebra(hidden, eqs):
 tables = st.integers(1, 4).flatmap(
     lambda r: st.integers(1, 4).flatmap(
         lambda c: st.tuples(
-            st.lists(st.lists(st.integers(0, 40), min_size=c, max_size=c), min_size=r,
-                     max_size=r),
-            st.booleans(), st.booleans(), st.sampled_from(["cell", "row"]),
+            st.lists(st.lists(st.integers(0, 40), min_size=c, max_size=c), min_size=r, max_size=r),
+            st.booleans(),
+            st.booleans(),
+            st.sampled_from(["cell", "row"]),
             st.integers(3, 12),
         )
     )
@@ -192,9 +206,15 @@ def test_no_hidden_entry_can_be_worked_out_from_what_is_printed(case):
     n_rows, n_cols = len(grid), len(grid[0])
     if rule == "row":
         rt = True  # a rating table is printed as row percentages: its rows add up
-    t = suppress(grid, rows=[f"r{i}" for i in range(n_rows)],
-                 columns=[f"c{j}" for j in range(n_cols)], rule=rule, row_totals=rt,
-                 column_totals=ct, min_group=m)
+    t = suppress(
+        grid,
+        rows=[f"r{i}" for i in range(n_rows)],
+        columns=[f"c{j}" for j in range(n_cols)],
+        rule=rule,
+        row_totals=rt,
+        column_totals=ct,
+        min_group=m,
+    )
     truth = {("cell", i, j): grid[i][j] for i in range(n_rows) for j in range(n_cols)}
     truth.update({("row_total", i, 0): sum(grid[i]) for i in range(n_rows)})
     truth.update({("col_total", 0, j): sum(r[j] for r in grid) for j in range(n_cols)})

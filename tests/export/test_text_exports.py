@@ -20,9 +20,15 @@ def plan(rt, built_round):
 def test_markdown_has_the_plan_layout(plan):
     md = render_markdown(plan)
     heads = [line for line in md.splitlines() if line.startswith("## ")]
-    assert heads == ["## 2. Policing", "## 4. Diversion",
-                     "## 5. Education", "## 9. Remands", "## 11. Working with families",
-                     "## About the service", "## Appendix: how we consulted"]
+    assert heads == [
+        "## 2. Policing",
+        "## 4. Diversion",
+        "## 5. Education",
+        "## 9. Remands",
+        "## 11. Working with families",
+        "## About the service",
+        "## Appendix: how we consulted",
+    ]
     assert "*What do you think of the police round here?*" in md
     assert f"- \u201c{CHILD_QUOTES['policing.opinion'][0]}\u201d" in md
     assert "(A selection from responses from 12 children compiled for this plan)" in md
@@ -40,7 +46,8 @@ def test_markdown_never_contains_flagged_unapproved_or_identifying_text(plan):
 
 def test_markdown_prints_user_text_literally():
     assert escape("*bold* <script> a|b\nnext [name]") == (
-        "\\*bold\\* &lt;script&gt; a\\|b next [name]")
+        "\\*bold\\* &lt;script&gt; a\\|b next [name]"
+    )
 
 
 def test_quotes_csv_has_one_row_per_printed_quote(plan):
@@ -48,8 +55,9 @@ def test_quotes_csv_has_one_row_per_printed_quote(plan):
     assert write_quotes_csv(plan, buf) == 11
     rows = list(csv.DictReader(io.StringIO(buf.getvalue())))
     assert tuple(rows[0]) == COLUMNS
-    assert [r["priority"] for r in rows] == (["policing"] * 7 + ["education"] * 2
-                                             + ["working_with_families", "general"])
+    assert [r["priority"] for r in rows] == (
+        ["policing"] * 7 + ["education"] * 2 + ["working_with_families", "general"]
+    )
     assert rows[0]["n_respondents"] == "12" and rows[6]["n_respondents"] == "fewer than 10"
     formula = next(r for r in rows if "HYPERLINK" in r["quote"])
     assert formula["quote"].startswith("'=")

@@ -18,8 +18,15 @@ def book(rt, built_round, tmp_path):
 
 def test_a_summary_sheet_then_one_sheet_per_priority(book):
     wb = load_workbook(book)
-    assert wb.sheetnames == ["Summary", "2. Policing", "4. Diversion", "5. Education",
-                             "9. Remands", "11. Working with families", "About the service"]
+    assert wb.sheetnames == [
+        "Summary",
+        "2. Policing",
+        "4. Diversion",
+        "5. Education",
+        "9. Remands",
+        "11. Working with families",
+        "About the service",
+    ]
     summary = [[c.value for c in r] for r in wb["Summary"].iter_rows()]
     row = next(r for r in summary if r[0] == "2. Policing")
     assert row[:6] == ["2. Policing", "12", "fewer than 10", 7, 1, 2]
@@ -29,13 +36,18 @@ def test_a_priority_sheet_has_quotes_ratings_and_actions(book):
     ws = load_workbook(book)["2. Policing"]
     rows = [[c.value for c in r] for r in ws.iter_rows()]
     quotes = [r for r in rows if r[0] in ("Children", "Parents / carers") and r[2]]
-    assert ["Children", CHILD_QUOTES["policing.talk"][0],
-            "How could the police talk to you better?"] == quotes[4][:3]
+    assert [
+        "Children",
+        CHILD_QUOTES["policing.talk"][0],
+        "How could the police talk to you better?",
+    ] == quotes[4][:3]
     assert any(r[1] == PARENT_QUOTE and r[0] == "Parents / carers" for r in rows)
     assert ["Children", "12", "33%", "50%", "17%", "0%"] in [r[:6] for r in rows]
     assert ["ID", "Achieve", "Do", "Evidence / Measure"] in [r[:4] for r in rows]
-    assert [r[0] for r in rows if r[0] and str(r[0]).startswith("2:")] == ["2:1 Police",
-                                                                          "2:2 Health"]
+    assert [r[0] for r in rows if r[0] and str(r[0]).startswith("2:")] == [
+        "2:1 Police",
+        "2:2 Health",
+    ]
 
 
 def test_text_that_looks_like_a_formula_stays_text(book):
@@ -59,14 +71,20 @@ def test_small_numbers_are_hidden(book):
     assert sum(1 for _, c in cells if c.value == "fewer than 10") > 5
 
 
-@pytest.mark.parametrize("title, taken, expected", [
-    ("7. Serious violence, exploitation and contextual safeguarding", [],
-     "7. Serious violence, exploitati"),
-    ("a/b:c*d?e[f]", [], "a b c d e f"),
-    ("Summary", ["Summary"], "Summary (2)"),
-    ("x" * 40, ["x" * 31], "x" * 27 + " (2)"),
-    ("", [], "Sheet"),
-])
+@pytest.mark.parametrize(
+    "title, taken, expected",
+    [
+        (
+            "7. Serious violence, exploitation and contextual safeguarding",
+            [],
+            "7. Serious violence, exploitati",
+        ),
+        ("a/b:c*d?e[f]", [], "a b c d e f"),
+        ("Summary", ["Summary"], "Summary (2)"),
+        ("x" * 40, ["x" * 31], "x" * 27 + " (2)"),
+        ("", [], "Sheet"),
+    ],
+)
 def test_sheet_names_are_valid_and_unique(title, taken, expected):
     name = sheet_name(title, taken)
     assert name == expected and len(name) <= 31

@@ -106,8 +106,9 @@ def sign_in(client, email: str, password: str = STAFF_PASSWORD):
     """Sign a test client in through the real form; return the response."""
     page = client.get("/admin/login")
     token = hidden_fields(page.get_data(as_text=True))["csrf_token"]
-    return client.post("/admin/login", data={"csrf_token": token, "email": email,
-                                             "password": password})
+    return client.post(
+        "/admin/login", data={"csrf_token": token, "email": email, "password": password}
+    )
 
 
 @pytest.fixture

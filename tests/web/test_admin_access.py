@@ -16,8 +16,11 @@ SAMPLE_ARGS = {"code": "{round}", "int": "1", "default": "1"}
 
 
 def admin_rules(app) -> list[Rule]:
-    return [r for r in app.url_map.iter_rules()
-            if r.rule.startswith("/admin") and r.endpoint not in OPEN_ADMIN_ENDPOINTS]
+    return [
+        r
+        for r in app.url_map.iter_rules()
+        if r.rule.startswith("/admin") and r.endpoint not in OPEN_ADMIN_ENDPOINTS
+    ]
 
 
 def url_for_rule(rule: Rule, round_code: str) -> str:
@@ -120,7 +123,8 @@ def test_idle_session_times_out(app, staff):
 def test_next_parameter_cannot_redirect_off_site(client, staff):
     page = client.get("/admin/login?next=//evil.example.com/")
     token = hidden_fields(page.get_data(as_text=True))["csrf_token"]
-    res = client.post("/admin/login?next=//evil.example.com/",
-                      data={"csrf_token": token, "email": staff["lead"],
-                            "password": STAFF_PASSWORD})
+    res = client.post(
+        "/admin/login?next=//evil.example.com/",
+        data={"csrf_token": token, "email": staff["lead"], "password": STAFF_PASSWORD},
+    )
     assert res.status_code == 302 and "evil" not in res.headers["Location"]

@@ -92,8 +92,9 @@ def test_raw_text_views_and_quote_edits_are_recorded(as_role, rt, open_round):
     assert len(viewed) == 1 and viewed[0].target == f"answer:{aid}"
     assert viewed[0].actor_label == "reviewer@yjs.example.org"
     token = hidden_fields(page.get_data(as_text=True))["csrf_token"]
-    res = reviewer.post(f"{url}/quote", data={"csrf_token": token,
-                                              "quote": "the police were fair with me"})
+    res = reviewer.post(
+        f"{url}/quote", data={"csrf_token": token, "quote": "the police were fair with me"}
+    )
     assert res.status_code in (302, 303), res.get_data(as_text=True)[:300]
     [edit] = events(rt, "quote_edited")
     assert edit.target == f"answer:{aid}" and edit.details == {"edited": True}
@@ -107,8 +108,14 @@ def test_role_change_is_recorded(as_role, rt, staff):
         uid = s.scalars(select(User.id).where(User.email == staff["viewer"])).one()
     lead = as_role("lead")
     page = lead.get(f"/admin/users/{uid}").get_data(as_text=True)
-    res = lead.post(f"/admin/users/{uid}", data={"csrf_token": hidden_fields(page)["csrf_token"],
-                                                 "action": "role", "role": "reviewer"})
+    res = lead.post(
+        f"/admin/users/{uid}",
+        data={
+            "csrf_token": hidden_fields(page)["csrf_token"],
+            "action": "role",
+            "role": "reviewer",
+        },
+    )
     assert res.status_code == 302
     [e] = events(rt, "user_role")
     assert e.target == f"user:{uid}" and e.details["role"] == "reviewer"

@@ -16,8 +16,9 @@ pytestmark = pytest.mark.browser
 
 def test_lead_downloads_each_export(rt, staff, base_url, browser):  # noqa: F811
     code = build_round(rt)
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True,
-                                  accept_downloads=True)
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 900}, bypass_csp=True, accept_downloads=True
+    )
     page = context.new_page()
     try:
         sign_in(page, base_url, staff["lead"])
@@ -26,8 +27,7 @@ def test_lead_downloads_each_export(rt, staff, base_url, browser):  # noqa: F811
             click(page, page.get_by_role("link", name="Plan 2027/28 consultation"))
         assert page.get_by_role("heading", name="Export the plan's tables").is_visible()
         problems = axe_problems(page)
-        for fmt, label in (("docx", "Word"), ("xlsx", "Excel"), ("csv", "CSV"),
-                           ("md", "Markdown")):
+        for fmt, label in (("docx", "Word"), ("xlsx", "Excel"), ("csv", "CSV"), ("md", "Markdown")):
             with page.expect_download() as info:
                 page.get_by_role("link", name=f"{label} (.{fmt})").click()
             download = info.value

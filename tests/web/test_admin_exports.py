@@ -29,8 +29,13 @@ def docx_text(data: bytes) -> str:
 
 def xlsx_text(data: bytes) -> str:
     wb = load_workbook(io.BytesIO(data), read_only=True)
-    return "\n".join(str(v) for ws in wb.worksheets for row in ws.iter_rows(values_only=True)
-                     for v in row if v is not None)
+    return "\n".join(
+        str(v)
+        for ws in wb.worksheets
+        for row in ws.iter_rows(values_only=True)
+        for v in row
+        if v is not None
+    )
 
 
 def text_of(fmt: str, data: bytes) -> str:
@@ -66,8 +71,9 @@ def test_each_format_downloads_with_quotes_and_nothing_unpublishable(as_role, ex
 
 def test_round_without_approved_quotes_says_so(as_role, rt):
     with rt.transaction() as s:
-        code = store.open_round(s, rt.catalogue, title="Empty", priorities=["policing"],
-                                audiences=["child"]).code
+        code = store.open_round(
+            s, rt.catalogue, title="Empty", priorities=["policing"], audiences=["child"]
+        ).code
     client = as_role("lead")
     page = client.get(f"/admin/rounds/{code}/export").get_data(as_text=True)
     assert "No quotes have been approved" in page and "plan.docx" not in page
@@ -82,15 +88,17 @@ def test_unknown_format_and_round_are_404(as_role, exported):
 
 
 def test_only_the_lead_downloads_every_answer(as_role, exported):
-    assert as_role("reviewer").get(f"/admin/rounds/{exported}/export/answers.csv").status_code \
-        == 403
+    assert (
+        as_role("reviewer").get(f"/admin/rounds/{exported}/export/answers.csv").status_code == 403
+    )
     res = as_role("lead").get(f"/admin/rounds/{exported}/export/answers.csv")
     rows = list(csv.DictReader(io.StringIO(res.get_data(as_text=True))))
     assert res.status_code == 200 and rows and "answer_redacted" in rows[0]
 
 
 def test_the_page_shows_what_small_numbers_hide(as_role, exported):
-    body = as_role("lead").get(f"/admin/rounds/{exported}/export?min_group=50") \
-        .get_data(as_text=True)
+    body = (
+        as_role("lead").get(f"/admin/rounds/{exported}/export?min_group=50").get_data(as_text=True)
+    )
     assert "What is hidden and why" in body
     assert "fewer than 50" in body

@@ -144,8 +144,9 @@ def test_child_journey_by_fixed_link_ends_with_thanks_and_withdrawal_code(rt, op
 
 
 def test_journey_with_the_page_script_takes_one_request_per_answer(rt, open_round, app):
-    plain, scripted = child(app.test_client(), open_round), child(
-        app.test_client(), open_round, inline=True
+    plain, scripted = (
+        child(app.test_client(), open_round),
+        child(app.test_client(), open_round, inline=True),
     )
     asked = {}
     for v in (plain, scripted):

@@ -20,8 +20,14 @@ def _respondent(rt, code, text="the police were fair with me"):
         rid = resp.id
     for key, kw in (("a", {"choice": "yes"}), ("b", {"text": text})):
         with rt.transaction() as s:
-            store.apply_inbound(s, rid, engine.Inbound(**kw), key=f"{rid}{key}",
-                                catalogue=rt.catalogue, secret=rt.settings.secret_key)
+            store.apply_inbound(
+                s,
+                rid,
+                engine.Inbound(**kw),
+                key=f"{rid}{key}",
+                catalogue=rt.catalogue,
+                secret=rt.settings.secret_key,
+            )
     return rid, store.withdrawal_code(rt.settings.secret_key, rid)
 
 
@@ -114,17 +120,23 @@ def test_attempts_are_throttled_with_a_friendly_page(rt, open_round, app, client
     other = app.test_client()
     assert other.get("/r/withdraw").status_code == 200
     assert client.get("/r/withdraw").status_code == 200
-    res = other.post("/r/withdraw", environ_base={"REMOTE_ADDR": "10.0.0.9"},
-                     data={"csrf_token": hidden_fields(other.get("/r/withdraw")
-                                                       .get_data(as_text=True))["csrf_token"],
-                           "step": "check", "code": code})
+    res = other.post(
+        "/r/withdraw",
+        environ_base={"REMOTE_ADDR": "10.0.0.9"},
+        data={
+            "csrf_token": hidden_fields(other.get("/r/withdraw").get_data(as_text=True))[
+                "csrf_token"
+            ],
+            "step": "check",
+            "code": code,
+        },
+    )
     assert res.status_code == 200
 
 
 def test_default_limit_is_five_a_minute(rt, client):
     page = client.get("/r/withdraw").get_data(as_text=True)
-    statuses = [_post(client, page, step="check", code="ABCD-EFGH").status_code
-                for _ in range(6)]
+    statuses = [_post(client, page, step="check", code="ABCD-EFGH").status_code for _ in range(6)]
     assert statuses == [200] * 5 + [429]
 
 

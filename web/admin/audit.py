@@ -48,9 +48,7 @@ def audit_log():
     events = list(events[:PAGE_SIZE])
     args = {k: v for k, v in (("action", action), ("round", round_id)) if v is not None}
     next_url = url_for("admin.audit_log", before=events[-1].id, **args) if more else None
-    actions = sorted(
-        set(audit.ACTIONS) | set(db().scalars(select(AuditEvent.action).distinct()))
-    )
+    actions = sorted(set(audit.ACTIONS) | set(db().scalars(select(AuditEvent.action).distinct())))
     return render_template(
         "admin/audit/list.html",
         events=events,
@@ -81,11 +79,27 @@ def audit_csv() -> Response:
     writer.writerow(CSV_COLUMNS)
     for e in audit.iter_all(db(), action=action, round_id=round_id):
         writer.writerow(
-            [_csv_cell(v) for v in (e.id, e.at.isoformat(), e.actor_id, e.actor_label,
-                                    e.action, e.round_id, e.target, _details(e))]
+            [
+                _csv_cell(v)
+                for v in (
+                    e.id,
+                    e.at.isoformat(),
+                    e.actor_id,
+                    e.actor_label,
+                    e.action,
+                    e.round_id,
+                    e.target,
+                    _details(e),
+                )
+            ]
         )
-    audit.record(db(), "export", actor=current_user, round_id=round_id,
-                 details={"format": "csv", "scope": "audit_log"})
+    audit.record(
+        db(),
+        "export",
+        actor=current_user,
+        round_id=round_id,
+        details={"format": "csv", "scope": "audit_log"},
+    )
     db().commit()
     return Response(
         buf.getvalue(),

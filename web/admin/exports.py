@@ -101,8 +101,13 @@ def export_download(code: str, fmt: str) -> Response | tuple[str, int]:
             write_markdown(plan, text)
         buf.write(text.getvalue().encode("utf-8"))
     buf.seek(0)
-    audit.record(db(), "export", actor=current_user, round_id=rnd.id,
-                 details={"format": fmt, "scope": "quotes", "quotes": plan.quote_count})
+    audit.record(
+        db(),
+        "export",
+        actor=current_user,
+        round_id=rnd.id,
+        details={"format": fmt, "scope": "quotes", "quotes": plan.quote_count},
+    )
     db().commit()
     log.info("export round=%s format=%s user=%s", rnd.id, fmt, current_user.user_id)
     name = f"youth-justice-plan-{rnd.code}-{date.today():%Y-%m-%d}.{fmt}"
@@ -116,11 +121,15 @@ def export_all_answers(code: str) -> Response:
     rnd = round_or_404(code)
     text = io.StringIO(newline="")
     n = write_csv(answer_rows(db(), rnd, runtime().catalogue), text)
-    audit.record(db(), "export", actor=current_user, round_id=rnd.id,
-                 details={"format": "csv", "scope": "all", "rows": n})
+    audit.record(
+        db(),
+        "export",
+        actor=current_user,
+        round_id=rnd.id,
+        details={"format": "csv", "scope": "all", "rows": n},
+    )
     db().commit()
-    log.info("export round=%s format=all-answers rows=%d user=%s", rnd.id, n,
-             current_user.user_id)
+    log.info("export round=%s format=all-answers rows=%d user=%s", rnd.id, n, current_user.user_id)
     buf = io.BytesIO(text.getvalue().encode("utf-8"))
     name = f"all-answers-{rnd.code}-{date.today():%Y-%m-%d}.csv"
     return send_file(buf, mimetype=FORMATS["csv"][1], as_attachment=True, download_name=name)

@@ -218,9 +218,17 @@ def import_confirm(code: str):
         return _preview_page(rnd, preview, None, status=422)
     try:
         result = importer.commit(session, rnd, preview, secret=runtime().settings.secret_key)
-        audit.record(session, "import", actor=current_user, round_id=rnd.id,
-                     details={"answers": result.answers, "respondents": result.respondents,
-                              "duplicates": result.duplicates})
+        audit.record(
+            session,
+            "import",
+            actor=current_user,
+            round_id=rnd.id,
+            details={
+                "answers": result.answers,
+                "respondents": result.respondents,
+                "duplicates": result.duplicates,
+            },
+        )
         session.commit()
     except importer.ImportRefused as exc:
         session.rollback()

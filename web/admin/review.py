@@ -286,8 +286,9 @@ def review_answer(code: str, answer_id: int) -> tuple[str, int]:
     rnd = round_or_404(code)
     answer = _answer_or_404(rnd, answer_id)
     # The answer page shows the words as given (redactions marked): a view of raw text.
-    audit.record(db(), "raw_text_viewed", actor=current_user, round_id=rnd.id,
-                 target=f"answer:{answer.id}")
+    audit.record(
+        db(), "raw_text_viewed", actor=current_user, round_id=rnd.id, target=f"answer:{answer.id}"
+    )
     db().commit()
     return _render_answer(rnd, answer)
 
@@ -330,8 +331,14 @@ def review_quote(code: str, answer_id: int) -> Response | tuple[str, int]:
         return _render_answer(rnd, answer, quote_draft=draft, status=422)
     if not result.saved:
         return _render_answer(rnd, answer, quote_draft=draft, quote_check=result.check, status=422)
-    audit.record(db(), "quote_edited", actor=current_user, round_id=rnd.id,
-                 target=f"answer:{answer.id}", details={"edited": answer.quote_text is not None})
+    audit.record(
+        db(),
+        "quote_edited",
+        actor=current_user,
+        round_id=rnd.id,
+        target=f"answer:{answer.id}",
+        details={"edited": answer.quote_text is not None},
+    )
     db().commit()
     flash(
         "Chosen as a quote."

@@ -38,7 +38,9 @@ class NewRoundForm(FlaskForm):
 
     title = StringField("Title", validators=[DataRequired(), Length(max=200)])
     closes_on = DateField("Closing date (optional)", validators=[Optional()])
-    status = StringField("Start", default="draft")  # draft or open: checked by surveys.storage.store
+    status = StringField(
+        "Start", default="draft"
+    )  # draft or open: checked by surveys.storage.store
 
 
 START_CHOICES = (

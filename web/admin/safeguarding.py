@@ -131,8 +131,13 @@ def safeguarding_case(case_id: int):
         case = safeguarding.get_case(session, case_id)
     log.info("safeguarding case viewed case=%s user=%s", case_id, current_user.user_id)
     if request.method == "GET":  # the raw words are on this page
-        audit.record(session, "safeguarding_case_viewed", actor=current_user,
-                     round_id=_case_round(session, case_id), target=f"case:{case_id}")
+        audit.record(
+            session,
+            "safeguarding_case_viewed",
+            actor=current_user,
+            round_id=_case_round(session, case_id),
+            target=f"case:{case_id}",
+        )
         session.commit()
     return render_template(
         "admin/safeguarding/case.html",

@@ -129,8 +129,13 @@ def user_new():
             db().rollback()
             error, status = _sentence(str(exc)), 400
         else:
-            audit.record(db(), "user_created", actor=current_user, target=f"user:{user.id}",
-                         details={"role": user.role})
+            audit.record(
+                db(),
+                "user_created",
+                actor=current_user,
+                target=f"user:{user.id}",
+                details={"role": user.role},
+            )
             db().commit()
             log.info("user created user=%s role=%s by=%s", user.id, user.role, current_user.user_id)
             flash(
@@ -172,8 +177,13 @@ def user_manage(user_id: int):
             user = _user_or_404(user_id)
             error, status = _sentence(str(exc)), 400
         else:
-            audit.record(db(), f"user_{action}", actor=current_user, target=f"user:{user.id}",
-                         details={"role": user.role, "active": user.active})
+            audit.record(
+                db(),
+                f"user_{action}",
+                actor=current_user,
+                target=f"user:{user.id}",
+                details={"role": user.role, "active": user.active},
+            )
             db().commit()
             log.info("user changed user=%s action=%s by=%s", user.id, action, current_user.user_id)
             flash(done, "success")

@@ -53,7 +53,9 @@ def upgrade() -> None:
         sa.Column("created_at", surveys.storage.models.UTCDateTime(timezone=True), nullable=False),
         sa.Column("failed_logins", sa.Integer(), nullable=False),
         sa.Column("locked_until", surveys.storage.models.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("last_login_at", surveys.storage.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "last_login_at", surveys.storage.models.UTCDateTime(timezone=True), nullable=True
+        ),
         sa.Column("session_version", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("email", name=op.f("uq_users_email")),
@@ -282,7 +284,9 @@ def upgrade() -> None:
         sa.Column("contact", sa.Text(), nullable=True),
         sa.Column("created_at", surveys.storage.models.UTCDateTime(timezone=True), nullable=False),
         sa.Column("acknowledged_by", sa.Integer(), nullable=True),
-        sa.Column("acknowledged_at", surveys.storage.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "acknowledged_at", surveys.storage.models.UTCDateTime(timezone=True), nullable=True
+        ),
         sa.Column("action_note", sa.Text(), nullable=True),
         sa.Column("closed_by", sa.Integer(), nullable=True),
         sa.Column("closed_at", surveys.storage.models.UTCDateTime(timezone=True), nullable=True),

@@ -57,7 +57,9 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("next_attempt_at", surveys.storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "next_attempt_at", surveys.storage.models.UTCDateTime(timezone=True), nullable=False
+        ),
         sa.Column("last_error", sa.String(length=300), nullable=True),
         sa.Column("created_at", surveys.storage.models.UTCDateTime(timezone=True), nullable=False),
         sa.Column("sent_at", surveys.storage.models.UTCDateTime(timezone=True), nullable=True),
@@ -80,7 +82,9 @@ def upgrade() -> None:
 
     with op.batch_alter_table("safeguarding_cases", schema=None) as batch_op:
         batch_op.add_column(
-            sa.Column("escalated_at", surveys.storage.models.UTCDateTime(timezone=True), nullable=True)
+            sa.Column(
+                "escalated_at", surveys.storage.models.UTCDateTime(timezone=True), nullable=True
+            )
         )
 
     # ### end Alembic commands ###
