@@ -13,8 +13,9 @@ import platform
 import statistics
 import time
 
-from surveys.core.catalogue import AUDIENCES, default_catalogue
+from surveys.core.catalogue import default_catalogue
 from surveys.core.engine import Inbound, Survey, begin, step
+from surveys.core.vocabulary import AUDIENCES
 
 
 def one_conversation(survey: Survey, audience: str) -> int:

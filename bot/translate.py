@@ -22,7 +22,7 @@ from telegram import CallbackQuery, Message, Update
 
 from bot import withdraw
 from surveys.core import engine
-from surveys.core.catalogue import AUDIENCES
+from surveys.core.vocabulary import AUDIENCES
 from surveys.storage import store
 
 CHANNEL = "telegram"

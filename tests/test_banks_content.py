@@ -18,7 +18,8 @@ import pytest
 import textstat
 import yaml
 
-from surveys.core.catalogue import AUDIENCES, BankError, Catalogue, Question, load_catalogue
+from surveys.core.catalogue import BankError, Catalogue, Question, load_catalogue
+from surveys.core.vocabulary import AUDIENCES
 
 CATALOGUE = load_catalogue()
 PRIORITY_TITLES = {

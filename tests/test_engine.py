@@ -8,8 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from surveys.core import engine
-from surveys.core.catalogue import AUDIENCES, default_catalogue
+from surveys.core.catalogue import default_catalogue
 from surveys.core.engine import Inbound, State, Survey, begin, step
+from surveys.core.vocabulary import AUDIENCES
 
 DANGER = "In danger now? Call 999. Childline: 0800 1111 (free, any time)."
 CAT = default_catalogue()

@@ -27,8 +27,9 @@ from werkzeug.datastructures import MultiDict
 
 from bot.webhook import SECRET_HEADER
 from surveys.core import engine
-from surveys.core.catalogue import AUDIENCES, default_catalogue
+from surveys.core.catalogue import default_catalogue
 from surveys.core.engine import Inbound, State, Survey, begin, step
+from surveys.core.vocabulary import AUDIENCES
 from surveys.storage.models import Answer, Base, Respondent
 from tests.conftest import make_settings
 from web import create_app

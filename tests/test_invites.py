@@ -9,8 +9,8 @@ from datetime import date
 
 import pytest
 
-from surveys.core.catalogue import AUDIENCES
 from surveys.core.engine import default_texts
+from surveys.core.vocabulary import AUDIENCES
 from surveys.services import invites
 
 BASE = "https://voice.example.org"

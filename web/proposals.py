@@ -27,6 +27,7 @@ from flask import (
 from werkzeug.wrappers import Response
 
 from surveys.core import engine
+from surveys.core.vocabulary import PROPOSAL_AUDIENCES
 from surveys.services import proposals
 from surveys.storage import store
 from surveys.storage.models import Respondent, Round
@@ -38,7 +39,7 @@ log = logging.getLogger("yjvoice.web.proposals")
 
 CHANNEL = "web"
 FLASH = "proposals"
-AUDIENCE_LABELS = {
+PROPOSER_CHOICES = {
     "staff": "I work in the youth justice service",
     "partner": "I work for a partner agency or sit on the board",
 }
@@ -88,13 +89,13 @@ def _voter(rnd: Round) -> tuple[Respondent, str] | None:
         if not 32 <= len(token) <= 100:
             continue
         resp = store.find_respondent(db(), rnd, CHANNEL, store.token_hash(token))
-        if resp is not None and resp.audience in proposals.PROPOSAL_AUDIENCES:
+        if resp is not None and resp.audience in PROPOSAL_AUDIENCES:
             return resp, token
     return None
 
 
 def _offered_audiences(rnd: Round) -> list[tuple[str, str]]:
-    return [(a, AUDIENCE_LABELS[a]) for a in proposals.PROPOSAL_AUDIENCES if a in rnd.audiences]
+    return [(a, PROPOSER_CHOICES[a]) for a in PROPOSAL_AUDIENCES if a in rnd.audiences]
 
 
 def _join_page(rnd: Round, status: int = 200) -> tuple[str, int]:

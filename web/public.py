@@ -28,7 +28,7 @@ from markupsafe import Markup, escape
 from werkzeug.wrappers import Response
 
 from surveys.core import engine
-from surveys.core.catalogue import AUDIENCES
+from surveys.core.vocabulary import AUDIENCES
 from surveys.services import safeguarding
 from surveys.storage import store
 from surveys.storage.models import Respondent, Round

@@ -17,7 +17,8 @@ import click
 
 from surveys.config import ConfigError
 from surveys.core import engine
-from surveys.core.catalogue import AUDIENCES, BankError
+from surveys.core.catalogue import BankError
+from surveys.core.vocabulary import AUDIENCES
 from surveys.export.answers import answer_rows, write_csv
 from surveys.export.plan import NoApprovedQuotes, build_plan
 from surveys.export.suppression import MIN_GROUP

@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from surveys.core.vocabulary import ROLES
 from surveys.runtime import Runtime
 from surveys.services import accounts, audit
 
@@ -64,7 +65,7 @@ def user_group() -> None:
 @click.option(
     "--role",
     required=True,
-    type=click.Choice(accounts.ROLES),
+    type=click.Choice(ROLES),
     help="lead (everything), reviewer, safeguarding or viewer.",
 )
 @click.option(

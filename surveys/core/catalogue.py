@@ -34,7 +34,8 @@ from typing import Any
 
 import yaml
 
-AUDIENCES: tuple[str, ...] = ("child", "parent", "staff", "partner")
+from surveys.core.vocabulary import AUDIENCES
+
 QUESTION_TYPES: tuple[str, ...] = ("text", "choice", "rating", "yesno")
 #: Fallback chain for wording: a partner sees staff wording unless given their own.
 WORDING_FALLBACK: dict[str, tuple[str, ...]] = {

@@ -21,7 +21,8 @@ from typing import Any
 
 import yaml
 
-from surveys.core.catalogue import AUDIENCES, Catalogue, Question
+from surveys.core.catalogue import Catalogue, Question
+from surveys.core.vocabulary import AUDIENCES
 
 MESSAGES_FILE = Path(__file__).with_name("messages.yaml")
 COMMANDS: dict[str, str] = {

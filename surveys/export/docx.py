@@ -20,9 +20,9 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 
+from surveys.core.vocabulary import SENTIMENT_LABELS, SENTIMENTS
 from surveys.export.plan import (
     NO_QUOTES,
-    SENTIMENTS,
     Plan,
     Section,
     VoiceBox,
@@ -66,7 +66,8 @@ def sentiment_chart(table: SafeTable) -> bytes | None:
     ax = fig.add_subplot()
     labels = [table.rows[i] for i in shown]
     left = [0.0] * len(shown)
-    for j, ((_, name), colour) in enumerate(zip(SENTIMENTS, SENTIMENT_COLOURS, strict=True)):
+    for j, (key, colour) in enumerate(zip(SENTIMENTS, SENTIMENT_COLOURS, strict=True)):
+        name = SENTIMENT_LABELS[key]
         widths = []
         for i in shown:
             total = table.row_totals[i] if table.row_totals else None

@@ -41,34 +41,19 @@ from typing import NamedTuple
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from surveys.core.catalogue import AUDIENCES, RATING_OPTIONS, Catalogue
+from surveys.core.catalogue import RATING_OPTIONS, Catalogue
+from surveys.core.vocabulary import (
+    AUDIENCE_LABELS,
+    AUDIENCES,
+    CHANNEL_LABELS,
+    CHANNEL_PHRASES,
+    QUOTE_AUDIENCES,
+    SENTIMENT_LABELS,
+    SENTIMENTS,
+)
 from surveys.export.suppression import MIN_GROUP, SafeTable, Suppression, fewer_than, suppress
 from surveys.storage.models import Answer, Proposal, Round, SafeguardingCase
 
-QUOTE_AUDIENCES: tuple[str, ...] = ("child", "parent")
-AUDIENCE_LABELS: dict[str, str] = {
-    "child": "Children",
-    "parent": "Parents / carers",
-    "staff": "Staff",
-    "partner": "Partners",
-}
-SENTIMENTS: tuple[tuple[str, str], ...] = (
-    ("positive", "Positive"),
-    ("neutral", "Neutral"),
-    ("negative", "Negative"),
-)
-CHANNEL_LABELS: dict[str, str] = {
-    "web": "Web form",
-    "telegram": "Telegram",
-    "console": "In person",
-    "import": "Paper and other forms",
-}
-_CHANNEL_WORDS: dict[str, str] = {
-    "web": "on a web form",
-    "telegram": "by Telegram",
-    "console": "in person",
-    "import": "on paper and other forms entered afterwards",
-}
 UNKNOWN_QUESTION = "Other comments"
 NO_QUOTES = "No quotes have been approved yet"
 
@@ -542,7 +527,7 @@ def _ratings(
 def _sentiment(
     title: str, rows: list[AnswerRow], people: dict[str, set[str]], min_group: int
 ) -> SafeTable:
-    labels = [k for k, _ in SENTIMENTS]
+    labels = list(SENTIMENTS)
     counts: dict[str, Counter[str]] = defaultdict(Counter)
     for r in rows:
         if r.audience in QUOTE_AUDIENCES and r.sentiment in labels and not r.flagged:
@@ -551,7 +536,7 @@ def _sentiment(
     return suppress(
         [[counts[a][k] for k in labels] for a in auds],
         rows=[AUDIENCE_LABELS[a] for a in auds],
-        columns=[label for _, label in SENTIMENTS],
+        columns=[SENTIMENT_LABELS[s] for s in SENTIMENTS],
         title=f"{title}: sentiment of written answers",
         min_group=min_group,
         rule="row",
@@ -615,7 +600,7 @@ def method_lines(plan: Plan) -> list[str]:
             f"Answers were received from {m.first_answer:%d %B %Y} to {m.last_answer:%d %B %Y}."
         )
     auds = _and([AUDIENCE_LABELS.get(a, a).lower() for a in info.audiences])
-    how = _and([_CHANNEL_WORDS.get(c, c) for c in m.channels])
+    how = _and([CHANNEL_PHRASES.get(c, c) for c in m.channels])
     lines.append(
         f"We asked {auds}" + (f", {how}," if how else "") + " in short plain "
         "questions that could be skipped; nobody had to say who they are."

@@ -6,7 +6,8 @@ import csv
 from collections.abc import Iterator
 from typing import IO, Any
 
-from surveys.export.plan import AUDIENCE_LABELS, Plan, printable
+from surveys.core.vocabulary import AUDIENCE_LABELS
+from surveys.export.plan import Plan, printable
 
 COLUMNS = (
     "round",

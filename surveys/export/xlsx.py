@@ -16,9 +16,9 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from surveys.core.vocabulary import AUDIENCE_LABELS
 from surveys.export.docx import ACTION_COLUMNS, section_heading
 from surveys.export.plan import (
-    AUDIENCE_LABELS,
     NO_QUOTES,
     Plan,
     Section,

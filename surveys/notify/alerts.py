@@ -37,6 +37,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from surveys.config import Settings, load_settings
+from surveys.core.vocabulary import OPEN_CASE_STATUSES
 from surveys.services import safeguarding
 from surveys.storage.models import AlertMessage, Round, SafeguardingCase, User, utcnow
 
@@ -500,7 +501,7 @@ def redirect_disabled(
             log.info("alert cancelled msg=%s case=%s (recipient disabled)", m.id, m.case_id)
             if not nobody:
                 continue
-            case_open = _case_status(session, m.case_id) in safeguarding.OPEN_STATUSES
+            case_open = _case_status(session, m.case_id) in OPEN_CASE_STATUSES
             if not case_open:
                 continue
             added = []

@@ -24,15 +24,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from surveys.core.vocabulary import ROLES
 from surveys.storage.models import User
 
-ROLES = ("lead", "reviewer", "safeguarding", "viewer")
-ROLE_LABELS = {
-    "lead": "Lead (everything, including users)",
-    "reviewer": "Reviewer (review, tag and choose quotes)",
-    "safeguarding": "Safeguarding lead (the safeguarding queue)",
-    "viewer": "Viewer (read-only dashboards and approved quotes)",
-}
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 256
 #: zxcvbn scores 0 (guessed in a moment) to 4 (very hard); 3 is "safely unguessable".

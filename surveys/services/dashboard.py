@@ -25,21 +25,18 @@ from typing import Any
 from sqlalchemy import and_, distinct, func, select
 from sqlalchemy.orm import Session
 
-from surveys.core.catalogue import AUDIENCES, Catalogue
-from surveys.export.plan import AUDIENCE_LABELS, CHANNEL_LABELS
+from surveys.core.catalogue import Catalogue
+from surveys.core.vocabulary import (
+    AUDIENCE_LABELS,
+    AUDIENCES,
+    CHANNEL_LABELS,
+    REVIEW_STATUS_LABELS,
+    SENTIMENT_LABELS,
+    SENTIMENTS,
+)
 from surveys.export.suppression import MIN_GROUP, SafeTable, Suppression, suppress
 from surveys.storage.models import Answer, Respondent, Round, SafeguardingCase
 
-SENTIMENTS: tuple[tuple[str, str], ...] = (
-    ("positive", "Positive"),
-    ("neutral", "Neutral"),
-    ("negative", "Negative"),
-)
-STATUSES: tuple[tuple[str, str], ...] = (
-    ("approved", "Approved"),
-    ("pending", "To review"),
-    ("rejected", "Rejected"),
-)
 CHARTS: dict[str, str] = {
     "priorities": "Written answers by priority and review status",
     "people": "People who took part, by group and channel",
@@ -279,7 +276,7 @@ def build(facts: Facts, catalogue: Catalogue, *, min_group: int = MIN_GROUP) -> 
         if is_quote and status == "approved":
             c["quotes"] += n
             totals["quotes"] += n
-        if sentiment in dict(SENTIMENTS):
+        if sentiment in SENTIMENT_LABELS:
             feel[prio][sentiment] += n
 
     people: dict[tuple[str, str], int] = dict(facts.people)
@@ -347,9 +344,9 @@ def build(facts: Facts, catalogue: Catalogue, *, min_group: int = MIN_GROUP) -> 
     )
     sent_keys = [k for k in keys if feel.get(k)]
     sentiment = suppress(
-        [[feel[k][s] for s, _ in SENTIMENTS] for k in sent_keys],
+        [[feel[k][s] for s in SENTIMENTS] for k in sent_keys],
         rows=[titles.get(k, k) for k in sent_keys],
-        columns=[lab for _, lab in SENTIMENTS],
+        columns=[SENTIMENT_LABELS[s] for s in SENTIMENTS],
         title="Sentiment of written answers",
         min_group=min_group,
         rule="row",
@@ -507,7 +504,7 @@ def _draw_priorities(ax: Any, spec: tuple[Any, ...]) -> None:
         return
     labels = [r[0] for r in rows][::-1]
     left = [0] * len(rows)
-    for k, (key, label) in enumerate(STATUSES):
+    for k, (key, label) in enumerate(REVIEW_STATUS_LABELS.items()):
         values = [r[1 + k] for r in rows][::-1]
         ax.barh(labels, values, left=left, color=COLOURS[key], label=label, height=0.6)
         left = [a + b for a, b in zip(left, values, strict=True)]
@@ -573,7 +570,7 @@ def _draw_sentiment(ax: Any, spec: tuple[Any, ...]) -> None:
         return
     labels = list(rows)[::-1]
     left = [0.0] * len(rows)
-    for k, (key, label) in enumerate(SENTIMENTS):
+    for k, (key, label) in enumerate(SENTIMENT_LABELS.items()):
         values = []
         for i in range(len(rows))[::-1]:
             v, t = cells[i][k], totals[i] if totals else None

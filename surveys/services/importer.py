@@ -44,7 +44,8 @@ from sqlalchemy.orm import Session
 
 from surveys.analysis import pipeline
 from surveys.core import engine
-from surveys.core.catalogue import AUDIENCES, Catalogue, Question
+from surveys.core.catalogue import Catalogue, Question
+from surveys.core.vocabulary import AUDIENCES
 from surveys.services import safeguarding
 from surveys.storage import store
 from surveys.storage.models import Answer, Respondent, Round, utcnow

@@ -19,8 +19,8 @@ import qrcode
 from qrcode.constants import ERROR_CORRECT_M
 from qrcode.image.pure import PyPNGImage
 
-from surveys.core.catalogue import AUDIENCES
 from surveys.core.engine import default_texts
+from surveys.core.vocabulary import AUDIENCES
 
 AUDIENCE_NAMES = {
     "child": "Young people",

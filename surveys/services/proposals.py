@@ -22,12 +22,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from surveys.core.catalogue import Catalogue
+from surveys.core.vocabulary import PROPOSAL_AUDIENCES, PROPOSAL_STATUSES
 from surveys.storage import store
 from surveys.storage.models import Proposal, ProposalVote, Round, utcnow
 
 #: Who may propose and support actions.
-PROPOSAL_AUDIENCES = ("staff", "partner")
-STATUSES = ("open", "accepted", "declined", "merged")
 #: What staff and partners see and may support.
 VISIBLE = ("open", "accepted")
 FIELDS: dict[str, str] = {
@@ -275,7 +274,7 @@ def list_for_round(
     rnd: Round,
     catalogue: Catalogue,
     *,
-    statuses: Sequence[str] = STATUSES,
+    statuses: Sequence[str] = PROPOSAL_STATUSES,
     voter: str | None = None,
 ) -> list[ProposalView]:
     """Return a round's proposals in plan order of priority, most supported first."""

@@ -33,6 +33,7 @@ from sqlalchemy import ColumnElement, Text, cast, exists, func, not_, select, up
 from sqlalchemy.orm import Session
 
 from surveys.analysis import redact as redact_mod
+from surveys.core.vocabulary import REVIEW_STATUSES, SENTIMENTS
 from surveys.storage.models import (
     Answer,
     AnswerTheme,
@@ -45,7 +46,6 @@ from surveys.storage.models import (
 
 log = logging.getLogger("yjvoice.review")
 
-REVIEW_STATUSES: tuple[str, ...] = ("pending", "approved", "rejected")
 #: The queue's status filter: one of the statuses, or these groupings.
 STATUS_FILTERS: dict[str, str] = {
     "pending": "To review",
@@ -54,7 +54,6 @@ STATUS_FILTERS: dict[str, str] = {
     "quotes": "Chosen as quotes",
     "all": "All",
 }
-SENTIMENTS: tuple[str, ...] = ("positive", "neutral", "negative")
 ACTIONS: tuple[str, ...] = ("approve", "reject", "reset", "quote", "unquote")
 #: Categories a reviewer may choose for "redact this too" (the anonymiser's own).
 REDACT_CATEGORIES: dict[str, str] = dict(redact_mod.CATEGORIES)

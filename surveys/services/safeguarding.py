@@ -23,13 +23,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from surveys.core.vocabulary import CASE_STATUSES, OPEN_CASE_STATUSES
 from surveys.storage.models import Answer, Round, SafeguardingCase, User, utcnow
 
 log = logging.getLogger("yjvoice.safeguarding")
 
 DEFAULT_OVERDUE_AFTER = timedelta(hours=1)
-OPEN_STATUSES = ("new", "acknowledged")
-STATUSES = ("new", "acknowledged", "closed")
 MAX_NOTE = 5000
 
 CaseHook = Callable[[Session, SafeguardingCase], None]
@@ -229,8 +228,8 @@ def list_cases(
     """Return cases oldest first: ``open`` (new or acknowledged), ``closed``, or ``all``."""
     where: list = []
     if status == "open":
-        where.append(SafeguardingCase.status.in_(OPEN_STATUSES))
-    elif status in STATUSES:
+        where.append(SafeguardingCase.status.in_(OPEN_CASE_STATUSES))
+    elif status in CASE_STATUSES:
         where.append(SafeguardingCase.status == status)
     elif status != "all":
         raise ValueError(f"unknown status {status!r}")
@@ -346,7 +345,7 @@ def open_count(session: Session) -> int:
         session.scalar(
             select(func.count())
             .select_from(SafeguardingCase)
-            .where(SafeguardingCase.status.in_(OPEN_STATUSES))
+            .where(SafeguardingCase.status.in_(OPEN_CASE_STATUSES))
         )
         or 0
     )

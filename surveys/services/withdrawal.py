@@ -35,8 +35,8 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from surveys.core.vocabulary import OPEN_CASE_STATUSES
 from surveys.services import audit
-from surveys.services.safeguarding import OPEN_STATUSES
 from surveys.storage import store
 from surveys.storage.models import (
     Answer,
@@ -107,7 +107,7 @@ def _erase(session: Session, resp: Respondent, voter_keys: tuple[str, ...]) -> W
         session.scalars(
             select(SafeguardingCase.answer_id)
             .join(Answer, Answer.id == SafeguardingCase.answer_id)
-            .where(Answer.respondent_id == rid, SafeguardingCase.status.in_(OPEN_STATUSES))
+            .where(Answer.respondent_id == rid, SafeguardingCase.status.in_(OPEN_CASE_STATUSES))
         )
     )
     gone = select(Answer.id).where(Answer.respondent_id == rid, Answer.id.not_in(kept_ids))

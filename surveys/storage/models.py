@@ -29,7 +29,6 @@ from sqlalchemy.types import TypeDecorator
 
 from surveys.storage.crypto import EncryptedText
 
-ROUND_STATUSES = ("draft", "open", "closed")
 CHANNELS = ("web", "telegram", "console", "import")
 
 

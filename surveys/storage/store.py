@@ -25,7 +25,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from surveys.analysis import pipeline
 from surveys.core import engine
-from surveys.core.catalogue import AUDIENCES, Catalogue
+from surveys.core.catalogue import Catalogue
+from surveys.core.vocabulary import AUDIENCES
 from surveys.services import safeguarding
 from surveys.storage.models import Answer, ChatLink, Inbound, Priority, Respondent, Round, utcnow
 

@@ -9,15 +9,12 @@ from typing import Any, TypeVar
 from flask import abort
 from flask_login import current_user, login_required
 
+from surveys.core.vocabulary import LEAD, REVIEWER, SAFEGUARDING, VIEWER
 from surveys.storage import store
 from surveys.storage.models import Round
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-LEAD = "lead"
-REVIEWER = "reviewer"
-SAFEGUARDING = "safeguarding"
-VIEWER = "viewer"
 #: Roles that may read a round's dashboards and approved quotes.
 READERS = (LEAD, REVIEWER, VIEWER)
 #: Roles that may review, tag and choose quotes.

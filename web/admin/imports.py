@@ -28,7 +28,7 @@ from surveys.services import audit, importer
 from surveys.storage import store
 from web import csrf, db, runtime
 from web.admin import bp
-from web.admin.access import LEAD, roles_required, round_or_404
+from web.admin.access import LEAD, SAFEGUARDERS, roles_required, round_or_404
 
 log = logging.getLogger("yjvoice.admin.imports")
 
@@ -248,7 +248,7 @@ def import_confirm(code: str):
         round=rnd,
         result=result,
         filename=meta["filename"],
-        can_see_cases=current_user.role in ("lead", "safeguarding"),
+        can_see_cases=current_user.role in SAFEGUARDERS,
     )
 
 

@@ -7,21 +7,22 @@ from dataclasses import dataclass
 from flask import request, url_for
 from flask_login import current_user
 
-from web.admin.access import LEAD, READERS
+from surveys.core.vocabulary import ROLES
+from web.admin.access import LEAD, READERS, REVIEWERS, SAFEGUARDERS
 
 #: (endpoint, label, roles): each area of the workbench adds its entry here.
 NAV: list[tuple[str, str, tuple[str, ...]]] = [
     ("admin.index", "Rounds", READERS),
     ("admin.dashboard_home", "Dashboard", READERS),
-    ("admin.review_home", "Review", ("lead", "reviewer")),
-    ("admin.themes_home", "Themes", ("lead", "reviewer")),
+    ("admin.review_home", "Review", REVIEWERS),
+    ("admin.themes_home", "Themes", REVIEWERS),
     ("admin.exports_home", "Export", READERS),
     ("admin.proposals_index", "Proposals", READERS),
     ("admin.imports_index", "Import", (LEAD,)),
-    ("admin.safeguarding_queue", "Safeguarding", (LEAD, "safeguarding")),
+    ("admin.safeguarding_queue", "Safeguarding", SAFEGUARDERS),
     ("admin.users", "Users", (LEAD,)),
     ("admin.audit_log", "Audit log", (LEAD,)),
-    ("admin.own_password", "Your password", ("lead", "reviewer", "safeguarding", "viewer")),
+    ("admin.own_password", "Your password", ROLES),
 ]
 
 

@@ -20,8 +20,7 @@ from werkzeug.wrappers import Response
 from wtforms.validators import ValidationError
 
 from surveys.analysis.clustering import load_codebook
-from surveys.core.catalogue import AUDIENCES
-from surveys.export.plan import AUDIENCE_LABELS, CHANNEL_LABELS
+from surveys.core.vocabulary import AUDIENCE_LABELS, AUDIENCES, CHANNEL_LABELS, SENTIMENT_LABELS
 from surveys.services import audit, review
 from surveys.storage import store
 from surveys.storage.models import Answer, Round
@@ -31,7 +30,6 @@ from web.admin.access import READERS, REVIEWERS, roles_required, round_or_404
 
 log = logging.getLogger("yjvoice.admin.review")
 
-SENTIMENT_LABELS = {"positive": "Positive", "neutral": "Neutral", "negative": "Negative"}
 STATUS_LABELS = {"pending": "To review", "approved": "Approved", "rejected": "Rejected"}
 DONE_WORDS = {
     "approve": "approved",

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from wtforms import DateField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
-from surveys.core.catalogue import AUDIENCES
+from surveys.core.vocabulary import AUDIENCES, CHANNEL_LABELS
 from surveys.services import invites
 from surveys.storage import store
 from surveys.storage.models import Answer, Respondent, Round
@@ -30,7 +30,6 @@ log = logging.getLogger("yjvoice.admin")
 
 #: Endpoints of the pages around a round that its page should not link to again.
 _NOT_ROUND_AREAS = {"admin.index", "admin.users", "admin.own_password"}
-CHANNEL_NAMES = {"web": "Web", "telegram": "Telegram", "console": "Console", "import": "Imported"}
 
 
 class NewRoundForm(FlaskForm):
@@ -146,7 +145,7 @@ def _counts(rnd: Round) -> dict:
     ).all()
     channels = sorted(
         {c for _, c, _ in started} | {c for _, c, _ in answers},
-        key=lambda c: list(CHANNEL_NAMES).index(c) if c in CHANNEL_NAMES else 99,
+        key=lambda c: list(CHANNEL_LABELS).index(c) if c in CHANNEL_LABELS else 99,
     )
     audiences = [a for a in AUDIENCES if a in rnd.audiences]
     extra = sorted({a for a, _, _ in started if a and a not in audiences})
@@ -241,7 +240,7 @@ def round_page(code: str):
         priorities=[(k, titles.get(k, k)) for k in rnd.priorities],
         kits=kits,
         audience_names=invites.AUDIENCE_NAMES,
-        channel_names=CHANNEL_NAMES,
+        channel_names=CHANNEL_LABELS,
         counts=_counts(rnd),
         areas=_areas(rnd.code),
         can_manage=current_user.role == LEAD,

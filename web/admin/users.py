@@ -21,6 +21,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from surveys.core.vocabulary import ROLE_LABELS, ROLES
 from surveys.services import accounts, audit
 from surveys.storage.models import User
 from web import db, throttle
@@ -108,7 +109,7 @@ def users():
     return render_template(
         "admin/users/list.html",
         users=accounts.list_users(db()),
-        labels=accounts.ROLE_LABELS,
+        labels=ROLE_LABELS,
         is_locked=accounts.is_locked,
         me=current_user.user_id,
     )
@@ -151,8 +152,8 @@ def user_new():
         form=form,
         error=error,
         rules=_password_rules_text(),
-        roles=accounts.ROLES,
-        labels=accounts.ROLE_LABELS,
+        roles=ROLES,
+        labels=ROLE_LABELS,
     ), status
 
 
@@ -195,8 +196,8 @@ def user_manage(user_id: int):
         user=user,
         form=form,
         error=error,
-        roles=accounts.ROLES,
-        labels=accounts.ROLE_LABELS,
+        roles=ROLES,
+        labels=ROLE_LABELS,
         locked=accounts.is_locked(user),
         is_me=user.id == current_user.user_id,
         rules=_password_rules_text(),
@@ -208,7 +209,7 @@ def _apply(user: User, action: str) -> str:
     if action == "role":
         role = request.form.get("role", "")
         accounts.set_role(session, user, role)
-        return f"{user.email} is now: {accounts.ROLE_LABELS.get(role, role)}."
+        return f"{user.email} is now: {ROLE_LABELS.get(role, role)}."
     if action in ("disable", "enable"):
         accounts.set_active(session, user, action == "enable")
         if action == "enable":
@@ -227,7 +228,7 @@ def _apply(user: User, action: str) -> str:
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
-@roles_required(*accounts.ROLES)
+@roles_required(*ROLES)
 def own_password():
     """Let anyone signed in change their own password (ending their other sessions)."""
     form = OwnPasswordForm()

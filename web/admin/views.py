@@ -8,6 +8,7 @@ from flask import redirect, render_template, request, session, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from surveys.core.vocabulary import ROLES
 from surveys.services import accounts, audit
 from surveys.storage import store
 from surveys.storage.models import Answer, Respondent, User
@@ -73,7 +74,7 @@ def _record_failed_sign_in(email: str) -> None:
 
 
 @bp.route("/logout", methods=["POST"])
-@roles_required(*accounts.ROLES)
+@roles_required(*ROLES)
 def logout():
     """Sign out here and in every other browser."""
     form = EmptyForm()
