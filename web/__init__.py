@@ -8,7 +8,6 @@ headers; no page uses inline script or style, so the CSP allows neither.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import traceback
 from typing import Any
@@ -144,7 +143,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from web import admin, auth, privacy, proposals, public
+    from web import admin, auth, hooks, privacy, proposals, public, withdraw
     from web.admin.nav import admin_nav
 
     app.register_blueprint(public.bp)
@@ -153,18 +152,9 @@ def _register_blueprints(app: Flask) -> None:
     auth.init_app(app)
     app.register_blueprint(admin.bp)
     app.jinja_env.globals["admin_nav"] = admin_nav
-    from web import withdraw
-
     app.register_blueprint(withdraw.bp)
-    try:
-        hooks = importlib.import_module("web.hooks")
-    except ModuleNotFoundError as exc:  # the webhook is optional until web/hooks.py lands
-        if exc.name != "web.hooks":
-            raise
-        log.info("web.hooks not present; the Telegram webhook is not served")
-    else:
-        csrf.exempt(hooks.bp)
-        app.register_blueprint(hooks.bp)
+    csrf.exempt(hooks.bp)
+    app.register_blueprint(hooks.bp)
 
 
 def _close_db(exc: BaseException | None) -> None:

@@ -11,7 +11,6 @@ by the default install.
 
 from __future__ import annotations
 
-import logging
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -21,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from surveys.core.catalogue import default_catalogue
 
 DATA_FILE = Path(__file__).parent / "data" / "priorities.yaml"
 NONE = "none"
@@ -166,19 +167,11 @@ def _catalogue_priorities(catalogue: Any) -> list[_Priority]:
 
 @cache
 def _default_priorities() -> tuple[_Priority, ...]:
-    """Packaged banks merged over the lexicon's own titles (banks may still be incomplete)."""
+    """Packaged banks merged over the lexicon's own titles."""
     lex = load_lexicon()
     merged = {k: _Priority(k, v["title"], v["description"]) for k, v in lex.items()}
-    try:
-        from surveys.core.catalogue import default_catalogue
-
-        for p in _catalogue_priorities(default_catalogue()):
-            merged[p.key] = p
-    except Exception as exc:  # a half-written bank must not stop classification
-        logging.getLogger(__name__).warning(
-            "question banks unavailable (%s); using the lexicon's own priorities",
-            type(exc).__name__,
-        )
+    for p in _catalogue_priorities(default_catalogue()):
+        merged[p.key] = p
     return tuple(merged.values())
 
 

@@ -16,14 +16,11 @@ A case nobody acknowledges within ``SAFEGUARDING_ESCALATE_MINUTES`` gets an esca
 every address in ``SAFEGUARDING_DEPUTY_EMAILS``, once. Messages still waiting for a disabled
 account are cancelled; when no active safeguarding user is left, they go to the deputies.
 
-Log lines carry ids only. Each step is recorded in the audit log when ``surveys.services.audit``
-offers ``record``.
+Log lines carry ids only. Each step is recorded in the audit log.
 """
 
 from __future__ import annotations
 
-import importlib
-import inspect
 import logging
 import smtplib
 import ssl
@@ -38,7 +35,7 @@ from sqlalchemy.orm import Session
 
 from surveys.config import Settings, load_settings
 from surveys.core.vocabulary import OPEN_CASE_STATUSES
-from surveys.services import safeguarding
+from surveys.services import audit, safeguarding
 from surveys.storage.models import AlertMessage, Round, SafeguardingCase, User, utcnow
 
 log = logging.getLogger("yjvoice.alerts")
@@ -90,27 +87,14 @@ def backoff(attempts: int) -> timedelta:
 
 
 def _audit(session: Session, action: str, **kw) -> None:
-    """Record a step in the audit log when ``surveys.services.audit.record`` exists (ids only).
+    """Record a step in the audit log (ids only).
 
     In a savepoint: a failing audit call is logged and never undoes the alert (nor the case
     and answer stored in the same transaction).
     """
     try:
-        audit = importlib.import_module("surveys.services.audit")
-    except ImportError:
-        return
-    record = getattr(audit, "record", None)
-    if record is None or not callable(record):
-        return
-    try:
-        params = inspect.signature(record).parameters
-    except (TypeError, ValueError):
-        params = {}
-    if params and not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        kw = {k: v for k, v in kw.items() if k in params}
-    try:
         with session.begin_nested():
-            record(session, action, **kw)
+            audit.record(session, action, **kw)
     except Exception as exc:  # the audit log must not stop an alert
         log.warning("audit record failed action=%s error=%s", action, type(exc).__name__)
 
