@@ -9,21 +9,21 @@ headers; no page uses inline script or style, so the CSP allows neither.
 from __future__ import annotations
 
 import logging
-import traceback
 from typing import Any
 
-from flask import Flask, current_app, g, render_template, request, url_for
+from flask import Flask, current_app, g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_wtf.csrf import CSRFError, CSRFProtect
+from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import text
 from sqlalchemy.orm import Session
-from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from surveys.config import load_settings
 from surveys.core.engine import default_texts
 from surveys.runtime import Runtime
+from web import errors
+from web.errors import error_page  # noqa: F401  (views import it from here)
 
 log = logging.getLogger("yjvoice.web")
 csrf = CSRFProtect()
@@ -51,24 +51,6 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), interest-cohort=()",
     "Cross-Origin-Opener-Policy": "same-origin",
-}
-ERROR_PAGES: dict[int, tuple[str, str]] = {
-    400: ("Something went wrong", "Sorry, we could not understand what was sent."),
-    403: ("You can't open this page", "Sorry, this page is not available."),
-    404: (
-        "Page not found",
-        "Sorry, we can't find that page. Please check the link you were given.",
-    ),
-    405: ("Something went wrong", "Sorry, that did not work. Please go back to your link."),
-    413: (
-        "That was too long",
-        "Sorry, that was too much to send in one go. Please make your answer shorter.",
-    ),
-    500: (
-        "Sorry, something went wrong",
-        "Sorry, something went wrong on our side. Your answers so far are safe. "
-        "Please try again in a minute.",
-    ),
 }
 
 
@@ -134,7 +116,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     csrf.init_app(app)
     _register_blueprints(app)
-    _register_error_handlers(app)
+    errors.init_app(app)
     app.teardown_appcontext(_close_db)
     app.after_request(_security_headers)
     app.context_processor(lambda: {"danger": default_texts().get("danger", None)})
@@ -165,7 +147,8 @@ def _close_db(exc: BaseException | None) -> None:
         session.close()
 
 
-def _rollback() -> None:
+def rollback() -> None:
+    """Roll back this request's session, if it opened one."""
     session = g.get("yjv_db")
     if session is not None:
         session.rollback()
@@ -191,45 +174,3 @@ def _security_headers(response: Response) -> Response:
         # Answers-in-progress must not linger in a shared phone's cache or back history.
         response.headers["Cache-Control"] = "no-store"
     return response
-
-
-def error_page(status: int, heading: str, message: str, **extra: Any) -> tuple[str, int]:
-    """Render a plain, friendly message page with a status code."""
-    return render_template("message.html", heading=heading, message=message, **extra), status
-
-
-def _register_error_handlers(app: Flask) -> None:
-    def handle_csrf(exc: CSRFError) -> tuple[str, int]:
-        log.info("csrf refused path=%s reason=%s", request.path, exc.description)
-        link = None
-        if request.endpoint == "public.respond":
-            link = url_for(request.endpoint, **(request.view_args or {}))
-        return error_page(
-            400,
-            "Please try that again",
-            "Sorry, this page was open too long, or your browser blocked our cookie, so we "
-            "could not save that. Nothing was saved. Please open your link again.",
-            link=link,
-            link_text="Open the survey again",
-        )
-
-    def handle_http(exc: HTTPException) -> Response | tuple[str, int]:
-        status = exc.code or 500
-        if status not in ERROR_PAGES:
-            return exc.get_response()
-        if status >= 500:
-            _rollback()
-        heading, message = ERROR_PAGES[status]
-        return error_page(status, heading, message)
-
-    def handle_any(exc: Exception) -> tuple[str, int]:
-        _rollback()
-        # Frames only: an exception's message can quote SQL parameters, i.e. answer text.
-        frames = "".join(traceback.format_tb(exc.__traceback__))
-        log.error("unhandled %s path=%s\n%s", type(exc).__name__, request.path, frames)
-        heading, message = ERROR_PAGES[500]
-        return error_page(500, heading, message)
-
-    app.register_error_handler(CSRFError, handle_csrf)
-    app.register_error_handler(HTTPException, handle_http)
-    app.register_error_handler(Exception, handle_any)

@@ -19,6 +19,7 @@ from flask.typing import ResponseReturnValue
 
 from surveys.services import withdrawal
 from web import db, throttle
+from web.errors import error_page
 
 bp = Blueprint("withdraw", __name__)
 log = logging.getLogger("yjvoice.web.withdraw")
@@ -80,13 +81,9 @@ def done() -> str:
 @bp.errorhandler(429)
 def _throttled(exc) -> ResponseReturnValue:
     log.info("withdrawal throttled")
-    return render_template(
-        "message.html",
-        heading=THROTTLED_HEADING,
-        message=THROTTLED,
-        link=url_for(".withdraw"),
-        link_text="Try again later",
-    ), 429
+    return error_page(
+        429, THROTTLED_HEADING, THROTTLED, link=url_for(".withdraw"), link_text="Try again later"
+    )
 
 
 def _init_throttle(state) -> None:

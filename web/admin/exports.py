@@ -19,10 +19,11 @@ from surveys.export.answers import answer_rows, write_csv
 from surveys.export.plan import build_plan
 from surveys.export.suppression import MIN_GROUP as DEFAULT_MIN_GROUP
 from surveys.services import audit
-from web import db, error_page, runtime
+from web import db, runtime
 from web.admin import bp
 from web.admin.access import LEAD, READERS, roles_required, round_or_404
 from web.admin.review import common, pick_round
+from web.errors import error_page
 
 log = logging.getLogger("yjvoice.admin")
 FORMATS = {
