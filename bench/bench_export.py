@@ -27,8 +27,8 @@ from sqlalchemy import insert
 
 from surveys.config import Settings
 from surveys.export.docx import write_docx
-from surveys.export.plan import build_plan
 from surveys.runtime import Runtime, initialise
+from surveys.services.exporting import build_plan
 from surveys.storage import store
 from surveys.storage.models import Answer, Proposal, Respondent
 

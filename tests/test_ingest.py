@@ -6,7 +6,8 @@ import io
 from sqlalchemy import select
 
 from surveys.core import engine
-from surveys.export.answers import answer_rows, write_csv
+from surveys.export.answers import write_csv
+from surveys.services.exporting import all_answer_rows
 from surveys.storage import store
 from surveys.storage.models import Answer, SafeguardingCase
 
@@ -92,7 +93,7 @@ def test_csv_export_carries_the_analysis_columns(rt, open_round):
     with rt.transaction() as s:
         rnd = store.get_round(s, open_round)
         buf = io.StringIO()
-        write_csv(answer_rows(s, rnd, rt.catalogue), buf)
+        write_csv(all_answer_rows(s, rnd, rt.catalogue), buf)
     row = next(csv.DictReader(io.StringIO(buf.getvalue())))
     assert "[phone]" in row["answer_redacted"] and "07700" not in row["answer_redacted"]
     for col in ("sentiment", "priority_guess", "themes", "flagged"):

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from surveys.export.plan import build_plan
 from surveys.services import proposals
+from surveys.services.exporting import build_plan
 from surveys.services.proposals import Draft
 from surveys.storage import store
 from surveys.storage.models import Proposal, ProposalVote

@@ -19,11 +19,10 @@ from surveys.config import ConfigError
 from surveys.core import engine
 from surveys.core.catalogue import BankError
 from surveys.core.vocabulary import AUDIENCES
-from surveys.export.answers import answer_rows, write_csv
-from surveys.export.plan import NoApprovedQuotes, build_plan
+from surveys.export.plan import NoApprovedQuotes
 from surveys.export.suppression import MIN_GROUP
 from surveys.runtime import Runtime, initialise
-from surveys.services import audit
+from surveys.services import exporting
 from surveys.services.accounts import AccountError
 from surveys.storage import store
 
@@ -206,15 +205,12 @@ def round_list(as_json: bool) -> None:
         )
 
 
-EXPORT_FORMATS = ("docx", "xlsx", "csv", "md")
-
-
 @main.command()
 @click.option("--round", "code", required=True, help="The round's invite code.")
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(EXPORT_FORMATS),
+    type=click.Choice(list(exporting.FORMATS)),
     help="docx (Word, the default), xlsx (Excel), csv (the quotes; with --all every "
     "answer, the default then) or md (Markdown).",
 )
@@ -260,45 +256,26 @@ def export(code: str, fmt: str | None, everything: bool, min_group: int, out: Pa
         except store.RoundNotFound:
             raise click.ClickException(f"no round has the code {code!r}") from None
         if everything:
-            rows = answer_rows(session, rnd, rt.catalogue)
-            n = _write_out(out, "w", lambda fh: write_csv(rows, fh))
-            audit.record(
-                session,
-                "export",
-                actor=cli_actor(),
-                round_id=rnd.id,
-                details={"format": "csv", "scope": "all", "rows": n},
+            n = _write_out(
+                out,
+                "w",
+                lambda fh: exporting.export_answers(
+                    session, rnd, rt.catalogue, fh, actor=cli_actor()
+                ),
             )
             click.echo(f"Wrote {n} answers to {out}", err=to_stdout)
             return
-        plan = build_plan(session, rnd, rt.catalogue, min_group=min_group)
-        round_id = rnd.id
-    try:
-        plan.require_quotes()
-    except NoApprovedQuotes as exc:
-        raise click.ClickException(str(exc)) from None
-    # Imported here: python-docx and openpyxl take a moment to load, other commands need neither.
-    from surveys.export.docx import write_docx
-    from surveys.export.markdown import write_markdown
-    from surveys.export.quotes_csv import write_quotes_csv
-    from surveys.export.xlsx import write_xlsx
-
-    writers = {
-        "docx": ("wb", lambda fh: write_docx(plan, fh)),
-        "xlsx": ("wb", lambda fh: write_xlsx(plan, fh)),
-        "csv": ("w", lambda fh: write_quotes_csv(plan, fh)),
-        "md": ("w", lambda fh: write_markdown(plan, fh)),
-    }
-    mode, write = writers[fmt]
-    _write_out(out, mode, write)
-    with rt.transaction() as session:
-        audit.record(
-            session,
-            "export",
-            actor=cli_actor(),
-            round_id=round_id,
-            details={"format": fmt, "scope": "quotes", "quotes": plan.quote_count},
-        )
+        mode = "wb" if exporting.FORMATS[fmt].binary else "w"
+        try:
+            plan = _write_out(
+                out,
+                mode,
+                lambda fh: exporting.export_plan(
+                    session, rnd, rt.catalogue, fmt, fh, actor=cli_actor(), min_group=min_group
+                ),
+            )
+        except NoApprovedQuotes as exc:
+            raise click.ClickException(str(exc)) from None
     hidden = len(plan.suppressed)
     click.echo(
         f"Wrote {plan.quote_count} quotes in {len(plan.sections)} priorities to {out}"

@@ -1,1 +1,5 @@
-"""Publishing answers: CSV of every answer now; quote tables per priority later."""
+"""Publishing answers: the plan's tables (Word, Excel, CSV, Markdown) and every answer as CSV.
+
+Plain data in: nothing here reads the database (``surveys.storage.queries`` does, for
+``surveys.services.exporting``).
+"""

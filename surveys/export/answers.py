@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
-from typing import IO, Any
-
-from sqlalchemy.orm import Session
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import IO, Any, NamedTuple
 
 from surveys.core.catalogue import Catalogue
-from surveys.storage.models import Round
-from surveys.storage.store import live_answers
 
 COLUMNS = (
     "round",
@@ -31,10 +28,29 @@ COLUMNS = (
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def answer_rows(session: Session, rnd: Round, catalogue: Catalogue) -> Iterator[dict[str, Any]]:
-    """Yield one dict per live answer, in the order they arrived."""
+class AnswerRecord(NamedTuple):
+    """One live answer as given, with its analysis (``surveys.storage.queries`` reads them)."""
+
+    priority: str
+    question_id: str
+    audience: str
+    channel: str
+    respondent_id: str
+    text: str
+    created_at: datetime
+    redacted: str | None
+    sentiment: str | None
+    priority_guess: str | None
+    themes: tuple[str, ...]
+    flagged: bool
+
+
+def answer_rows(
+    records: Iterable[AnswerRecord], round_code: str, catalogue: Catalogue
+) -> Iterator[dict[str, Any]]:
+    """Yield one dict per answer record, in the order given."""
     texts: dict[tuple[str, str], str] = {}
-    for a in live_answers(session, rnd):
+    for a in records:
         key = (a.question_id, a.audience)
         if key not in texts:
             try:
@@ -42,7 +58,7 @@ def answer_rows(session: Session, rnd: Round, catalogue: Catalogue) -> Iterator[
             except KeyError:
                 texts[key] = ""
         yield {
-            "round": rnd.code,
+            "round": round_code,
             "priority": a.priority,
             "question_id": a.question_id,
             "question_text": texts[key],
@@ -54,7 +70,7 @@ def answer_rows(session: Session, rnd: Round, catalogue: Catalogue) -> Iterator[
             "answer_redacted": a.redacted if a.redacted is not None else "",
             "sentiment": a.sentiment or "",
             "priority_guess": a.priority_guess or "",
-            "themes": ";".join(a.themes or ()),
+            "themes": ";".join(a.themes),
             "flagged": "yes" if a.flagged else "no",
         }
 
@@ -67,7 +83,7 @@ def _safe_cell(value: Any) -> Any:
     return value
 
 
-def write_csv(rows: Iterator[dict[str, Any]], out: IO[str]) -> int:
+def write_csv(rows: Iterable[dict[str, Any]], out: IO[str]) -> int:
     """Write rows as CSV with a header; return how many rows were written."""
     writer = csv.DictWriter(out, fieldnames=COLUMNS, extrasaction="ignore")
     writer.writeheader()

@@ -1,7 +1,9 @@
 """The plan's tables for one round: quotes per priority and question, ratings, actions, method.
 
-``build_plan`` reads the database once (never the raw answer text: the column is not even
-selected) and hands plain rows to ``plan_from_rows``, a pure function every exporter shares.
+``plan_from_rows`` is a pure function every exporter shares: it takes the plain rows declared
+here (``AnswerRow``, ``ActionRow``, ``RoundInfo``), which ``surveys.storage.queries`` reads
+from the database (never the raw answer text: the column is not even selected) and
+``surveys.services.exporting.build_plan`` hands over.
 
 What may be printed:
 
@@ -34,12 +36,9 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from typing import NamedTuple
-
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from surveys.core.catalogue import RATING_OPTIONS, Catalogue
 from surveys.core.vocabulary import (
@@ -52,7 +51,6 @@ from surveys.core.vocabulary import (
     SENTIMENTS,
 )
 from surveys.export.suppression import MIN_GROUP, SafeTable, Suppression, fewer_than, suppress
-from surveys.storage.models import Answer, Proposal, Round, SafeguardingCase
 
 UNKNOWN_QUESTION = "Other comments"
 NO_QUOTES = "No quotes have been approved yet"
@@ -256,138 +254,6 @@ class Plan:
             raise NoApprovedQuotes(self.round.code)
 
 
-# ---- reading the database (the imperative edge of this module) ---------------------------
-def load_rows(session: Session, rnd: Round) -> list[AnswerRow]:
-    """Return the round's live answers as plain rows, raw text left in the database."""
-    stmt = (
-        select(
-            Answer.id,
-            Answer.respondent_id,
-            Answer.priority,
-            Answer.priority_override,
-            Answer.question_id,
-            Answer.audience,
-            Answer.channel,
-            Answer.choice,
-            Answer.redacted,
-            Answer.quote_text,
-            Answer.sentiment,
-            Answer.sentiment_override,
-            Answer.review_status,
-            Answer.is_quote,
-            Answer.flagged,
-            SafeguardingCase.id.label("case_id"),
-        )
-        .outerjoin(SafeguardingCase, SafeguardingCase.answer_id == Answer.id)
-        .where(Answer.round_id == rnd.id, Answer.superseded.is_(False))
-        .order_by(Answer.created_at, Answer.id)
-    )
-    rows = []
-    # Core rows (no ORM loading): this reads every live answer of the round.
-    for (
-        answer_id,
-        respondent_id,
-        priority,
-        priority_override,
-        question_id,
-        audience,
-        channel,
-        choice,
-        redacted,
-        quote_text,
-        sentiment,
-        sentiment_override,
-        review_status,
-        is_quote,
-        flagged,
-        case_id,
-    ) in session.connection().execute(stmt):
-        quotable = (
-            review_status == "approved"
-            and not flagged
-            and case_id is None
-            and bool(is_quote)
-            and redacted is not None
-        )
-        text = (quote_text or redacted or "").strip() if quotable else ""
-        rows.append(
-            AnswerRow(
-                answer_id,
-                respondent_id,
-                priority_override or priority,
-                question_id,
-                audience,
-                channel,
-                choice,
-                text,
-                sentiment_override or sentiment,
-                quotable and bool(text),
-                bool(flagged or case_id is not None),
-            )
-        )
-    return rows
-
-
-def load_actions(session: Session, rnd: Round) -> list[ActionRow]:
-    """Return the round's accepted proposals, oldest first."""
-    stmt = (
-        select(Proposal)
-        .where(Proposal.round_id == rnd.id, Proposal.status == "accepted")
-        .order_by(Proposal.created_at, Proposal.id)
-    )
-    return [
-        ActionRow(p.priority, p.agency, p.achieve, p.do, p.evidence) for p in session.scalars(stmt)
-    ]
-
-
-def _day(value: object) -> date | None:
-    # min()/max() bypass the column type: SQLite hands back text, PostgreSQL a datetime.
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return date.fromisoformat(value[:10])
-    return value.date() if hasattr(value, "date") else None  # type: ignore[union-attr]
-
-
-def round_info(rnd: Round) -> RoundInfo:
-    """Return the facts of a round the plan prints."""
-    return RoundInfo(
-        code=rnd.code,
-        title=rnd.title,
-        status=rnd.status,
-        priorities=tuple(rnd.priorities),
-        audiences=tuple(rnd.audiences),
-        created_on=rnd.created_at.date(),
-        opened_on=rnd.opened_at.date() if rnd.opened_at else None,
-        closed_on=rnd.closed_at.date() if rnd.closed_at else None,
-        closes_on=rnd.closes_on,
-    )
-
-
-def build_plan(
-    session: Session, rnd: Round, catalogue: Catalogue, *, min_group: int = MIN_GROUP
-) -> Plan:
-    """Read one round and return its plan tables, small numbers suppressed."""
-    first, last = session.execute(
-        select(func.min(Answer.created_at), func.max(Answer.created_at)).where(
-            Answer.round_id == rnd.id, Answer.superseded.is_(False)
-        )
-    ).one()
-    info = replace(
-        round_info(rnd),
-        first_answer=_day(first),
-        last_answer=_day(last),
-    )
-    return plan_from_rows(
-        info,
-        load_rows(session, rnd),
-        load_actions(session, rnd),
-        catalogue,
-        min_group=min_group,
-    )
-
-
-# ---- the pure core ------------------------------------------------------------------------
 def plan_from_rows(
     info: RoundInfo,
     rows: Sequence[AnswerRow],

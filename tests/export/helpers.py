@@ -5,7 +5,7 @@ from __future__ import annotations
 from docx import Document
 from openpyxl import load_workbook
 
-from surveys.export.plan import build_plan
+from surveys.services.exporting import build_plan
 from surveys.storage import store
 
 

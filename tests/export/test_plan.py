@@ -5,7 +5,8 @@ import re
 import pytest
 from sqlalchemy import event
 
-from surveys.export.plan import NO_QUOTES, NoApprovedQuotes, build_plan
+from surveys.export.plan import NO_QUOTES, NoApprovedQuotes
+from surveys.services.exporting import build_plan
 from surveys.storage import store
 from tests.export.conftest import (
     CHILD_QUOTES,

@@ -15,10 +15,10 @@ from flask import render_template, request, send_file
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from surveys.export.answers import answer_rows, write_csv
-from surveys.export.plan import build_plan
+from surveys.export.plan import NoApprovedQuotes
 from surveys.export.suppression import MIN_GROUP as DEFAULT_MIN_GROUP
-from surveys.services import audit
+from surveys.services import exporting
+from surveys.services.exporting import FORMATS
 from web import db, runtime
 from web.admin import bp
 from web.admin.access import LEAD, READERS, roles_required, round_or_404
@@ -26,12 +26,6 @@ from web.admin.review import common, pick_round
 from web.errors import error_page
 
 log = logging.getLogger("yjvoice.admin")
-FORMATS = {
-    "docx": ("Word", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
-    "xlsx": ("Excel", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-    "csv": ("CSV", "text/csv; charset=utf-8"),
-    "md": ("Markdown", "text/markdown; charset=utf-8"),
-}
 
 
 def _min_group() -> int:
@@ -54,7 +48,7 @@ def exports_page(code: str) -> str:
     """Show what an export will hold, what was hidden and why, and the download links."""
     rnd = round_or_404(code)
     min_group = _min_group()
-    plan = build_plan(db(), rnd, runtime().catalogue, min_group=min_group)
+    plan = exporting.build_plan(db(), rnd, runtime().catalogue, min_group=min_group)
     return render_template(
         "admin/exports/page.html",
         plan=plan,
@@ -73,46 +67,25 @@ def export_download(code: str, fmt: str) -> Response | tuple[str, int]:
     if fmt not in FORMATS:
         return error_page(404, "No such format", "Choose Word, Excel, CSV or Markdown.")
     rnd = round_or_404(code)
-    plan = build_plan(db(), rnd, runtime().catalogue, min_group=_min_group())
-    if plan.quote_count == 0:
+    binary = FORMATS[fmt].binary
+    out: io.BytesIO | io.StringIO = io.BytesIO() if binary else io.StringIO(newline="")
+    try:
+        exporting.export_plan(
+            db(), rnd, runtime().catalogue, fmt, out, actor=current_user, min_group=_min_group()
+        )
+    except NoApprovedQuotes:
         return error_page(
             409,
             "Nothing to export yet",
             "No quotes have been approved for this round yet. Approve some answers as "
             "quotes in Review, then export.",
         )
-    buf = io.BytesIO()
-    if fmt == "docx":
-        from surveys.export.docx import write_docx
-
-        write_docx(plan, buf)
-    elif fmt == "xlsx":
-        from surveys.export.xlsx import write_xlsx
-
-        write_xlsx(plan, buf)
-    else:
-        text = io.StringIO(newline="")
-        if fmt == "csv":
-            from surveys.export.quotes_csv import write_quotes_csv
-
-            write_quotes_csv(plan, text)
-        else:
-            from surveys.export.markdown import write_markdown
-
-            write_markdown(plan, text)
-        buf.write(text.getvalue().encode("utf-8"))
-    buf.seek(0)
-    audit.record(
-        db(),
-        "export",
-        actor=current_user,
-        round_id=rnd.id,
-        details={"format": fmt, "scope": "quotes", "quotes": plan.quote_count},
-    )
     db().commit()
     log.info("export round=%s format=%s user=%s", rnd.id, fmt, current_user.user_id)
+    data = out.getvalue()
+    buf = io.BytesIO(data if isinstance(data, bytes) else data.encode("utf-8"))
     name = f"youth-justice-plan-{rnd.code}-{date.today():%Y-%m-%d}.{fmt}"
-    return send_file(buf, mimetype=FORMATS[fmt][1], as_attachment=True, download_name=name)
+    return send_file(buf, mimetype=FORMATS[fmt].mimetype, as_attachment=True, download_name=name)
 
 
 @bp.route("/rounds/<code>/export/answers.csv")
@@ -121,16 +94,9 @@ def export_all_answers(code: str) -> Response:
     """Send every live answer as given, with its analysis (the lead's working file)."""
     rnd = round_or_404(code)
     text = io.StringIO(newline="")
-    n = write_csv(answer_rows(db(), rnd, runtime().catalogue), text)
-    audit.record(
-        db(),
-        "export",
-        actor=current_user,
-        round_id=rnd.id,
-        details={"format": "csv", "scope": "all", "rows": n},
-    )
+    n = exporting.export_answers(db(), rnd, runtime().catalogue, text, actor=current_user)
     db().commit()
     log.info("export round=%s format=all-answers rows=%d user=%s", rnd.id, n, current_user.user_id)
     buf = io.BytesIO(text.getvalue().encode("utf-8"))
     name = f"all-answers-{rnd.code}-{date.today():%Y-%m-%d}.csv"
-    return send_file(buf, mimetype=FORMATS["csv"][1], as_attachment=True, download_name=name)
+    return send_file(buf, mimetype=FORMATS["csv"].mimetype, as_attachment=True, download_name=name)

@@ -1,0 +1,131 @@
+"""Export a round: the plan's tables in one format, or every answer as CSV, with the audit record.
+
+The workbench and ``yjvoice export`` both call ``export_plan`` and ``export_answers``; they
+differ only in where the bytes go (a download, a file) and who the actor is. The caller
+commits: the audit record lands with the export, or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import IO, Any
+
+from sqlalchemy.orm import Session
+
+from surveys.core.catalogue import Catalogue
+from surveys.export.answers import answer_rows, write_csv
+from surveys.export.plan import Plan, plan_from_rows
+from surveys.export.suppression import MIN_GROUP
+from surveys.services import audit
+from surveys.storage import queries
+from surveys.storage.models import Round
+
+
+@dataclass(frozen=True)
+class Format:
+    """A file format the plan is exported in."""
+
+    label: str
+    mimetype: str
+    binary: bool
+
+
+FORMATS: dict[str, Format] = {
+    "docx": Format(
+        "Word", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", True
+    ),
+    "xlsx": Format(
+        "Excel", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", True
+    ),
+    "csv": Format("CSV", "text/csv; charset=utf-8", False),
+    "md": Format("Markdown", "text/markdown; charset=utf-8", False),
+}
+
+
+def build_plan(
+    session: Session, rnd: Round, catalogue: Catalogue, *, min_group: int = MIN_GROUP
+) -> Plan:
+    """Read one round and return its plan tables, small numbers suppressed."""
+    return plan_from_rows(
+        queries.round_info(session, rnd),
+        queries.plan_rows(session, rnd),
+        queries.accepted_actions(session, rnd),
+        catalogue,
+        min_group=min_group,
+    )
+
+
+def write_plan(plan: Plan, fmt: str, out: IO[Any]) -> None:
+    """Write a plan in one of ``FORMATS`` (a binary stream for docx and xlsx, else text).
+
+    Raises NoApprovedQuotes when the plan has no quotes.
+    """
+    # Imported here: python-docx and openpyxl take a moment to load, and most callers write
+    # one format.
+    if fmt == "docx":
+        from surveys.export.docx import write_docx
+
+        write_docx(plan, out)
+    elif fmt == "xlsx":
+        from surveys.export.xlsx import write_xlsx
+
+        write_xlsx(plan, out)
+    elif fmt == "csv":
+        from surveys.export.quotes_csv import write_quotes_csv
+
+        write_quotes_csv(plan, out)
+    elif fmt == "md":
+        from surveys.export.markdown import write_markdown
+
+        write_markdown(plan, out)
+    else:
+        raise ValueError(f"unknown export format {fmt!r}")
+
+
+def export_plan(
+    session: Session,
+    rnd: Round,
+    catalogue: Catalogue,
+    fmt: str,
+    out: IO[Any],
+    *,
+    actor: Any,
+    min_group: int = MIN_GROUP,
+) -> Plan:
+    """Write the round's plan tables to ``out`` and record the export; return the plan.
+
+    Raises NoApprovedQuotes, before writing anything, when no quote is approved yet.
+    """
+    plan = build_plan(session, rnd, catalogue, min_group=min_group)
+    plan.require_quotes()
+    write_plan(plan, fmt, out)
+    audit.record(
+        session,
+        "export",
+        actor=actor,
+        round_id=rnd.id,
+        details={"format": fmt, "scope": "quotes", "quotes": plan.quote_count},
+    )
+    return plan
+
+
+def all_answer_rows(session: Session, rnd: Round, catalogue: Catalogue) -> Iterator[dict[str, Any]]:
+    """Yield every live answer of the round as a row of the lead's working file."""
+    return answer_rows(queries.answer_records(session, rnd), rnd.code, catalogue)
+
+
+def export_answers(
+    session: Session, rnd: Round, catalogue: Catalogue, out: IO[str], *, actor: Any
+) -> int:
+    """Write every live answer as given (not for publication) as CSV, record the export and
+    return how many rows were written."""
+    n = write_csv(all_answer_rows(session, rnd, catalogue), out)
+    audit.record(
+        session,
+        "export",
+        actor=actor,
+        round_id=rnd.id,
+        details={"format": "csv", "scope": "all", "rows": n},
+    )
+    return n
