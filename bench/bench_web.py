@@ -505,6 +505,7 @@ def main() -> None:
     load_at_start = os.getloadavg()
 
     from surveys.core.catalogue import default_catalogue
+    from surveys.services import conversation
     from surveys.storage import db, store
 
     name, url = make_database()
@@ -523,12 +524,11 @@ def main() -> None:
             )
             code = rnd.code
             for i in range(max(args.clients, 64)):  # the floor's respondents, one per client
-                store.start_respondent(
+                conversation.start(
                     s,
                     rnd,
-                    default_catalogue(),
+                    conversation.Context(default_catalogue(), SECRET),
                     channel="web",
-                    secret=SECRET,
                     resume_key=floor_key(i),
                     audience="child",
                 )

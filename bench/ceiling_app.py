@@ -2,7 +2,7 @@
 same stack as the product (gunicorn, SQLAlchemy session per request, psycopg 3, PostgreSQL).
 
 Also the floor: a bare endpoint running only the SQL that storing one answer needs, as the
-product runs it (see ``surveys.storage.store.apply_inbound``): lock the respondent's row found by
+product runs it (see ``surveys.services.conversation.apply``): lock the respondent's row found by
 round code and resume key, claim the delivery key, insert the answer, update the
 conversation state. No CSRF check, conversation engine, analysis, encryption or page: what
 it costs above the ceiling is the database work alone.

@@ -66,16 +66,23 @@ class Incoming:
     message_id: int | None = None  # the message whose button was pressed (if editable)
     message_text: str | None = None  # its text, to show the chosen answer under it
     button_label: str | None = None
+    origin: str = ""  # "m<message id>" or "c<callback query id>": what this update carries
 
     @property
     def key(self) -> str:
         """Return the delivery key this update is stored under (exactly once)."""
-        return delivery_key(self.update_id)
+        return delivery_key(self.update_id, self.origin, self.chat_key or "")
 
 
-def delivery_key(update_id: int) -> str:
-    """Return the inbound key of a Telegram update."""
-    return f"tg:{update_id}"
+def delivery_key(update_id: int, origin: str, chat_key: str) -> str:
+    """Return the inbound key of a Telegram update.
+
+    Telegram reuses update ids after a week without updates, so the id alone would drop a
+    new message as a "duplicate" of an old one. The message (or button press) it carries and
+    a short piece of the chat's keyed hash make the key unique to this delivery; a retried
+    delivery of the same update has all three the same.
+    """
+    return f"tg:{update_id}:{origin}:{chat_key[:12]}"
 
 
 def chat_key(secret: str, user_id: int) -> str:
@@ -141,7 +148,9 @@ def _from_message(update_id: int, msg: Message, secret: str, *, edited: bool) ->
     user = msg.from_user
     if msg.chat.type != "private" or user is None or user.is_bot:
         return Incoming(update_id, "ignore")
-    base = dict(chat_id=msg.chat.id, chat_key=chat_key(secret, user.id))
+    base = dict(
+        chat_id=msg.chat.id, chat_key=chat_key(secret, user.id), origin=f"m{msg.message_id}"
+    )
     if edited or msg.text is None:
         # Stickers, photos, voice notes, documents, locations... and edits of earlier
         # messages: nothing we can read as an answer. Ask for typed words instead.
@@ -184,6 +193,7 @@ def _from_callback(update_id: int, cq: CallbackQuery, secret: str) -> Incoming:
         message_id=message_id,
         message_text=text,
         button_label=label,
+        origin=f"c{cq.id}"[:24],
     )
 
 

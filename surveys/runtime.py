@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from surveys.config import Settings, load_settings
 from surveys.core.catalogue import Catalogue, default_catalogue, load_catalogue
 from surveys.services.accounts import upsert_user
+from surveys.services.conversation import Context
 from surveys.storage import crypto, db, store
 
 
@@ -39,6 +40,11 @@ class Runtime:
         if self.settings.banks_dir:
             return load_catalogue(self.settings.banks_dir)
         return default_catalogue()
+
+    @cached_property
+    def context(self) -> Context:
+        """Return what every conversation delivery needs: the banks and the secrets."""
+        return Context(self.catalogue, self.settings.secret_key, self.settings.service_phone)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

@@ -23,7 +23,7 @@ from sqlalchemy import select, text
 from surveys.config import ConfigError, load_settings
 from surveys.core.catalogue import default_catalogue
 from surveys.notify import alerts
-from surveys.services import safeguarding
+from surveys.services import conversation, safeguarding
 from surveys.services.accounts import upsert_user
 from surveys.storage import store
 from surveys.storage.models import AlertMessage, Answer, AuditEvent, SafeguardingCase, User, utcnow
@@ -201,8 +201,12 @@ def lead(rt):
 def open_flagged_case(rt, code: str, text: str = ANSWER, created_at=None) -> int:
     with rt.transaction() as s:
         rnd = store.get_round(s, code)
-        resp, _ = store.start_respondent(
-            s, rnd, default_catalogue(), channel="web", secret=TEST_SECRET, audience="child"
+        resp, _ = conversation.start(
+            s,
+            rnd,
+            conversation.Context(default_catalogue(), TEST_SECRET),
+            channel="web",
+            audience="child",
         )
         answer = Answer(
             round_id=rnd.id,
@@ -267,8 +271,12 @@ def test_the_rollback_of_the_answer_takes_the_alert_with_it(rt, open_round, lead
     installed(settings_for(rt))
     with pytest.raises(RuntimeError), rt.transaction() as s:
         rnd = store.get_round(s, open_round)
-        resp, _ = store.start_respondent(
-            s, rnd, default_catalogue(), channel="web", secret=TEST_SECRET, audience="child"
+        resp, _ = conversation.start(
+            s,
+            rnd,
+            conversation.Context(default_catalogue(), TEST_SECRET),
+            channel="web",
+            audience="child",
         )
         answer = Answer(
             round_id=rnd.id, respondent_id=resp.id, priority="policing",

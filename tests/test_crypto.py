@@ -9,6 +9,7 @@ from sqlalchemy import select, text
 
 from surveys.config import ConfigError, load_settings
 from surveys.core import engine
+from surveys.services import conversation
 from surveys.storage import crypto, store
 from surveys.storage.models import Answer
 
@@ -18,21 +19,12 @@ SECRET_WORDS = "my uncle Darren hits me when he drinks"
 def store_text(rt, code: str, words: str, key: str) -> str:
     with rt.transaction() as s:
         rnd = store.get_round(s, code)
-        resp, _ = store.start_respondent(
-            s, rnd, rt.catalogue, channel="web", secret=rt.settings.secret_key, audience="staff"
-        )
+        resp, _ = conversation.start(s, rnd, rt.context, channel="web", audience="staff")
         rid = resp.id
     # Consent first (not stored), then a staff member's first question, which takes words.
     for i, inbound in enumerate((engine.Inbound(choice="yes"), engine.Inbound(text=words))):
         with rt.transaction() as s:
-            out = store.apply_inbound(
-                s,
-                rid,
-                inbound,
-                key=f"{key}-{i}",
-                catalogue=rt.catalogue,
-                secret=rt.settings.secret_key,
-            )
+            out = conversation.apply(s, rt.context, rid, inbound, key=f"{key}-{i}")
     assert out.stored == 1
     return rid
 

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from surveys.core import engine
 from surveys.export.answers import write_csv
+from surveys.services import conversation
 from surveys.services.exporting import all_answer_rows
 from surveys.storage import store
 from surveys.storage.models import Answer, SafeguardingCase
@@ -17,22 +18,13 @@ DANGER = "In danger now? Call 999. Childline: 0800 1111 (free, any time)."
 def _start(rt, code):
     with rt.transaction() as s:
         rnd = store.get_round(s, code)
-        resp, _ = store.start_respondent(
-            s, rnd, rt.catalogue, channel="web", secret=rt.settings.secret_key, audience="child"
-        )
+        resp, _ = conversation.start(s, rnd, rt.context, channel="web", audience="child")
         return resp.id
 
 
 def _send(rt, rid, key, **kw):
     with rt.transaction() as s:
-        return store.apply_inbound(
-            s,
-            rid,
-            engine.Inbound(**kw),
-            key=key,
-            catalogue=rt.catalogue,
-            secret=rt.settings.secret_key,
-        )
+        return conversation.apply(s, rt.context, rid, engine.Inbound(**kw), key=key)
 
 
 def _first_question(rt, code):

@@ -16,6 +16,7 @@ from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 
 from surveys.core import engine
+from surveys.services import conversation
 from surveys.storage import store
 from surveys.storage.models import Answer, utcnow
 from tests.conftest import make_settings
@@ -119,14 +120,8 @@ def _store_path(rt, code, key_prefix) -> str:
     chat_key = store.keyed_hash(rt.settings.secret_key, "telegram", TG_ID)
     with rt.transaction() as s:
         rnd = store.get_round(s, code)
-        resp, _ = store.start_respondent(
-            s,
-            rnd,
-            rt.catalogue,
-            channel="telegram",
-            secret=rt.settings.secret_key,
-            resume_key=chat_key,
-            audience="child",
+        resp, _ = conversation.start(
+            s, rnd, rt.context, channel="telegram", resume_key=chat_key, audience="child"
         )
         store.link_chat(s, "telegram", chat_key, resp.id)
         rid = resp.id
@@ -134,14 +129,7 @@ def _store_path(rt, code, key_prefix) -> str:
         (engine.Inbound(choice="yes"), engine.Inbound(text=WORDS), engine.Inbound(text=FLAGGED))
     ):
         with rt.transaction() as s:
-            store.apply_inbound(
-                s,
-                rid,
-                inbound,
-                key=f"{key_prefix}:{i}",
-                catalogue=rt.catalogue,
-                secret=rt.settings.secret_key,
-            )
+            conversation.apply(s, rt.context, rid, inbound, key=f"{key_prefix}:{i}")
     return rid
 
 

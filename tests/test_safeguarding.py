@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from surveys.core.catalogue import default_catalogue
-from surveys.services import safeguarding
+from surveys.services import conversation, safeguarding
 from surveys.services.accounts import upsert_user
 from surveys.storage import store
 from surveys.storage.models import Answer, Respondent, SafeguardingCase, utcnow
@@ -31,8 +31,12 @@ def people(rt):
 def add_answer(session, code, text="my dad hits me", *, channel="web", audience="child"):
     """Store one answer in a round and return it (no analysis: the queue does not need it)."""
     rnd = store.get_round(session, code)
-    resp, _ = store.start_respondent(
-        session, rnd, default_catalogue(), channel=channel, secret=TEST_SECRET, audience=audience
+    resp, _ = conversation.start(
+        session,
+        rnd,
+        conversation.Context(default_catalogue(), TEST_SECRET),
+        channel=channel,
+        audience=audience,
     )
     answer = Answer(
         round_id=rnd.id,

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import delete, func, select
 
 from surveys.core import engine
-from surveys.services import safeguarding, withdrawal
+from surveys.services import conversation, safeguarding, withdrawal
 from surveys.services.accounts import upsert_user
 from surveys.storage import store
 from surveys.storage.models import (
@@ -26,28 +26,15 @@ from surveys.storage.models import (
 def _start(rt, code, *, channel="web", resume_key=None):
     with rt.transaction() as s:
         rnd = store.get_round(s, code)
-        resp, _ = store.start_respondent(
-            s,
-            rnd,
-            rt.catalogue,
-            channel=channel,
-            secret=rt.settings.secret_key,
-            resume_key=resume_key,
-            audience="child",
+        resp, _ = conversation.start(
+            s, rnd, rt.context, channel=channel, resume_key=resume_key, audience="child"
         )
         return resp.id
 
 
 def _send(rt, rid, key, **kw):
     with rt.transaction() as s:
-        return store.apply_inbound(
-            s,
-            rid,
-            engine.Inbound(**kw),
-            key=key,
-            catalogue=rt.catalogue,
-            secret=rt.settings.secret_key,
-        )
+        return conversation.apply(s, rt.context, rid, engine.Inbound(**kw), key=key)
 
 
 def _answered(rt, code, *texts, **start):

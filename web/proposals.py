@@ -10,7 +10,6 @@ only a keyed hash of the cookie token, so support is anonymous and counted once 
 from __future__ import annotations
 
 import logging
-import secrets
 import uuid
 
 from flask import (
@@ -28,16 +27,14 @@ from werkzeug.wrappers import Response
 
 from surveys.core import engine
 from surveys.core.vocabulary import PROPOSAL_AUDIENCES
-from surveys.services import proposals
+from surveys.services import conversation, proposals
 from surveys.storage import store
 from surveys.storage.models import Respondent, Round
-from web import db, error_page, runtime
-from web.public import _cookie_name, _set_resume_cookie
+from web import db, error_page, resume, runtime
 
 bp = Blueprint("proposals", __name__)
 log = logging.getLogger("yjvoice.web.proposals")
 
-CHANNEL = "web"
 FLASH = "proposals"
 PROPOSER_CHOICES = {
     "staff": "I work in the youth justice service",
@@ -85,10 +82,10 @@ def _closed(rnd: Round) -> tuple[str, int]:
 def _voter(rnd: Round) -> tuple[Respondent, str] | None:
     """Return the staff or partner respondent this browser is in the round, and its token."""
     for audience in ("staff", "partner", None):
-        token = request.cookies.get(_cookie_name(audience), "")
-        if not 32 <= len(token) <= 100:
+        token = resume.token(audience)
+        if token is None:
             continue
-        resp = store.find_respondent(db(), rnd, CHANNEL, store.token_hash(token))
+        resp = store.find_respondent(db(), rnd, resume.CHANNEL, store.token_hash(token))
         if resp is not None and resp.audience in PROPOSAL_AUDIENCES:
             return resp, token
     return None
@@ -163,20 +160,19 @@ def join(code: str) -> Response | tuple[str, int]:
     if audience not in dict(_offered_audiences(rnd)):
         return _join_page(rnd, 400)
     rt, session = runtime(), db()
-    token = secrets.token_urlsafe(32)
-    resp, _ = store.start_respondent(
+    token = resume.new_token()
+    resp, _ = conversation.start(
         session,
         rnd,
-        rt.catalogue,
-        channel=CHANNEL,
-        secret=rt.settings.secret_key,
+        rt.context,
+        channel=resume.CHANNEL,
         resume_key=store.token_hash(token),
         audience=audience,
     )
     session.commit()
     log.info("respondent started for proposals round=%s respondent=%s", rnd.id, resp.id)
     response = make_response(redirect(url_for(".board", code=rnd.code), 303))
-    _set_resume_cookie(response, rnd, audience, token)
+    resume.remember(response, rnd, audience, token)
     return response
 
 

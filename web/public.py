@@ -9,7 +9,6 @@ Get), so a double-clicked or re-posted form stores once. Pages work with JavaScr
 from __future__ import annotations
 
 import logging
-import secrets
 import uuid
 from dataclasses import dataclass
 
@@ -29,20 +28,18 @@ from werkzeug.wrappers import Response
 
 from surveys.core import engine
 from surveys.core.vocabulary import AUDIENCES
-from surveys.services import safeguarding
+from surveys.services import conversation, safeguarding
 from surveys.storage import store
 from surveys.storage.models import Respondent, Round
-from web import db, error_page, runtime
+from web import db, error_page, resume, runtime
 
 bp = Blueprint("public", __name__)
 log = logging.getLogger("yjvoice.web.public")
 
-CHANNEL = "web"
 INLINE_HEADER = "YJV-Inline"
 COMMANDS = frozenset({"help", "skip", "back", "stop", "start"})
 #: Commands that act whatever page they were pressed on (they change no answer).
 PAGE_FREE_COMMANDS = frozenset({"help", "stop", "start"})
-RESUME_MAX_AGE = 180 * 24 * 3600  # a round runs for weeks; a young person may come back late
 FIELD_LIMITS = {"submission": 64, "question": 128, "choice": 64, "command": 16, "answer": None}
 #: Engine replies the page shows in its own right, so they are not repeated as notices.
 PAGE_STAGES = frozenset({"welcome", "stopped", "declined", "done"})
@@ -83,7 +80,7 @@ def respond(code: str, audience: str | None = None) -> Response | tuple[str, int
         abort(404)
     # The usual request (a cookie, an open round) reads round and respondent in one query;
     # a POST locks the respondent's row until its answer is committed.
-    resp = _find_by_code(code, audience, lock=request.method == "POST")
+    resp = resume.find_by_code(code, audience, lock=request.method == "POST")
     if resp is not None:
         rnd = resp.round
     else:
@@ -113,20 +110,18 @@ def _get(
     if request.method == "HEAD":  # link checkers and previews: do not start anyone
         return ""
     rt, session = runtime(), db()
-    token = secrets.token_urlsafe(32)
-    resp, _ = store.start_respondent(
+    token = resume.new_token()
+    resp, _ = conversation.start(
         session,
         rnd,
-        rt.catalogue,
-        channel=CHANNEL,
-        secret=rt.settings.secret_key,
+        rt.context,
+        channel=resume.CHANNEL,
         resume_key=store.token_hash(token),
         audience=audience,
     )
     session.commit()
-    log.info("respondent started round=%s respondent=%s", rnd.id, resp.id)
     response = make_response(_page(rnd, resp, audience))
-    _set_resume_cookie(response, rnd, audience, token)
+    resume.remember(response, rnd, audience, token)
     return response
 
 
@@ -142,9 +137,9 @@ def _post(rnd: Round, resp: Respondent | None, audience: str | None) -> Response
         return error_page(400, "Something went wrong", BAD_FORM, link=here, link_text="Go back")
 
     rt, session = runtime(), db()
-    key = f"{CHANNEL}:{form.submission}"
+    key = f"{resume.CHANNEL}:{form.submission}"
     state = engine.State.from_dict(resp.state)
-    texts = store.survey_for(rnd, rt.catalogue).texts
+    texts = conversation.survey_for(rnd, rt.catalogue).texts
     if _answers_another_page(state, form):
         if store.seen(session, key):  # a double-click or re-post of a page already applied
             return redirect(here, 303)
@@ -166,7 +161,7 @@ def _post(rnd: Round, resp: Respondent | None, audience: str | None) -> Response
     except LookupError:  # the respondent withdrew (or was removed) meanwhile
         session.rollback()
         response = redirect(here, 303)
-        response.delete_cookie(_cookie_name(audience), path=_cookie_path(rnd))
+        resume.forget(response, rnd, audience)
         return response
     log.info(
         "inbound applied round=%s respondent=%s key=%s stored=%d duplicate=%s completed=%s",
@@ -256,18 +251,8 @@ def _inbound(state: engine.State, form: Posted) -> engine.Inbound:
     return engine.Inbound(text=form.answer, question_id=qid)
 
 
-def _apply(resp: Respondent, inbound: engine.Inbound, key: str) -> store.Outcome:
-    rt = runtime()
-    return store.apply_inbound(
-        db(),
-        resp.id,
-        inbound,
-        key=key,
-        catalogue=rt.catalogue,
-        secret=rt.settings.secret_key,
-        service_phone=rt.settings.service_phone,
-        locked=True,
-    )
+def _apply(resp: Respondent, inbound: engine.Inbound, key: str) -> conversation.Turn:
+    return conversation.apply(db(), runtime().context, resp.id, inbound, key=key, locked=True)
 
 
 def _info(replies: tuple[engine.Reply, ...]) -> list[str]:
@@ -281,47 +266,6 @@ def _notices() -> list[str]:
 def _marker(stage: str, question_id: str | None) -> str:
     """Return what a page's hidden ``question`` field says it answers."""
     return question_id or f"@{stage}"
-
-
-def _cookie_name(audience: str | None) -> str:
-    # One cookie per link: a parent and a young person sharing a phone each get their own.
-    return f"yjv_{audience or 'any'}"
-
-
-def _cookie_path(rnd: Round) -> str:
-    return f"/r/{rnd.code}"
-
-
-def _token(audience: str | None) -> str | None:
-    """Return this link's resume token from its cookie, if it looks like one of ours."""
-    token = request.cookies.get(_cookie_name(audience), "")
-    return token if 32 <= len(token) <= 100 else None
-
-
-def _find(rnd: Round, audience: str | None) -> Respondent | None:
-    token = _token(audience)
-    if token is None:
-        return None
-    return store.find_respondent(db(), rnd, CHANNEL, store.token_hash(token))
-
-
-def _find_by_code(code: str, audience: str | None, *, lock: bool) -> Respondent | None:
-    token = _token(audience)
-    if token is None:
-        return None
-    return store.respondent_by_key(db(), code, CHANNEL, store.token_hash(token), lock=lock)
-
-
-def _set_resume_cookie(response: Response, rnd: Round, audience: str | None, token: str) -> None:
-    response.set_cookie(
-        _cookie_name(audience),
-        token,
-        max_age=RESUME_MAX_AGE,
-        path=_cookie_path(rnd),
-        httponly=True,
-        samesite="Lax",
-        secure=bool(runtime().settings.production),
-    )
 
 
 def _closed(rnd: Round, audience: str | None) -> tuple[str, int]:
@@ -350,10 +294,10 @@ def _page(
     rt = runtime()
     secret = rt.settings.secret_key
     state = engine.State.from_dict(resp.state)
-    texts = store.survey_for(rnd, rt.catalogue).texts
+    texts = conversation.survey_for(rnd, rt.catalogue).texts
     aud = state.audience
     danger = texts.get("danger", aud)
-    reply = store.current_replies(rnd, resp, rt.catalogue, secret)[-1]
+    reply = conversation.current_replies(rnd, resp, rt.context)[-1]
     common = {
         "round": rnd,
         "danger": danger,
@@ -446,7 +390,7 @@ def leave_contact(code: str, audience: str | None = None) -> Response | tuple[st
     except store.RoundNotFound:
         abort(404)
     here = url_for(".respond", code=rnd.code, audience=audience)
-    resp = _find(rnd, audience)
+    resp = resume.find(rnd, audience)
     contact = request.form.get("contact", "")
     if resp is None or len(contact) > 1000:
         return error_page(400, "Something went wrong", BAD_FORM, link=here, link_text="Go back")

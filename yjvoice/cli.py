@@ -18,11 +18,11 @@ import click
 from surveys.config import ConfigError
 from surveys.core import engine
 from surveys.core.catalogue import BankError
-from surveys.core.vocabulary import AUDIENCES
+from surveys.core.vocabulary import AUDIENCES, CONSOLE
 from surveys.export.plan import NoApprovedQuotes
 from surveys.export.suppression import MIN_GROUP
 from surveys.runtime import Runtime, initialise
-from surveys.services import exporting
+from surveys.services import conversation, exporting
 from surveys.services.accounts import AccountError
 from surveys.storage import store
 
@@ -361,12 +361,11 @@ def chat(code: str, audience: str | None) -> None:
     """Answer a round in the terminal: the same conversation as the web and Telegram."""
     rt = _runtime()
     _require_schema(rt)
-    secret = rt.settings.secret_key
     try:
         with rt.transaction() as session:
             rnd = store.get_round(session, code)
-            resp, first = store.start_respondent(
-                session, rnd, rt.catalogue, channel="console", secret=secret, audience=audience
+            resp, first = conversation.start(
+                session, rnd, rt.context, channel=CONSOLE, audience=audience
             )
             rid = resp.id
     except store.RoundNotFound:
@@ -382,22 +381,14 @@ def chat(code: str, audience: str | None) -> None:
             click.echo()
             break
         inbound = engine.Inbound(text=line)
-        try:
-            with rt.transaction() as session:
-                outcome = store.apply_inbound(
-                    session,
-                    rid,
-                    inbound,
-                    key=f"console:{uuid.uuid4()}",
-                    catalogue=rt.catalogue,
-                    secret=secret,
-                    service_phone=rt.settings.service_phone,
-                )
-        except store.RoundClosed:
-            click.echo("This round has closed. Thank you.")
-            break
-        _print_replies(outcome.replies)
-        if outcome.completed or engine.command_of(inbound) == "stop":
+        turn = conversation.run(
+            rt.transaction,
+            lambda s, i=inbound: conversation.apply(
+                s, rt.context, rid, i, key=f"{CONSOLE}:{uuid.uuid4()}"
+            ),
+        )
+        _print_replies(turn.replies)
+        if turn.problem or turn.completed or engine.command_of(inbound) == "stop":
             break
 
 

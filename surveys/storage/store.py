@@ -1,10 +1,11 @@
-"""Storage operations over a caller-owned SQLAlchemy session.
+"""Repository functions over a caller-owned SQLAlchemy session: rounds, respondents, the
+delivery log and answer rows.
 
-Every inbound delivery is applied at most once: its natural key (Telegram ``update_id``,
-a web form's submission UUID) is recorded in the same transaction as the state change and
-the answer, under a unique constraint. Steps of one conversation are serialised by a row
-lock on the respondent (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's ``BEGIN
-IMMEDIATE`` write lock).
+The conversation service (``surveys.services.conversation``) builds "exactly once" from
+these: a delivery's natural key is claimed (``claim``) in the same transaction as the state
+change and the answer, under a unique constraint. Steps of one conversation are serialised
+by a row lock on the respondent (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's ``BEGIN
+IMMEDIATE`` write lock). Pseudonyms are keyed hashes (``keyed_hash``, ``token_hash``).
 """
 
 from __future__ import annotations
@@ -13,9 +14,7 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Insert, bindparam, insert, select, update
@@ -23,11 +22,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, contains_eager
 from sqlalchemy.orm.attributes import set_committed_value
 
-from surveys.analysis import pipeline
-from surveys.core import engine
 from surveys.core.catalogue import Catalogue
 from surveys.core.vocabulary import AUDIENCES
-from surveys.services import safeguarding
 from surveys.storage.models import Answer, ChatLink, Inbound, Priority, Respondent, Round, utcnow
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud and typed by kids
@@ -43,17 +39,6 @@ class RoundClosed(Exception):
 
 class RoundInvalid(ValueError):
     """A round's settings are not valid (unknown priority or audience, empty title...)."""
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What applying one inbound delivery did."""
-
-    replies: tuple[engine.Reply, ...]
-    duplicate: bool = False
-    completed: bool = False
-    stored: int = 0
-    flagged: bool = False  # an answer in this delivery may disclose harm
 
 
 def sync_priorities(session: Session, catalogue: Catalogue) -> int:
@@ -163,18 +148,6 @@ def require_open(rnd: Round) -> None:
         raise RoundClosed(rnd.code)
 
 
-@lru_cache(maxsize=256)
-def _survey(
-    title: str, audiences: tuple[str, ...], priorities: tuple[str, ...], catalogue: Catalogue
-) -> engine.Survey:
-    return engine.Survey(title, audiences, priorities, catalogue)
-
-
-def survey_for(rnd: Round, catalogue: Catalogue) -> engine.Survey:
-    """Return the engine's view of a round."""
-    return _survey(rnd.title, tuple(rnd.audiences), tuple(rnd.priorities), catalogue)
-
-
 def keyed_hash(secret: str, purpose: str, value: str) -> str:
     """Return HMAC-SHA256(secret, purpose:value) as hex: a stable pseudonym, not reversible."""
     return hmac.new(secret.encode(), f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()
@@ -206,38 +179,6 @@ def withdrawal_hash(code: str) -> str:
     """Return the lookup hash of a withdrawal code as a respondent might type it."""
     norm = "".join(ch for ch in code.upper() if ch.isalnum())
     return hashlib.sha256(f"withdraw:{norm}".encode()).hexdigest()
-
-
-def start_respondent(
-    session: Session,
-    rnd: Round,
-    catalogue: Catalogue,
-    *,
-    channel: str,
-    secret: str,
-    resume_key: str | None = None,
-    audience: str | None = None,
-) -> tuple[Respondent, engine.StepResult]:
-    """Create a respondent in an open round and return it with the opening replies."""
-    require_open(rnd)
-    survey = survey_for(rnd, catalogue)
-    if audience is not None and audience not in rnd.audiences:
-        audience = None
-    result = engine.begin(survey, audience=audience)
-    rid = secrets.token_hex(16)
-    resp = Respondent(
-        id=rid,
-        round_id=rnd.id,
-        channel=channel,
-        resume_key=resume_key,
-        audience=result.state.audience,
-        withdraw_hash=withdrawal_hash(withdrawal_code(secret, rid)),
-        state=result.state.to_dict(),
-        state_version=result.state.version,
-    )
-    session.add(resp)
-    session.flush()
-    return resp, result
 
 
 def find_respondent(
@@ -339,120 +280,27 @@ def claim(session: Session, key: str, respondent_id: str | None) -> bool:
     return session.execute(stmt, row).first() is not None
 
 
-def current_replies(
-    rnd: Round, resp: Respondent, catalogue: Catalogue, secret: str
-) -> tuple[engine.Reply, ...]:
-    """Return what the respondent should see now (after a duplicate, a resume, a page load)."""
-    state = engine.State.from_dict(resp.state)
-    code = withdrawal_code(secret, resp.id) if state.stage == "done" else ""
-    return engine.render(survey_for(rnd, catalogue), state, withdrawal_code=code)
-
-
 _INSERT_ANSWER = insert(Answer.__table__).returning(Answer.__table__.c.id)
 _UPDATE_RESPONDENT = update(Respondent.__table__).where(
     Respondent.__table__.c.id == bindparam("_rid")
 )
 
 
-def apply_inbound(
-    session: Session,
-    respondent_id: str,
-    inbound: engine.Inbound,
-    *,
-    key: str,
-    catalogue: Catalogue,
-    secret: str,
-    service_phone: str | None = None,
-    locked: bool = False,
-) -> Outcome:
-    """Apply one delivery to a conversation exactly once and return what to reply.
+def insert_answer(session: Session, **row: Any) -> int:
+    """Insert one answer row and return its id.
 
-    Each new answer is analysed (redacted, scored, safeguarding-checked) in the same
-    transaction; a flagged one opens a safeguarding case and the respondent is shown where
-    to get help in the same turn. Raises RoundClosed when the round no longer takes
-    answers, LookupError when the respondent is gone (withdrawn). ``locked`` says the
-    caller already holds the respondent's row lock in this transaction (it selected the
-    row ``FOR UPDATE``), so the row is not read again. The caller commits; only then may
-    it acknowledge. After RoundClosed the caller must roll back.
+    The hot path of every channel, so a plain INSERT rather than the ORM's unit of work
+    (which costs more than the SQL itself for one row).
     """
-    if locked:
-        resp = session.get(Respondent, respondent_id)
-    else:
-        resp = session.get(Respondent, respondent_id, with_for_update=True, populate_existing=True)
-    if resp is None:
-        raise LookupError(respondent_id)
-    rnd = resp.round
-    if not claim(session, key, resp.id):
-        return Outcome(current_replies(rnd, resp, catalogue, secret), duplicate=True)
-    require_open(rnd)
-    state = engine.State.from_dict(resp.state)
-    survey = survey_for(rnd, catalogue)
-    result = engine.step(survey, state, inbound, withdrawal_code=withdrawal_code(secret, resp.id))
-    # Only a question answered before (changed after "back") has a row to supersede.
-    superseded = [e.question_id for e in result.answers if e.question_id in state.answers]
-    superseded += result.retracted
-    if superseded:
-        session.execute(
-            update(Answer)
-            .where(
-                Answer.respondent_id == resp.id,
-                Answer.question_id.in_(superseded),
-                Answer.superseded.is_(False),
-            )
-            .values(superseded=True)
-        )
-    # The hot path of every channel, so plain INSERT and UPDATE statements rather than the
-    # ORM's unit of work (which costs more than the SQL itself for one row each).
-    flagged: list[tuple[Answer, list[str]]] = []
-    for i, ev in enumerate(result.answers):
-        analysis = pipeline.analyse(ev.text, choice=ev.choice)
-        row = {
-            "round_id": rnd.id,
-            "respondent_id": resp.id,
-            "priority": ev.priority,
-            "question_id": ev.question_id,
-            "audience": result.state.audience or "child",
-            "channel": resp.channel,
-            "text": ev.text,
-            "choice": ev.choice,
-            "inbound_key": key if i == 0 else f"{key}#{i}",
-            "created_at": utcnow(),
-            **pipeline.columns(analysis),
-        }
-        answer_id = session.execute(_INSERT_ANSWER, row).scalar_one()
-        if analysis.flagged:
-            answer = session.get(Answer, answer_id)
-            assert answer is not None
-            flagged.append((answer, analysis.flag_categories))
-    changes: dict[str, Any] = {}
-    if result.state != state:
-        changes.update(
-            state=result.state.to_dict(),
-            state_version=result.state.version,
-            audience=result.state.audience,
-            updated_at=utcnow(),
-        )
-    if result.completed and resp.completed_at is None:
-        changes["completed_at"] = utcnow()
-    if changes:
-        session.execute(_UPDATE_RESPONDENT, {"_rid": resp.id, **changes})
-        for name, value in changes.items():  # the object now says what the row says
-            set_committed_value(resp, name, value)
-    if flagged:
-        safeguarding.open_cases(session, flagged)
-    replies = result.replies
-    if flagged:
-        # Where to get help, in the same turn, before whatever comes next.
-        text = survey.texts.get("disclosure", result.state.audience)
-        if service_phone:  # the service's own number, from settings (SERVICE_PHONE)
-            text += "\n" + survey.texts.get(
-                "service_help", result.state.audience, phone=service_phone
-            )
-        help_now = engine.Reply("info", text, stage="disclosure")
-        replies = (help_now, *replies)
-    return Outcome(
-        replies, completed=result.completed, stored=len(result.answers), flagged=bool(flagged)
-    )
+    row.setdefault("created_at", utcnow())
+    return int(session.execute(_INSERT_ANSWER, row).scalar_one())
+
+
+def update_respondent(session: Session, resp: Respondent, changes: dict[str, Any]) -> None:
+    """Write changed columns of a respondent with one UPDATE; the object says the same after."""
+    session.execute(_UPDATE_RESPONDENT, {"_rid": resp.id, **changes})
+    for name, value in changes.items():
+        set_committed_value(resp, name, value)
 
 
 def live_answers(session: Session, rnd: Round) -> Iterator[Answer]:

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from surveys.services import conversation
 from surveys.storage import store
 from surveys.storage.models import Answer, Round, utcnow
 from tests.conftest import make_settings
@@ -257,14 +258,7 @@ def test_round_page_counts_people_and_answers_by_audience_and_channel(as_role, r
     with rt.transaction() as s:
         rnd = store.get_round(s, open_round)
         people = [
-            store.start_respondent(
-                s,
-                rnd,
-                rt.catalogue,
-                channel=channel,
-                secret=rt.settings.secret_key,
-                audience=audience,
-            )[0]
+            conversation.start(s, rnd, rt.context, channel=channel, audience=audience)[0]
             for channel, audience in [
                 ("web", "child"),
                 ("web", "child"),

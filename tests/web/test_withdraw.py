@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from surveys.core import engine
+from surveys.services import conversation
 from surveys.storage import store
 from surveys.storage.models import Answer, AuditEvent, Respondent
 from tests.web.conftest import count, hidden_fields
@@ -14,20 +15,11 @@ from tests.web.conftest import count, hidden_fields
 def _respondent(rt, code, text="the police were fair with me"):
     with rt.transaction() as s:
         rnd = store.get_round(s, code)
-        resp, _ = store.start_respondent(
-            s, rnd, rt.catalogue, channel="web", secret=rt.settings.secret_key, audience="child"
-        )
+        resp, _ = conversation.start(s, rnd, rt.context, channel="web", audience="child")
         rid = resp.id
     for key, kw in (("a", {"choice": "yes"}), ("b", {"text": text})):
         with rt.transaction() as s:
-            store.apply_inbound(
-                s,
-                rid,
-                engine.Inbound(**kw),
-                key=f"{rid}{key}",
-                catalogue=rt.catalogue,
-                secret=rt.settings.secret_key,
-            )
+            conversation.apply(s, rt.context, rid, engine.Inbound(**kw), key=f"{rid}{key}")
     return rid, store.withdrawal_code(rt.settings.secret_key, rid)
 
 

@@ -1,0 +1,315 @@
+"""One conversation service for every channel: start or join a round, apply what a person
+sent exactly once, and say what to send back.
+
+Channels (the web form, Telegram, text messages, the console) are thin adapters: they turn
+what arrived into an ``engine.Inbound`` and a delivery key, call this module inside one
+transaction, commit, and only then acknowledge and render the ``Turn``'s replies in their own
+way. Everything a channel would otherwise repeat lives here:
+
+- **exactly once**: a delivery's natural key (``tg:...``, ``web:<uuid>``, ``sms:<provider
+  id>``) is claimed in the same transaction as the state change and the answers, under a
+  unique constraint; a duplicate stores nothing and says nothing new (``Turn.duplicate``);
+- **serialised**: the respondent's row is locked for the step;
+- **analysed in the same transaction**: every new answer is redacted, scored and checked for
+  safeguarding concerns before it is stored; a flagged one opens a case, and the person is
+  shown where to get help in the same turn;
+- **retries**: ``run`` repeats a unit of work after a transient database error (deadlock,
+  lost connection, two first messages racing), which is safe because nothing committed;
+- **domain errors become words**: an unknown code, a closed round or a withdrawn respondent
+  end as a ``Turn`` whose ``problem`` names the text to show, in the person's wording.
+
+Logs carry ids only (respondent, round, delivery key), never text or identifiers.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from surveys.analysis import pipeline
+from surveys.core import engine
+from surveys.core.catalogue import Catalogue
+from surveys.services import safeguarding
+from surveys.storage import store
+from surveys.storage.models import Answer, Respondent, Round, utcnow
+
+log = logging.getLogger(__name__)
+
+#: Transient database errors are retried this many times in all.
+ATTEMPTS = 3
+#: Problems a channel shows in words: the key of the text in ``messages.yaml``.
+UNKNOWN_ROUND, CLOSED, GONE = "unknown_round", "closed", "gone"
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every delivery needs from the process: the banks and the secrets."""
+
+    catalogue: Catalogue
+    secret: str
+    service_phone: str | None = None
+
+
+@dataclass(frozen=True)
+class Turn:
+    """What one delivery did, and what to say back (nothing new for a duplicate)."""
+
+    replies: tuple[engine.Reply, ...]
+    respondent_id: str | None = None
+    duplicate: bool = False
+    completed: bool = False
+    stored: int = 0
+    flagged: bool = False  # an answer in this delivery may disclose harm
+    problem: str | None = None  # UNKNOWN_ROUND, CLOSED or GONE: nothing was applied
+
+
+@lru_cache(maxsize=256)
+def _survey(
+    title: str, audiences: tuple[str, ...], priorities: tuple[str, ...], catalogue: Catalogue
+) -> engine.Survey:
+    return engine.Survey(title, audiences, priorities, catalogue)
+
+
+def survey_for(rnd: Round, catalogue: Catalogue) -> engine.Survey:
+    """Return the engine's view of a round."""
+    return _survey(rnd.title, tuple(rnd.audiences), tuple(rnd.priorities), catalogue)
+
+
+def current_replies(rnd: Round, resp: Respondent, ctx: Context) -> tuple[engine.Reply, ...]:
+    """Return what the respondent should see now (a resume, a page load, a stale press)."""
+    state = engine.State.from_dict(resp.state)
+    code = store.withdrawal_code(ctx.secret, resp.id) if state.stage == "done" else ""
+    return engine.render(survey_for(rnd, ctx.catalogue), state, withdrawal_code=code)
+
+
+def problem_replies(problem: str, audience: str | None = None) -> tuple[engine.Reply, ...]:
+    """Return the words for a problem (an unknown code, a closed round, a withdrawal)."""
+    text = engine.default_texts().get(problem, audience)
+    return (engine.Reply("info", text, stage=problem),)
+
+
+def start(
+    session: Session,
+    rnd: Round,
+    ctx: Context,
+    *,
+    channel: str,
+    resume_key: str | None = None,
+    audience: str | None = None,
+) -> tuple[Respondent, Turn]:
+    """Start a respondent in an open round; return it with the opening replies.
+
+    Raises RoundClosed when the round takes no answers. An audience the round does not ask
+    is ignored (the person is asked who they are instead).
+    """
+    store.require_open(rnd)
+    if audience is not None and audience not in rnd.audiences:
+        audience = None
+    result = engine.begin(survey_for(rnd, ctx.catalogue), audience=audience)
+    rid = secrets.token_hex(16)
+    resp = Respondent(
+        id=rid,
+        round_id=rnd.id,
+        channel=channel,
+        resume_key=resume_key,
+        audience=result.state.audience,
+        withdraw_hash=store.withdrawal_hash(store.withdrawal_code(ctx.secret, rid)),
+        state=result.state.to_dict(),
+        state_version=result.state.version,
+    )
+    session.add(resp)
+    session.flush()
+    log.info("respondent started round=%s respondent=%s channel=%s", rnd.id, rid, channel)
+    return resp, Turn(result.replies, rid)
+
+
+def join(
+    session: Session,
+    ctx: Context,
+    *,
+    code: str,
+    channel: str,
+    chat_key: str,
+    key: str,
+    audience: str | None = None,
+) -> Turn:
+    """Join a round from a chat (Telegram, a text message): resume or start, then link.
+
+    The same person joining the same round again carries on where they were. The chat is
+    pointed at the respondent, so the chat's next messages answer this round. Raises
+    RoundNotFound and RoundClosed.
+    """
+    rnd = store.get_round(session, code)
+    resp = store.find_respondent(session, rnd, channel, chat_key)
+    if resp is not None:
+        store.link_chat(session, channel, chat_key, resp.id)
+        return apply(session, ctx, resp.id, engine.Inbound(command="start"), key=key)
+    if store.seen(session, key):
+        return Turn((), duplicate=True)
+    resp, turn = start(session, rnd, ctx, channel=channel, resume_key=chat_key, audience=audience)
+    # Under the unique constraints (the key, the chat's respondent in this round), a racing
+    # copy of this delivery fails at commit and, retried, finds the respondent made here.
+    store.claim(session, key, resp.id)
+    store.link_chat(session, channel, chat_key, resp.id)
+    return turn
+
+
+def apply(
+    session: Session,
+    ctx: Context,
+    respondent_id: str,
+    inbound: engine.Inbound,
+    *,
+    key: str,
+    locked: bool = False,
+) -> Turn:
+    """Apply one delivery to a conversation exactly once and return what to reply.
+
+    ``locked`` says the caller already holds the respondent's row lock in this transaction
+    (it selected the row ``FOR UPDATE``), so the row is not read again. Raises RoundClosed
+    when the round no longer takes answers (the caller must roll back) and LookupError when
+    the respondent is gone (withdrawn). The caller commits; only then may it acknowledge.
+    """
+    if locked:
+        resp = session.get(Respondent, respondent_id)
+    else:
+        resp = session.get(Respondent, respondent_id, with_for_update=True, populate_existing=True)
+    if resp is None:
+        raise LookupError(respondent_id)
+    rnd = resp.round
+    if not store.claim(session, key, resp.id):
+        return Turn((), resp.id, duplicate=True)
+    store.require_open(rnd)
+    state = engine.State.from_dict(resp.state)
+    survey = survey_for(rnd, ctx.catalogue)
+    code = store.withdrawal_code(ctx.secret, resp.id)
+    result = engine.step(survey, state, inbound, withdrawal_code=code)
+    # Only a question answered before (changed after "back") has a row to supersede.
+    superseded = [e.question_id for e in result.answers if e.question_id in state.answers]
+    superseded += result.retracted
+    if superseded:
+        session.execute(
+            update(Answer)
+            .where(
+                Answer.respondent_id == resp.id,
+                Answer.question_id.in_(superseded),
+                Answer.superseded.is_(False),
+            )
+            .values(superseded=True)
+        )
+    flagged: list[tuple[Answer, list[str]]] = []
+    for i, ev in enumerate(result.answers):
+        analysis = pipeline.analyse(ev.text, choice=ev.choice)
+        answer_id = store.insert_answer(
+            session,
+            round_id=rnd.id,
+            respondent_id=resp.id,
+            priority=ev.priority,
+            question_id=ev.question_id,
+            audience=result.state.audience or "child",
+            channel=resp.channel,
+            text=ev.text,
+            choice=ev.choice,
+            inbound_key=key if i == 0 else f"{key}#{i}",
+            **pipeline.columns(analysis),
+        )
+        if analysis.flagged:
+            answer = session.get(Answer, answer_id)
+            assert answer is not None
+            flagged.append((answer, analysis.flag_categories))
+    changes: dict[str, Any] = {}
+    if result.state != state:
+        changes.update(
+            state=result.state.to_dict(),
+            state_version=result.state.version,
+            audience=result.state.audience,
+            updated_at=utcnow(),
+        )
+    if result.completed and resp.completed_at is None:
+        changes["completed_at"] = utcnow()
+    if changes:
+        store.update_respondent(session, resp, changes)
+    if flagged:
+        safeguarding.open_cases(session, flagged)
+    replies = result.replies
+    if flagged:
+        replies = (_help_now(survey, result.state.audience, ctx.service_phone), *replies)
+    return Turn(
+        replies,
+        resp.id,
+        completed=result.completed,
+        stored=len(result.answers),
+        flagged=bool(flagged),
+    )
+
+
+def _help_now(survey: engine.Survey, audience: str | None, phone: str | None) -> engine.Reply:
+    """Where to get help, in the same turn as an answer that may disclose harm."""
+    text = survey.texts.get("disclosure", audience)
+    if phone:  # the service's own number, from settings (SERVICE_PHONE)
+        text += "\n" + survey.texts.get("service_help", audience, phone=phone)
+    return engine.Reply("info", text, stage="disclosure")
+
+
+def converse(
+    session: Session,
+    ctx: Context,
+    *,
+    channel: str,
+    chat_key: str,
+    inbound: engine.Inbound,
+    key: str,
+) -> Turn:
+    """Apply a chat's message to the conversation the chat is in (the row locked until commit).
+
+    A chat that is in no conversation gets ``problem=GONE``: it never joined, or its
+    respondent withdrew.
+    """
+    resp = store.linked_respondent(session, channel, chat_key)
+    if resp is None:
+        return Turn(problem_replies(GONE), problem=GONE)
+    return apply(session, ctx, resp.id, inbound, key=key, locked=True)
+
+
+def run(
+    transaction: Callable[[], AbstractContextManager[Session]],
+    work: Callable[[Session], Turn],
+    *,
+    attempts: int = ATTEMPTS,
+    label: str = "-",
+) -> Turn:
+    """Run one delivery's work in a transaction, retrying transient errors; commit; return.
+
+    Two first messages of one person racing to create the same respondent, a deadlock or a
+    dropped connection roll back with nothing committed, so trying again is safe. Domain
+    errors end as a Turn with ``problem`` set and nothing applied. ``label`` names the
+    delivery in logs (a key or an update id, never content).
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            with transaction() as session:
+                return work(session)
+        except store.RoundNotFound:
+            return Turn(problem_replies(UNKNOWN_ROUND), problem=UNKNOWN_ROUND)
+        except store.RoundClosed:
+            return Turn(problem_replies(CLOSED), problem=CLOSED)
+        except LookupError as exc:
+            if type(exc) is not LookupError:  # a KeyError or IndexError is a bug: let it show
+                raise
+            return Turn(problem_replies(GONE), problem=GONE)
+        except (OperationalError, IntegrityError) as exc:
+            if attempt == attempts:
+                raise
+            log.warning("delivery %s: retrying after %s", label, type(exc).__name__)
+            time.sleep(0.05 * attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
