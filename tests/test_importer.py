@@ -272,6 +272,34 @@ def test_semicolon_separated_csv_is_read(catalogue):
     assert p.ok and p.rows[0].text == "fine, really"
 
 
+UNCLOSED = {
+    # The quote never closes: the rest of the file would be one cell.
+    "at the end": 'child,policing,policing.opinion,"they were fair,Q1\r\n'
+    "child,policing,policing.talk,more youth workers,Q2\r\n",
+    # It closes at the end of a later row: that row would vanish into this one's answer.
+    "in a later row": 'child,policing,policing.opinion,"they were fair,Q1\r\n'
+    'child,policing,policing.talk,more youth workers",Q2\r\n'
+    "parent,policing,policing.opinion,ok,Q3\r\n",
+    # It closes where a later row opens a quote of its own.
+    "at a later quote": 'child,policing,policing.opinion,"they were fair,Q1\r\n'
+    'child,policing,policing.talk,"more youth workers",Q2\r\n',
+}
+
+
+@pytest.mark.parametrize("where", list(UNCLOSED))
+def test_an_unclosed_quote_is_refused_with_its_row_number(catalogue, where):
+    data = (",".join(HEADER) + "\r\n" + UNCLOSED[where]).encode()
+    with pytest.raises(ImportFileError, match=r"^Row 2 opens a quote mark .* rows after it"):
+        check(data, catalogue)
+
+
+def test_an_answer_written_over_several_lines_is_one_cell(catalogue):
+    answer = "They stopped me.\nThen let me go, no reason.\nParents, teachers, friends, nobody"
+    row = ["child", "policing", "policing.opinion", answer, "Q1", "Tuesday"]
+    p = check(csv_bytes([row], header=[*HEADER, "Start time"]), catalogue)
+    assert p.ok and p.rows[0].text == answer
+
+
 def test_file_of_50_mb_is_refused_with_a_clear_message(catalogue):
     data = b"a" * importer.MAX_IMPORT_BYTES
     with pytest.raises(ImportFileError, match="smaller than 50 MB"):

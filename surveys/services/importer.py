@@ -312,14 +312,18 @@ def _cell(value: object) -> str:
     return str(value).strip()
 
 
-def _csv_rows(text: str) -> Iterator[tuple[int, list[str]]]:
+def _delimiter(text: str) -> str:
+    """Return the delimiter that makes the most of the first line's cells column names."""
     first = text.split("\n", 1)[0]
 
     def score(delim: str) -> tuple[int, int]:
         cells = [_norm_header(c) for c in first.split(delim)]
         return sum(1 for c in cells if c in COLUMN_ALIASES), len(cells)
 
-    delimiter = max((",", ";", "\t"), key=score)
+    return max((",", ";", "\t"), key=score)
+
+
+def _csv_rows(text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     number = 0
     try:
@@ -433,8 +437,8 @@ def _missing_columns_error(cells: list[str], found: dict[str, int]) -> ImportFil
 
 def _table(
     data: bytes, filename: str, encoding: str | None
-) -> tuple[str, str | None, list[str], Iterator[tuple[int, list[str]]]]:
-    """Return (kind, encoding, notes, rows) of a CSV; for a workbook only its kind."""
+) -> tuple[str, str | None, list[str], Iterator[tuple[int, list[str]]], str | None]:
+    """Return (kind, encoding, notes, rows, delimiter) of a CSV; for a workbook only its kind."""
     name = filename.lower()
     if not data.strip():
         raise ImportFileError("The file is empty.")
@@ -444,7 +448,7 @@ def _table(
             "CSV UTF-8, then upload that."
         )
     if data.startswith(b"PK\x03\x04"):
-        return "xlsx", None, [], iter(())
+        return "xlsx", None, [], iter(()), None
     if name.endswith((".xlsx", ".xlsm")):
         raise ImportFileError("This file is named .xlsx but is not an Excel workbook.")
     if name.endswith((".ods", ".numbers", ".pdf", ".docx", ".doc")):
@@ -452,7 +456,8 @@ def _table(
     text, used, notes = decode(data, encoding)
     if not text.strip():
         raise ImportFileError("The file is empty.")
-    return "csv", used, notes, _csv_rows(text)
+    delimiter = _delimiter(text)
+    return "csv", used, notes, _csv_rows(text, delimiter), delimiter
 
 
 class _Matcher:
@@ -477,6 +482,10 @@ class _Matcher:
                 for wording in set(q.texts.values()):
                     words.setdefault(_norm(wording), []).append(q)
             self.by_text[b.key] = words
+
+    def knows_question(self, wanted: str) -> bool:
+        """Return True when a folded cell is a question's id or wording in any bank."""
+        return wanted in self.by_id or any(wanted in words for words in self.by_text.values())
 
     def audience(self, raw: str) -> tuple[str | None, str | None]:
         if not raw:
@@ -576,7 +585,7 @@ def preview(
     if len(data) >= MAX_IMPORT_BYTES:
         raise ImportFileError(too_big_message(len(data)))
     digest = hashlib.sha256(data).hexdigest()
-    kind, used, notes, rows = _table(data, filename, encoding)
+    kind, used, notes, rows, delimiter = _table(data, filename, encoding)
     sheet_index = 0
     formulas: dict[tuple[int, int], str] = {}
     wb = None
@@ -602,7 +611,17 @@ def preview(
         ignored = [c for i, c in enumerate(cells) if c and i not in cols.values()]
         if ignored:
             notes.append(f"Columns not imported: {', '.join(_show(c, 40) for c in ignored[:10])}.")
-        checked = _check_rows(rows, cols, catalogue, priorities, audiences, formulas, header_row)
+        checked = _check_rows(
+            rows,
+            cols,
+            catalogue,
+            priorities,
+            audiences,
+            formulas,
+            header_row,
+            delimiter,
+            len(cells),
+        )
     finally:
         if wb is not None:
             wb.close()
@@ -669,6 +688,8 @@ def _check_rows(
     audiences: Sequence[str],
     formulas: dict[tuple[int, int], str],
     header_row: int,
+    delimiter: str | None = None,
+    width: int = 0,
 ) -> tuple[list[ImportRow], list[Problem], list[int], int]:
     match = _Matcher(catalogue, priorities, audiences)
     wanted_cols = set(cols.values())
@@ -687,6 +708,8 @@ def _check_rows(
     for number, cells in rows:
         if not any(cells):
             continue
+        if delimiter is not None:
+            _refuse_merged_rows(number, cells, cols, width, delimiter, match)
         row_problems: list[Problem] = []
         for name, index in cols.items():
             if (number, index) in formulas:
@@ -789,6 +812,54 @@ def _check_rows(
             ImportRow(number, audience, question.priority, question.id, text, choice, label)
         )
     return good, problems, skipped, stray
+
+
+def _refuse_merged_rows(
+    number: int,
+    cells: list[str],
+    cols: dict[str, int],
+    width: int,
+    delimiter: str,
+    match: _Matcher,
+) -> None:
+    """Raise ImportFileError when a quote mark left open swallowed the rows after this one.
+
+    CSV lets a quoted cell run over several lines, so an unclosed quote reads the next rows
+    into one cell without any error. An answer may hold line breaks; it does not hold a line
+    that reads as a row of this file (a known audience, then a known priority or question
+    in their columns), nor push cells past the header's last column.
+    """
+    spans = [i for i, c in enumerate(cells) if "\n" in c]
+    if not spans:
+        return
+    overflow = any(c for c in cells[width:])
+    swallowed = overflow or any(
+        _reads_as_row(next(csv.reader([line], delimiter=delimiter), []), cols, match)
+        for i in spans
+        for line in cells[i].splitlines()[1:]
+    )
+    if swallowed:
+        names = {index: name for name, index in cols.items()}
+        cell = names.get(spans[0], "a")
+        raise ImportFileError(
+            f"Row {number} opens a quote mark that is not closed where its {cell} cell ends, "
+            "so the rows after it were read into that cell. Close the quote (or delete it), "
+            "then import the file again."
+        )
+
+
+def _reads_as_row(fields: list[str], cols: dict[str, int], match: _Matcher) -> bool:
+    def cell(name: str) -> str:
+        i = cols.get(name)
+        return fields[i].strip() if i is not None and i < len(fields) else ""
+
+    if AUDIENCE_ALIASES.get(_norm_header(cell("audience"))) is None:
+        return False
+    priority, question = _norm(cell("priority")), _norm(cell("question"))
+    return bool(
+        (priority and priority in match.priority_names)
+        or (question and match.knows_question(question))
+    )
 
 
 # ---- storing ----------------------------------------------------------------------------------
