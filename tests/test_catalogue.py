@@ -621,3 +621,21 @@ def test_packaged_partner_wording():
     assert training.text_for("partner") != training.text_for("staff")
     support = catalogue.question("remands.support")
     assert support.text_for("partner") == support.text_for("staff")
+
+
+def test_follow_ups_have_headings_that_stand_on_their_own(catalogue):
+    why = [
+        q.id
+        for b in catalogue.banks
+        for q in b.questions
+        if q.show_if is not None and q.show_if.answered and q.text_for("child")
+    ]
+    headings = [catalogue.heading(qid, "child") for qid in why]
+    assert len(why) >= 4
+    assert len(set(headings)) == len(headings)  # "Tell us why." four times, told apart
+    assert catalogue.heading("general.rating_why", "child") == (
+        "How was your time with the YOT? Tell us why."
+    )
+    assert catalogue.heading("policing.opinion", "child") == (
+        "What do you think of the police round here?"
+    )

@@ -183,6 +183,22 @@ class Catalogue:
                     return q
         raise KeyError(qid)
 
+    def heading(self, qid: str, audience: str) -> str:
+        """Return a question's wording as a heading that stands on its own.
+
+        A follow-up to any answer ("Tell us why." after a rating) is printed after the
+        question it follows, so four "Tell us why." headings can be told apart.
+        """
+        q = self.question(qid)
+        own = q.text_for(audience) or ""
+        if q.show_if is None or not q.show_if.answered:
+            return own
+        try:
+            parent = self.question(q.show_if.question).text_for(audience)
+        except KeyError:
+            return own
+        return f"{parent} {own}" if parent else own
+
     def questions_for(self, priorities: Iterable[str], audience: str) -> tuple[Question, ...]:
         """Return the questions of the chosen priorities (plus ``general``) for one audience."""
         wanted = set(priorities) | {"general"}

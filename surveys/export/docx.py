@@ -22,12 +22,12 @@ from docx.shared import Cm, Pt, RGBColor
 
 from surveys.core.vocabulary import SENTIMENT_LABELS, SENTIMENTS
 from surveys.export.plan import (
-    NO_QUOTES,
     Plan,
     Section,
     VoiceBox,
     method_lines,
     printable,
+    said_by,
 )
 from surveys.export.suppression import SafeTable, summarise
 
@@ -129,10 +129,11 @@ class _Writer:
     def quotes(self, container: Any, box: VoiceBox) -> None:
         for q in box.questions:
             self.italic(container, q.wording)
-            for text in q.quotes:
-                self.styled(container.add_paragraph(quoted(text)), self.bullet_id)
-        if not box.questions:
-            container.add_paragraph("No quotes have been chosen for this priority yet.")
+            for quote in q.quotes:
+                line = quoted(quote.text)
+                if count := said_by(quote, box.audience):
+                    line += " " + count
+                self.styled(container.add_paragraph(line), self.bullet_id)
 
     def table(self, header: Sequence[str], rows: Sequence[Sequence[str]]) -> Any:
         t = self.doc.add_table(rows=1 + len(rows), cols=len(header))
@@ -150,13 +151,10 @@ class _Writer:
         return t
 
     # -- sections ---------------------------------------------------------------------
-    def child_box(self, box: VoiceBox) -> None:
-        self.doc.add_heading(box.heading, level=2)
-        self.quotes(self.doc, box)
-        self.doc.add_paragraph(box.footer)
-
     def boxed(self, box: VoiceBox) -> None:
+        """Print one group's voices in a bordered box that Word keeps on one page."""
         t = self.doc.add_table(rows=1, cols=1)
+        _keep_row_whole(t.rows[0])
         cell = t.cell(0, 0)
         _box_cell(cell)
         first = cell.paragraphs[0]
@@ -165,6 +163,8 @@ class _Writer:
         run.font.color.rgb = RGBColor.from_string(BOX_BORDER)
         self.quotes(cell, box)
         cell.add_paragraph().add_run(box.footer).bold = True
+        for paragraph in cell.paragraphs[:-1]:  # and the box's lines together
+            paragraph.paragraph_format.keep_with_next = True
         self.doc.add_paragraph()
 
     def ratings(self, section: Section) -> None:
@@ -202,10 +202,9 @@ class _Writer:
         note.runs[0].font.size = Pt(9)
 
     def actions(self, section: Section) -> None:
-        self.doc.add_heading("Actions", level=3)
         if not section.actions:
-            self.doc.add_paragraph("No actions have been accepted for this priority yet.")
             return
+        self.doc.add_heading("Actions", level=3)
         self.table(
             ACTION_COLUMNS,
             [[a.id, a.achieve, a.do, a.evidence] for a in section.actions],
@@ -213,13 +212,10 @@ class _Writer:
 
     def section(self, section: Section) -> None:
         self.doc.add_heading(section_heading(section), level=1)
-        for box in section.boxes:
-            if box.audience == "child":
-                self.child_box(box)
-            else:
-                self.boxed(box)
-        if not section.boxes:
-            self.doc.add_paragraph("Nobody has answered on this priority yet.")
+        for box in section.voice_boxes:
+            self.boxed(box)
+        if section.narrative:
+            self.doc.add_paragraph(clean(section.narrative))
         self.ratings(section)
         self.sentiment(section)
         self.actions(section)
@@ -256,8 +252,6 @@ class _Writer:
         plan = self.plan
         self.doc.add_heading("Voice of children and families", level=0)
         self.doc.add_paragraph(clean(f"{plan.round.title} (round {plan.round.code})"))
-        if plan.quote_count == 0:
-            self.doc.add_paragraph().add_run(f"{NO_QUOTES}.").bold = True
         self.doc.add_paragraph(
             "Any quotes from children and families have been carefully edited to ensure "
             "their anonymity."
@@ -273,6 +267,14 @@ def section_heading(section: Section) -> str:
     if 0 < section.number < 99:
         return f"{section.number}. {section.title}"
     return section.title
+
+
+def _keep_row_whole(row: Any) -> None:
+    """Tell Word not to split a table row across pages (a box stays on one page)."""
+    tr_pr = row._tr.get_or_add_trPr()
+    cant = OxmlElement("w:cantSplit")
+    cant.set(qn("w:val"), "true")
+    tr_pr.append(cant)
 
 
 def _box_cell(cell: Any) -> None:
@@ -303,7 +305,7 @@ def write_docx(
     """Write the plan as a Word document.
 
     Raises NoApprovedQuotes when nothing is approved, unless ``allow_empty``, in which case
-    the document says so at the top.
+    the document has no voice boxes (the export page lists what is empty).
     """
     if not allow_empty:
         plan.require_quotes()

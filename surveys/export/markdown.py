@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 
 from surveys.export.docx import ACTION_COLUMNS, section_heading
-from surveys.export.plan import NO_QUOTES, Plan, Section, VoiceBox, method_lines, printable
+from surveys.export.plan import Plan, Section, VoiceBox, method_lines, printable, said_by
 from surveys.export.suppression import SafeTable, summarise
 
 _SPECIAL = re.compile(r"([\\`*_{}#+!|~])")
@@ -26,14 +26,15 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     return [*out, ""]
 
 
-def _box(box: VoiceBox, prefix: str = "") -> list[str]:
+def _box(box: VoiceBox, prefix: str = "> ") -> list[str]:
+    """Return one group's voices as a block quote (the plan prints each group boxed)."""
     lines = [f"**{box.heading}**", ""]
     for q in box.questions:
         lines += [f"*{escape(q.wording)}*", ""]
-        lines += [f"- \u201c{escape(t)}\u201d" for t in q.quotes]
+        for quote in q.quotes:
+            count = said_by(quote, box.audience)
+            lines.append(f"- \u201c{escape(quote.text)}\u201d" + (f" {count}" if count else ""))
         lines.append("")
-    if not box.questions:
-        lines += ["No quotes have been chosen for this priority yet.", ""]
     lines += [box.footer, ""]
     return [(prefix + line).rstrip() for line in lines]
 
@@ -47,13 +48,10 @@ def _pct_rows(t: SafeTable) -> list[list[str]]:
 
 def _section(s: Section) -> list[str]:
     lines = [f"## {escape(section_heading(s))}", ""]
-    for box in s.boxes:
-        # Parents and carers get their own box, as in the plan: a block quote here.
-        lines += _box(box, "" if box.audience == "child" else "> ")
-        if box.audience != "child":
-            lines.append("")
-    if not s.boxes:
-        lines += ["Nobody has answered on this priority yet.", ""]
+    for box in s.voice_boxes:
+        lines += [*_box(box), ""]
+    if s.narrative:
+        lines += [escape(s.narrative), ""]
     if s.ratings:
         lines += ["### Ratings", ""]
         for r in s.ratings:
@@ -62,11 +60,9 @@ def _section(s: Section) -> list[str]:
     if s.sentiment.rows:
         lines += ["### How people felt", ""]
         lines += _table(["Who", "Answers", *s.sentiment.columns], _pct_rows(s.sentiment))
-    lines += ["### Actions", ""]
     if s.actions:
+        lines += ["### Actions", ""]
         lines += _table(ACTION_COLUMNS, [[a.id, a.achieve, a.do, a.evidence] for a in s.actions])
-    else:
-        lines += ["No actions have been accepted for this priority yet.", ""]
     return lines
 
 
@@ -74,8 +70,6 @@ def render_markdown(plan: Plan) -> str:
     """Return the whole plan as Markdown text."""
     lines = ["# Voice of children and families", ""]
     lines += [f"{escape(plan.round.title)} (round {plan.round.code})", ""]
-    if plan.quote_count == 0:
-        lines += [f"**{NO_QUOTES}.**", ""]
     lines += [
         "Any quotes from children and families have been carefully edited to ensure their "
         "anonymity.",

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import NamedTuple
@@ -50,7 +50,15 @@ from surveys.core.vocabulary import (
     SENTIMENT_LABELS,
     SENTIMENTS,
 )
-from surveys.export.suppression import MIN_GROUP, SafeTable, Suppression, fewer_than, suppress
+from surveys.export import narrative
+from surveys.export.suppression import (
+    MIN_GROUP,
+    SafeTable,
+    Suppression,
+    fewer_than,
+    percent,
+    suppress,
+)
 
 UNKNOWN_QUESTION = "Other comments"
 NO_QUOTES = "No quotes have been approved yet"
@@ -84,6 +92,7 @@ class AnswerRow(NamedTuple):
     sentiment: str | None
     quotable: bool  # approved, unflagged, no safeguarding case, redacted, chosen as quote
     flagged: bool
+    themes: tuple[str, ...] = ()  # codebook theme keys tagged on the answer
 
 
 @dataclass(frozen=True)
@@ -114,13 +123,20 @@ class RoundInfo:
     last_answer: date | None = None
 
 
+class Quote(NamedTuple):
+    """One printed quote, and how many people gave these same words."""
+
+    text: str
+    count: int = 1
+
+
 @dataclass(frozen=True)
 class QuestionQuotes:
     """One question as one audience was asked it, with the quotes chosen from its answers."""
 
     question_id: str
     wording: str
-    quotes: tuple[str, ...]
+    quotes: tuple[Quote, ...]
 
 
 @dataclass(frozen=True)
@@ -138,21 +154,28 @@ class VoiceBox:
         return sum(len(q.quotes) for q in self.questions)
 
     @property
+    def quote_total(self) -> int:
+        """Return how many people's answers the box's quotes stand for (merged ones count)."""
+        return sum(q.count for qq in self.questions for q in qq.quotes)
+
+    @property
     def heading(self) -> str:
         """Return the box's heading."""
         return "Children's voices" if self.audience == "child" else "Parents' and carers' voices"
 
     @property
     def footer(self) -> str:
-        """Return the line printed under the quotes, as the plan words it."""
-        if self.audience == "child":
-            return (
-                f"(A selection from responses from {self.n_text} children compiled for this plan)"
-            )
-        if self.audience == "parent":
-            return f"The responses of {self.n_text} parents / carers compiled for this plan"
-        label = AUDIENCE_LABELS.get(self.audience, self.audience).lower()
-        return f"(A selection from responses from {self.n_text} {label} compiled for this plan)"
+        """Return the line printed under the quotes: the same words for every box."""
+        group = AUDIENCE_LABELS.get(self.audience, self.audience).lower()
+        return f"(A selection from responses from {self.n_text} {group} compiled for this plan)"
+
+
+def said_by(quote: Quote, audience: str) -> str:
+    """Return "(3 young people said this)" for a quote several people gave, else ""."""
+    if quote.count < 2:
+        return ""
+    who = "young people" if audience == "child" else AUDIENCE_LABELS.get(audience, "").lower()
+    return f"({quote.count} {who} said this)"
 
 
 @dataclass(frozen=True)
@@ -187,11 +210,19 @@ class Section:
     ratings: tuple[RatingTable, ...]
     sentiment: SafeTable
     actions: tuple[Action, ...]
+    narrative: str = ""  # the lead's words, else the draft
+    draft: str = ""  # the narrative written from the section's own figures, themes and quotes
+    gaps: tuple[str, ...] = ()  # what is empty, for the export page (never printed)
 
     @property
     def quote_count(self) -> int:
         """Return how many quotes the section prints."""
         return sum(b.quote_count for b in self.boxes)
+
+    @property
+    def voice_boxes(self) -> tuple[VoiceBox, ...]:
+        """Return the boxes the plan prints: those with a quote (never an empty box)."""
+        return tuple(b for b in self.boxes if b.questions)
 
     def box(self, audience: str) -> VoiceBox | None:
         """Return one audience's box, if it has one."""
@@ -225,6 +256,11 @@ class Plan:
     def quote_count(self) -> int:
         """Return how many quotes the plan prints."""
         return sum(s.quote_count for s in self.sections)
+
+    @property
+    def gaps(self) -> tuple[str, ...]:
+        """Return what is empty, section by section ("Policing: no actions accepted yet")."""
+        return tuple(f"{s.title}: {gap}" for s in self.sections for gap in s.gaps)
 
     @property
     def suppressed(self) -> tuple[Suppression, ...]:
@@ -261,8 +297,14 @@ def plan_from_rows(
     catalogue: Catalogue,
     *,
     min_group: int = MIN_GROUP,
+    narratives: Mapping[str, str] | None = None,
+    theme_labels: Mapping[str, str] | None = None,
 ) -> Plan:
-    """Return the plan for a round from its answer rows and accepted proposals."""
+    """Return the plan for a round from its answer rows and accepted proposals.
+
+    ``narratives`` holds the lead's own narrative per priority key (a draft is written for
+    the others); ``theme_labels`` names the codebook's themes for the drafts.
+    """
     if min_group < 1:
         raise ValueError("min_group must be at least 1")
     order = {b.key: b.order for b in catalogue.banks}
@@ -305,6 +347,8 @@ def plan_from_rows(
                 catalogue,
                 q_rank,
                 min_group,
+                (narratives or {}).get(key, ""),
+                theme_labels or {},
             )
         )
     method = _method(info, rows, min_group)
@@ -319,6 +363,13 @@ def _wording(catalogue: Catalogue, qid: str, audience: str) -> tuple[str, str]:
     return q.text_for(audience) or UNKNOWN_QUESTION, q.type
 
 
+def _heading(catalogue: Catalogue, qid: str, audience: str) -> str:
+    try:
+        return catalogue.heading(qid, audience) or UNKNOWN_QUESTION
+    except KeyError:
+        return UNKNOWN_QUESTION
+
+
 def _section(
     key: str,
     number: int,
@@ -328,12 +379,14 @@ def _section(
     catalogue: Catalogue,
     q_rank: dict[str, tuple[int, int]],
     min_group: int,
+    narrative: str,
+    theme_labels: Mapping[str, str],
 ) -> Section:
     people: dict[str, set[str]] = defaultdict(set)
     for r in rows:
         people[r.audience].add(r.respondent_id)
 
-    boxes = []
+    boxes, gaps = [], []
     for aud in QUOTE_AUDIENCES:
         quotes: dict[str, list[str]] = defaultdict(list)
         for r in rows:
@@ -342,11 +395,18 @@ def _section(
         n = len(people.get(aud, ()))
         if not quotes and n == 0:
             continue
+        if not quotes:  # people answered, but nothing of theirs is chosen to print yet
+            group = "children's" if aud == "child" else "parents' and carers'"
+            gaps.append(f"no {group} quotes chosen yet")
         questions = []
         for qid in sorted(quotes, key=lambda q: (q_rank.get(q, (10**6, 0)), q)):
-            wording, _ = _wording(catalogue, qid, aud)
-            questions.append(QuestionQuotes(qid, wording, tuple(quotes[qid])))
+            wording = _heading(catalogue, qid, aud)
+            questions.append(QuestionQuotes(qid, wording, merge_quotes(quotes[qid])))
         boxes.append(VoiceBox(aud, n, _count_text(n, min_group), tuple(questions)))
+    if not people:
+        gaps.append("nobody has answered yet")
+    if not actions:
+        gaps.append("no actions accepted yet")
 
     ratings = _ratings(title, rows, catalogue, q_rank, min_group)
     sentiment = _sentiment(title, rows, people, min_group)
@@ -354,7 +414,82 @@ def _section(
         Action(f"{number}:{seq} {a.agency}".strip(), a.agency, a.achieve, a.do, a.evidence)
         for seq, a in enumerate(actions, start=1)
     ]
-    return Section(key, number, title, tuple(boxes), ratings, sentiment, tuple(numbered))
+    draft = draft_narrative(title, rows, people, sentiment, tuple(boxes), min_group, theme_labels)
+    return Section(
+        key,
+        number,
+        title,
+        tuple(boxes),
+        ratings,
+        sentiment,
+        tuple(numbered),
+        narrative=narrative.strip() or draft,
+        draft=draft,
+        gaps=tuple(gaps),
+    )
+
+
+def _quote_key(text: str) -> str:
+    return " ".join(re.sub(r"[^\w\s']", " ", text.casefold()).split())
+
+
+def merge_quotes(texts: Iterable[str]) -> tuple[Quote, ...]:
+    """Return quotes with identical words merged (case, spacing and punctuation aside),
+    each with how many gave it, in the order they first came."""
+    first: dict[str, str] = {}
+    counts: Counter[str] = Counter()
+    for text in texts:
+        k = _quote_key(text) or text
+        first.setdefault(k, text)
+        counts[k] += 1
+    return tuple(Quote(first[k], counts[k]) for k in first)
+
+
+def draft_narrative(
+    title: str,
+    rows: Sequence[AnswerRow],
+    people: Mapping[str, set[str]],
+    sentiment: SafeTable,
+    boxes: Sequence[VoiceBox],
+    min_group: int,
+    theme_labels: Mapping[str, str],
+) -> str:
+    """Return the draft narrative of a section from its own printed figures and quotes."""
+    voices = []
+    for aud in QUOTE_AUDIENCES:
+        n = len(people.get(aud, ()))
+        if not n:
+            continue
+        feeling = None
+        label = AUDIENCE_LABELS[aud]
+        if label in sentiment.rows:
+            i = sentiment.rows.index(label)
+            total = sentiment.row_totals[i] if sentiment.row_totals else None
+            if total and not any(v is None for v in sentiment.cells[i]):
+                p, u, g = (percent(v or 0, total) for v in sentiment.cells[i])
+                feeling = (p, u, g)
+        tagged: Counter[str] = Counter()
+        for r in rows:
+            if r.audience == aud and not r.flagged:
+                tagged.update(t for t in set(r.themes) if t in theme_labels)
+        themes = tuple(
+            theme_labels[t].lower()
+            for t, c in tagged.most_common(3)
+            if c >= narrative.MIN_THEME_ANSWERS
+        )
+        quote = _representative(next((b for b in boxes if b.audience == aud), None))
+        voices.append(narrative.Voices(aud, _count_text(n, min_group), feeling, themes, quote))
+    return narrative.draft(title, voices)
+
+
+def _representative(box: VoiceBox | None) -> str | None:
+    """Return the quote most people gave (the first chosen, when none was given twice)."""
+    if box is None:
+        return None
+    quotes = [q for qq in box.questions for q in qq.quotes]
+    if not quotes:
+        return None
+    return max(quotes, key=lambda q: q.count).text  # max() keeps the first of equals
 
 
 def _count_text(n: int, min_group: int) -> str:

@@ -19,6 +19,7 @@ COLUMNS = (
     "question_id",
     "question",
     "quote",
+    "people",
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -37,7 +38,7 @@ def quote_rows(plan: Plan) -> Iterator[dict[str, Any]]:
     for s in plan.sections:
         for box in s.boxes:
             for q in box.questions:
-                for text in q.quotes:
+                for quote in q.quotes:
                     yield {
                         "round": plan.round.code,
                         "priority_number": s.number,
@@ -47,7 +48,8 @@ def quote_rows(plan: Plan) -> Iterator[dict[str, Any]]:
                         "n_respondents": box.n_text,
                         "question_id": q.question_id,
                         "question": q.wording,
-                        "quote": text,
+                        "quote": quote.text,
+                        "people": quote.count,
                     }
 
 

@@ -19,7 +19,6 @@ from openpyxl.utils import get_column_letter
 from surveys.core.vocabulary import AUDIENCE_LABELS
 from surveys.export.docx import ACTION_COLUMNS, section_heading
 from surveys.export.plan import (
-    NO_QUOTES,
     Plan,
     Section,
     method_lines,
@@ -100,14 +99,17 @@ def _rating_rows(t: SafeTable) -> list[list[str]]:
 def _section_sheet(sheet: _Sheet, section: Section) -> None:
     sheet.widths([28, 70, 14, 14, 14, 14])
     sheet.title(section_heading(section))
+    if section.narrative:
+        sheet.put([section.narrative])
     sheet.gap()
     sheet.title("Quotes")
     rows = []
     for box in section.boxes:
         for q in box.questions:
-            for text in q.quotes:
-                rows.append([AUDIENCE_LABELS.get(box.audience, box.audience), text, q.wording])
-    sheet.table(["Audience", "Quote", "Question"], rows)
+            for quote in q.quotes:
+                who = AUDIENCE_LABELS.get(box.audience, box.audience)
+                rows.append([who, quote.text, q.wording, quote.count])
+    sheet.table(["Audience", "Quote", "Question", "People who said this"], rows)
     sheet.table(
         ["Audience", "N (people who answered on this priority)"],
         [[AUDIENCE_LABELS.get(b.audience, b.audience), b.n_text] for b in section.boxes],
@@ -130,8 +132,6 @@ def _summary_sheet(sheet: _Sheet, plan: Plan) -> None:
     sheet.title("Voice of children and families")
     sheet.put([plan.round.title])
     sheet.put(["Round", plan.round.code])
-    if plan.quote_count == 0:
-        sheet.put([f"{NO_QUOTES}."], bold=True)
     sheet.gap()
     sheet.table(
         ["Priority", "Children (N)", "Parents / carers (N)", "Quotes", "Ratings", "Actions"],

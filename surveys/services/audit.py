@@ -71,6 +71,11 @@ def _actor(actor: Any) -> tuple[int | None, str]:
     return uid, str(getattr(actor, "email", "") or f"user:{uid}")[:254]
 
 
+def actor_id(actor: Any) -> int | None:
+    """Return the user id of an actor (None for the system or a label such as "cli")."""
+    return _actor(actor)[0]
+
+
 def _clean(details: Mapping[str, Any] | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in (details or {}).items():

@@ -9,17 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 from typing import IO, Any
 
 from sqlalchemy.orm import Session
 
+from surveys.analysis.clustering import load_codebook
 from surveys.core.catalogue import Catalogue
 from surveys.export.answers import answer_rows, write_csv
-from surveys.export.plan import Plan, plan_from_rows
+from surveys.export.plan import Plan, plan_from_rows, printable
 from surveys.export.suppression import MIN_GROUP
 from surveys.services import audit
 from surveys.storage import queries
-from surveys.storage.models import Round
+from surveys.storage.models import Narrative, Round, utcnow
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,55 @@ def build_plan(
         queries.accepted_actions(session, rnd),
         catalogue,
         min_group=min_group,
+        narratives=queries.narratives(session, rnd),
+        theme_labels=theme_labels(),
     )
+
+
+@cache
+def theme_labels() -> dict[str, str]:
+    """Return the codebook's theme labels by key (the narrative drafts name themes)."""
+    return {code.key: code.label for code in load_codebook()}
+
+
+#: Longest narrative a lead may save (a few paragraphs).
+MAX_NARRATIVE = 4000
+
+
+class NarrativeError(ValueError):
+    """A narrative cannot be saved (unknown priority, too long)."""
+
+
+def save_narrative(session: Session, rnd: Round, priority: str, text: str, *, actor: Any) -> bool:
+    """Keep the lead's narrative for one priority; empty text goes back to the draft.
+
+    Returns True when a narrative is now kept, False when the draft is back. The audit
+    record says which priority changed, never the words.
+    """
+    if priority not in rnd.priorities and priority != "general":
+        raise NarrativeError(f"{priority!r} is not a priority of round {rnd.code}")
+    text = printable(text).strip()
+    if len(text) > MAX_NARRATIVE:
+        raise NarrativeError(f"a narrative may be at most {MAX_NARRATIVE:,} characters")
+    row = session.get(Narrative, (rnd.id, priority))
+    if not text:
+        if row is not None:
+            session.delete(row)
+    else:
+        if row is None:
+            row = Narrative(round_id=rnd.id, priority=priority, text=text)
+            session.add(row)
+        row.text, row.updated_at = text, utcnow()
+        row.updated_by = audit.actor_id(actor)
+    audit.record(
+        session,
+        "narrative",
+        actor=actor,
+        round_id=rnd.id,
+        target=f"priority:{priority}",
+        details={"kept": bool(text)},
+    )
+    return bool(text)
 
 
 def write_plan(plan: Plan, fmt: str, out: IO[Any]) -> None:

@@ -233,6 +233,23 @@ class AnswerTheme(Base):
     source: Mapped[str] = mapped_column(String(16), default="engine")
 
 
+class Narrative(Base):
+    """The lead's own narrative for one priority of a round's plan (else a draft is printed).
+
+    It can quote what young people said, so it is encrypted at rest like their answers.
+    """
+
+    __tablename__ = "narratives"
+
+    round_id: Mapped[int] = mapped_column(
+        ForeignKey("rounds.id", ondelete="CASCADE"), primary_key=True
+    )
+    priority: Mapped[str] = mapped_column(String(64), primary_key=True)
+    text: Mapped[str] = mapped_column(EncryptedText)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
 class Proposal(Base):
     """A proposed action for the plan (staff and partners): Achieve, Do, Evidence / Measure."""
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from surveys.export.answers import AnswerRecord
 from surveys.export.plan import ActionRow, AnswerRow, RoundInfo
-from surveys.storage.models import Answer, Proposal, Round, SafeguardingCase
+from surveys.storage.models import Answer, Narrative, Proposal, Round, SafeguardingCase
 from surveys.storage.store import live_answers
 
 
@@ -38,6 +38,7 @@ def plan_rows(session: Session, rnd: Round) -> list[AnswerRow]:
             Answer.review_status,
             Answer.is_quote,
             Answer.flagged,
+            Answer.themes,
             SafeguardingCase.id.label("case_id"),
         )
         .outerjoin(SafeguardingCase, SafeguardingCase.answer_id == Answer.id)
@@ -62,6 +63,7 @@ def plan_rows(session: Session, rnd: Round) -> list[AnswerRow]:
         review_status,
         is_quote,
         flagged,
+        themes,
         case_id,
     ) in session.connection().execute(stmt):
         quotable = (
@@ -85,9 +87,16 @@ def plan_rows(session: Session, rnd: Round) -> list[AnswerRow]:
                 sentiment_override or sentiment,
                 quotable and bool(text),
                 bool(flagged or case_id is not None),
+                tuple(themes or ()),
             )
         )
     return rows
+
+
+def narratives(session: Session, rnd: Round) -> dict[str, str]:
+    """Return the lead's own narratives of a round, by priority key."""
+    stmt = select(Narrative.priority, Narrative.text).where(Narrative.round_id == rnd.id)
+    return {priority: text for priority, text in session.execute(stmt)}
 
 
 def accepted_actions(session: Session, rnd: Round) -> list[ActionRow]:

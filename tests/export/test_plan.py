@@ -43,7 +43,7 @@ def test_n_counts_everyone_who_answered_the_priority_flagged_and_unapproved_too(
     )
     assert by["policing"].box("parent").n == 3
     assert by["policing"].box("parent").footer == (
-        "The responses of fewer than 10 parents / carers compiled for this plan"
+        "(A selection from responses from fewer than 10 parents / carers compiled for this plan)"
     )
     assert by["education"].box("child").n_text == "10"
     assert by["general"].box("child").n_text == "11"
@@ -53,7 +53,7 @@ def test_n_counts_everyone_who_answered_the_priority_flagged_and_unapproved_too(
 def test_only_approved_unflagged_chosen_redacted_quotes_are_printed(rt, built_round):
     plan = plan_of(rt, built_round)
     quotes = {
-        (s.key, b.audience, q.question_id): list(q.quotes)
+        (s.key, b.audience, q.question_id): [quote.text for quote in q.quotes]
         for s in plan.sections
         for b in s.boxes
         for q in b.questions

@@ -8,9 +8,12 @@ import io
 import pytest
 from docx import Document
 from openpyxl import load_workbook
+from sqlalchemy import select
 
 from surveys.storage import store
+from surveys.storage.models import AuditEvent
 from tests.export.conftest import CHILD_QUOTES, NEVER, PLANTED, build_round
+from tests.web.conftest import hidden_fields
 
 
 @pytest.fixture
@@ -102,3 +105,48 @@ def test_the_page_shows_what_small_numbers_hide(as_role, exported):
     )
     assert "What is hidden and why" in body
     assert "fewer than 50" in body
+
+
+def test_the_lead_edits_a_narrative_and_the_plan_prints_it(as_role, exported, rt):
+    client = as_role("lead")
+    page = client.get(f"/admin/rounds/{exported}/export").get_data(as_text=True)
+    assert 'id="narrative-policing"' in page and "answered questions on policing" in page
+    token = hidden_fields(page)["csrf_token"]
+    mine = "Young people want the police to listen first. We will run two listening sessions."
+    url = f"/admin/rounds/{exported}/export/narrative/policing"
+    res = client.post(url, data={"csrf_token": token, "narrative": mine, "action": "save"})
+    assert res.status_code == 303
+    plan = client.get(f"/admin/rounds/{exported}/export/plan.md").get_data(as_text=True)
+    assert mine in plan
+    with rt.transaction() as s:
+        events = s.scalars(select(AuditEvent).where(AuditEvent.action == "narrative")).all()
+        assert [e.target for e in events] == ["priority:policing"]
+        assert mine not in str(events[0].details)  # the audit log keeps no words
+    client.post(url, data={"csrf_token": token, "action": "reset"})
+    plan = client.get(f"/admin/rounds/{exported}/export/plan.md").get_data(as_text=True)
+    assert mine not in plan and "answered questions on policing" in plan
+
+
+def test_only_the_lead_saves_a_narrative(as_role, exported):
+    client = as_role("reviewer")
+    token = hidden_fields(client.get("/admin/").get_data(as_text=True)).get("csrf_token", "")
+    res = client.post(
+        f"/admin/rounds/{exported}/export/narrative/policing",
+        data={"csrf_token": token, "narrative": "mine"},
+    )
+    assert res.status_code == 403
+
+
+def test_a_narrative_for_a_priority_the_round_does_not_ask_is_refused(as_role, exported):
+    client = as_role("lead")
+    page = client.get(f"/admin/rounds/{exported}/export").get_data(as_text=True)
+    res = client.post(
+        f"/admin/rounds/{exported}/export/narrative/not_a_priority",
+        data={"csrf_token": hidden_fields(page)["csrf_token"], "narrative": "x"},
+    )
+    assert res.status_code == 400 and b"not a priority of round" in res.data
+
+
+def test_the_page_lists_what_is_empty_instead_of_printing_placeholders(as_role, exported):
+    body = as_role("lead").get(f"/admin/rounds/{exported}/export").get_data(as_text=True)
+    assert "Not in the plan yet" in body and "no actions accepted yet" in body

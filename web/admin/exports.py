@@ -11,7 +11,7 @@ import io
 import logging
 from datetime import date
 
-from flask import render_template, request, send_file
+from flask import flash, render_template, request, send_file, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -22,7 +22,7 @@ from surveys.services.exporting import FORMATS
 from web import db, runtime
 from web.admin import bp
 from web.admin.access import LEAD, READERS, roles_required, round_or_404
-from web.admin.review import common, pick_round
+from web.admin.review import checked_post, common, pick_round, see_other
 from web.errors import error_page
 
 log = logging.getLogger("yjvoice.admin")
@@ -56,8 +56,25 @@ def exports_page(code: str) -> str:
         min_group=min_group,
         default_min_group=DEFAULT_MIN_GROUP,
         can_download_all=current_user.role == LEAD,
+        can_edit=current_user.role == LEAD,
         **common(rnd),
     )
+
+
+@bp.route("/rounds/<code>/export/narrative/<priority>", methods=["POST"])
+@roles_required(LEAD)
+@checked_post
+def export_narrative(code: str, priority: str) -> Response | tuple[str, int]:
+    """Keep the lead's narrative for one priority (empty, or "Use the draft", resets it)."""
+    rnd = round_or_404(code)
+    text = "" if request.form.get("action") == "reset" else request.form.get("narrative", "")
+    try:
+        kept = exporting.save_narrative(db(), rnd, priority, text, actor=current_user)
+    except exporting.NarrativeError as exc:
+        return error_page(400, "That narrative was not saved", str(exc))
+    db().commit()
+    flash("Narrative saved." if kept else "Back to the draft.", "success")
+    return see_other(url_for("admin.exports_page", code=rnd.code) + f"#narrative-{priority}")
 
 
 @bp.route("/rounds/<code>/export/plan.<fmt>")

@@ -77,14 +77,14 @@ def question_options(rnd: Round) -> list[tuple[str, str]]:
     for aud in AUDIENCES:
         for q in catalogue.questions_for(rnd.priorities, aud):
             if q.type == "text" and q.id not in seen:
-                seen[q.id] = q.text_for(aud) or q.id
+                seen[q.id] = catalogue.heading(q.id, aud) or q.id
     return list(seen.items())
 
 
 def question_wording(qid: str, audience: str) -> str:
     """Return a question as this audience was asked it (the id when the bank has gone)."""
     try:
-        return runtime().catalogue.question(qid).text_for(audience) or qid
+        return runtime().catalogue.heading(qid, audience) or qid
     except KeyError:
         return qid
 
