@@ -95,7 +95,7 @@ def respond(code: str, audience: str | None = None) -> Response | tuple[str, int
     if request.method != "POST" and code != rnd.code:
         return redirect(url_for(".respond", code=rnd.code, audience=audience), 302)
     if not store.is_open(rnd):
-        return _closed(rnd, audience)
+        return _closed(rnd, audience, resp)
     if request.method == "POST":
         return _post(rnd, resp, audience)
     return _get(rnd, resp, audience)
@@ -157,7 +157,7 @@ def _post(rnd: Round, resp: Respondent | None, audience: str | None) -> Response
         session.commit()
     except store.RoundClosed:
         session.rollback()
-        return _closed(rnd, audience)
+        return _closed(rnd, audience, resp)
     except LookupError:  # the respondent withdrew (or was removed) meanwhile
         session.rollback()
         response = redirect(here, 303)
@@ -268,9 +268,15 @@ def _marker(stage: str, question_id: str | None) -> str:
     return question_id or f"@{stage}"
 
 
-def _closed(rnd: Round, audience: str | None) -> tuple[str, int]:
+def _closed(rnd: Round, audience: str | None, resp: Respondent | None) -> tuple[str, int]:
     draft = rnd.status == "draft"
-    text = engine.default_texts().get("not_open_yet" if draft else "closed", audience)
+    texts = engine.default_texts()
+    text = texts.get("not_open_yet" if draft else "closed", audience)
+    if resp is not None and not draft:
+        # Someone part-way through keeps their way to take back what they gave.
+        code = store.withdrawal_code(runtime().settings.secret_key, resp.id)
+        text = texts.get("closed_midway", resp.audience, code=code)
+        return error_page(410, rnd.title, text, code=code)
     return error_page(403 if draft else 410, rnd.title, text)
 
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Insert, bindparam, insert, select, update
+from sqlalchemy import Insert, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, contains_eager
 from sqlalchemy.orm.attributes import set_committed_value
@@ -134,6 +134,14 @@ def set_status(session: Session, code: str, status: str) -> Round:
 def list_rounds(session: Session) -> list[Round]:
     """Return every round, newest first."""
     return list(session.scalars(select(Round).order_by(Round.created_at.desc(), Round.id.desc())))
+
+
+def unfinished_count(session: Session, rnd: Round) -> int:
+    """Return how many people started a round and have not finished it."""
+    stmt = select(func.count()).where(
+        Respondent.round_id == rnd.id, Respondent.completed_at.is_(None)
+    )
+    return int(session.scalar(stmt) or 0)
 
 
 def is_open(rnd: Round, today: date | None = None) -> bool:

@@ -49,10 +49,9 @@ def new_round(client, **fields):
     return client.post("/admin/rounds/new", data=data)
 
 
-def set_status(client, code, action):
-    return client.post(
-        f"/admin/rounds/{code}/status", data={"csrf_token": token(client), "action": action}
-    )
+def set_status(client, code, action, **extra):
+    data = {"csrf_token": token(client), "action": action, **extra}
+    return client.post(f"/admin/rounds/{code}/status", data=data)
 
 
 # --- who may open what ------------------------------------------------------------------
@@ -212,13 +211,29 @@ def test_lead_opens_closes_and_reopens_a_round(as_role, rt):
     code = all_rounds(rt)[0].code
     assert set_status(client, code, "open").status_code == 303
     assert round_row(rt, code).status == "open"
-    set_status(client, code, "close")
+    set_status(client, code, "close", confirmed="yes")
     rnd = round_row(rt, code)
     assert rnd.status == "closed" and rnd.closed_at is not None
     page = client.get(f"/admin/rounds/{code}").get_data(as_text=True)
     assert "Reopen round" in page and "closed: it takes no more answers" in page
     set_status(client, code, "reopen")
     assert round_row(rt, code).status == "open"
+
+
+def test_closing_asks_first_and_says_how_many_are_part_way_through(as_role, rt, open_round):
+    with rt.transaction() as s:
+        rnd = store.get_round(s, open_round)
+        for _ in range(3):
+            conversation.start(s, rnd, rt.context, channel="web", audience="child")
+    client = as_role("lead")
+    page = set_status(client, open_round, "close")
+    assert page.status_code == 200
+    body = page.get_data(as_text=True)
+    assert "3 people are part-way through this survey" in body
+    assert 'name="confirmed" value="yes"' in body
+    assert round_row(rt, open_round).status == "open"  # nothing closed yet
+    assert set_status(client, open_round, "close", confirmed="yes").status_code == 303
+    assert round_row(rt, open_round).status == "closed"
 
 
 def test_a_repeated_or_wrong_status_change_changes_nothing(as_role, rt, open_round):

@@ -586,9 +586,16 @@ def test_closed_round_gets_a_friendly_410_and_takes_no_answers(rt, open_round, c
         store.set_status(s, open_round, "closed")
     v.post(fields=hidden_fields(page), answer="too late")
     assert v.status == 410
-    assert TEXTS.get("closed", None) in v.text
+    # Someone part-way through still gets their code to take back what they gave.
+    with rt.transaction() as s:
+        resp = s.query(Respondent).one()
+        code = store.withdrawal_code(rt.settings.secret_key, resp.id)
+    assert "this survey is closed now" in v.text and code in v.text
     assert count(rt, Answer) == 0
-    assert child(client, open_round).open().status_code == 410
+    stranger = client.application.test_client()  # a browser without the cookie
+    res = stranger.get(f"/r/{open_round}/child")
+    assert res.status_code == 410
+    assert TEXTS.get("closed", None) in res.get_data(as_text=True)
 
 
 def test_round_past_its_closing_date_is_closed(rt, open_round, client):

@@ -273,6 +273,14 @@ def round_status(code: str):
     if rnd.status not in applies_to or (action == "reopen" and store.is_open(rnd)):
         flash(f"Round {rnd.code} is already {rnd.status}; nothing changed.", "info")
         return redirect(here, 303)
+    if action == "close" and request.form.get("confirmed") != "yes":
+        # Closing stops everyone part-way through: say how many, and ask once more.
+        return render_template(
+            "admin/rounds/close.html",
+            rnd=rnd,
+            midway=store.unfinished_count(db(), rnd),
+            form=form,
+        )
     had_passed = rnd.closes_on is not None and rnd.closes_on < date.today()
     store.set_status(db(), rnd.code, new_status)
     db().commit()
