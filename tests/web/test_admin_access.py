@@ -63,6 +63,29 @@ def test_every_admin_route_refuses_roles_it_does_not_allow(app, as_role, role, o
         assert res.status_code == 403, (role, rule.rule, res.status_code)
 
 
+def post_rules(app) -> list[Rule]:
+    return [r for r in admin_rules(app) if "POST" in r.methods]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_a_post_checks_the_role_before_the_csrf_token(app, as_role, role, open_round):
+    client = as_role(role)
+    for rule in post_rules(app):
+        allowed = app.view_functions[rule.endpoint].allowed_roles
+        res = client.post(url_for_rule(rule, open_round), data={"action": "close"})
+        expected = 400 if role in allowed else 403
+        assert res.status_code == expected, (role, rule.rule, res.status_code)
+
+
+def test_a_post_without_its_csrf_token_changes_nothing(as_role, open_round, rt):
+    from surveys.storage import store
+
+    res = as_role("lead").post(f"/admin/rounds/{open_round}/status", data={"action": "close"})
+    assert res.status_code == 400
+    with rt.transaction() as s:
+        assert store.get_round(s, open_round).status == "open"
+
+
 def test_admin_pages_are_not_cached(as_role):
     res = as_role("lead").get("/admin/")
     assert res.status_code == 200

@@ -22,7 +22,7 @@ from surveys.services.exporting import FORMATS
 from web import db, runtime
 from web.admin import bp
 from web.admin.access import LEAD, READERS, roles_required, round_or_404
-from web.admin.review import checked_post, common, pick_round, see_other
+from web.admin.review import common, pick_round, see_other
 from web.errors import error_page
 
 log = logging.getLogger("yjvoice.admin")
@@ -63,7 +63,6 @@ def exports_page(code: str) -> str:
 
 @bp.route("/rounds/<code>/export/narrative/<priority>", methods=["POST"])
 @roles_required(LEAD)
-@checked_post
 def export_narrative(code: str, priority: str) -> Response | tuple[str, int]:
     """Keep the lead's narrative for one priority (empty, or "Use the draft", resets it)."""
     rnd = round_or_404(code)

@@ -12,7 +12,3 @@ class SignInForm(FlaskForm):
 
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
-
-
-class EmptyForm(FlaskForm):
-    """A form with only its CSRF token: for buttons that change something."""

@@ -6,7 +6,8 @@ imported or cancelled (or after ``PENDING_MAX_AGE``). The confirmation reads and
 the file again, so what is stored is exactly what was previewed, or nothing.
 
 The upload route raises the app's request size limit for itself (files up to
-``importer.MAX_IMPORT_BYTES``), so it checks its CSRF token itself, after that.
+``importer.MAX_IMPORT_BYTES``), through ``roles_required``, which reads the CSRF token only
+after that; a file over the limit gets the upload page with its size (413).
 """
 
 from __future__ import annotations
@@ -22,11 +23,10 @@ from pathlib import Path
 
 from flask import abort, redirect, render_template, request, url_for
 from flask_login import current_user
-from werkzeug.exceptions import RequestEntityTooLarge
 
 from surveys.services import audit, importer
 from surveys.storage import store
-from web import csrf, db, runtime
+from web import db, runtime
 from web.admin import bp
 from web.admin.access import LEAD, SAFEGUARDERS, roles_required, round_or_404
 
@@ -117,22 +117,19 @@ def _upload_page(rnd, *, error: str | None = None, status: int = 200, encoding: 
     ), status
 
 
+def _too_big(code: str, size: int | None):
+    return _upload_page(round_or_404(code), error=importer.too_big_message(size), status=413)
+
+
 @bp.route("/rounds/<code>/import", methods=["GET", "POST"])
-@roles_required(LEAD)
+@roles_required(LEAD, max_body=importer.MAX_IMPORT_BYTES + REQUEST_SLACK, too_big=_too_big)
 def import_upload(code: str):
     """Show the upload form (GET) or read an uploaded file and preview it (POST)."""
     rnd = round_or_404(code)
     if request.method == "GET":
         return _upload_page(rnd)
-    request.max_content_length = importer.MAX_IMPORT_BYTES + REQUEST_SLACK
-    if (request.content_length or 0) > request.max_content_length:
-        return _upload_page(rnd, error=importer.too_big_message(request.content_length), status=413)
-    try:
-        csrf.protect()  # reads the form: only now, with the larger limit in place
-        upload = request.files.get("file")
-        encoding = _encoding_choice(request.form.get("encoding"))
-    except RequestEntityTooLarge:
-        return _upload_page(rnd, error=importer.too_big_message(), status=413)
+    upload = request.files.get("file")
+    encoding = _encoding_choice(request.form.get("encoding"))
     if upload is None or not upload.filename:
         return _upload_page(rnd, error="Choose a CSV or Excel (.xlsx) file to import.", status=400)
     data = upload.stream.read(importer.MAX_IMPORT_BYTES)
@@ -250,6 +247,3 @@ def import_confirm(code: str):
         filename=meta["filename"],
         can_see_cases=current_user.role in SAFEGUARDERS,
     )
-
-
-csrf.exempt(import_upload)  # checked in the view, after the size limit is raised

@@ -14,7 +14,6 @@ from surveys.storage import store
 from web import db, runtime
 from web.admin import bp
 from web.admin.access import LEAD, READERS, roles_required, round_or_404
-from web.admin.forms import EmptyForm
 
 log = logging.getLogger("yjvoice.admin.proposals")
 
@@ -55,7 +54,6 @@ def round_proposals(code: str):
         merged=merged,
         live=live,
         can_decide=current_user.role == LEAD,
-        form=EmptyForm(),
     )
 
 
@@ -74,8 +72,6 @@ def decide_proposal(code: str):
     back = url_for("admin.round_proposals", code=rnd.code)
     if request.method == "GET":
         return redirect(back)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
     session = db()
     action = request.form.get("action", "")
     pid = _int(request.form.get("proposal"))

@@ -2,29 +2,26 @@
 
 Flagged answers never reach these pages: ``surveys.services.review`` leaves them out of every query,
 and an id of one (or of another round's answer) in a URL is a 404. Every change is a POST
-with a CSRF token, checked after the role (so a refused role gets a 403, not a 400), then
-Post/Redirect/Get with the reviewer's filters kept in the URL.
+(its CSRF token checked by ``roles_required``, after the role), then Post/Redirect/Get with
+the reviewer's filters kept in the URL.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from functools import cache, wraps
+from functools import cache
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from flask_wtf.csrf import CSRFError, validate_csrf
 from werkzeug.wrappers import Response
-from wtforms.validators import ValidationError
 
 from surveys.analysis.clustering import load_codebook
 from surveys.core.vocabulary import AUDIENCE_LABELS, AUDIENCES, CHANNEL_LABELS, SENTIMENT_LABELS
 from surveys.services import audit, review
 from surveys.storage import store
 from surveys.storage.models import Answer, Round
-from web import csrf, db, runtime
+from web import db, runtime
 from web.admin import bp
 from web.admin.access import READERS, REVIEWERS, roles_required, round_or_404
 
@@ -38,25 +35,6 @@ DONE_WORDS = {
     "quote": "chosen as quotes",
     "unquote": "no longer quotes",
 }
-
-
-def checked_post(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Check the CSRF token inside the view, after sign-in and role checks have run.
-
-    The app-wide check runs before any view, so a refused role would see "400 bad token"
-    instead of "403 not allowed"; this keeps the order: who you are, then the token.
-    """
-
-    @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            validate_csrf(request.form.get("csrf_token"))
-        except ValidationError as exc:
-            raise CSRFError(str(exc.args[0]) if exc.args else "bad token") from None
-        return view(*args, **kwargs)
-
-    csrf.exempt(f"{view.__module__}.{view.__name__}")
-    return wrapper
 
 
 @cache
@@ -206,7 +184,6 @@ def review_queue(code: str) -> str:
 
 @bp.route("/rounds/<code>/review/bulk", methods=["POST"])
 @roles_required(*REVIEWERS)
-@checked_post
 def review_bulk(code: str) -> Response:
     """Apply one decision to the selected answers (or to one, from its own button)."""
     rnd = round_or_404(code)
@@ -293,7 +270,6 @@ def review_answer(code: str, answer_id: int) -> tuple[str, int]:
 
 @bp.route("/rounds/<code>/review/<int:answer_id>/decide", methods=["POST"])
 @roles_required(*REVIEWERS)
-@checked_post
 def review_decide(code: str, answer_id: int) -> Response:
     """Approve, reject, reset or stop quoting one answer; approve and reject move on."""
     rnd = round_or_404(code)
@@ -313,7 +289,6 @@ def review_decide(code: str, answer_id: int) -> Response:
 
 @bp.route("/rounds/<code>/review/<int:answer_id>/quote", methods=["POST"])
 @roles_required(*REVIEWERS)
-@checked_post
 def review_quote(code: str, answer_id: int) -> Response | tuple[str, int]:
     """Use an answer as a quote, optionally lightly edited; warn before saving a risky edit."""
     rnd = round_or_404(code)
@@ -348,7 +323,6 @@ def review_quote(code: str, answer_id: int) -> Response | tuple[str, int]:
 
 @bp.route("/rounds/<code>/review/<int:answer_id>/tags", methods=["POST"])
 @roles_required(*REVIEWERS)
-@checked_post
 def review_tags(code: str, answer_id: int) -> Response:
     """Override the answer's sentiment, priority and codebook themes."""
     rnd = round_or_404(code)
@@ -373,7 +347,6 @@ def review_tags(code: str, answer_id: int) -> Response:
 
 @bp.route("/rounds/<code>/review/<int:answer_id>/redactions", methods=["POST"])
 @roles_required(*REVIEWERS)
-@checked_post
 def review_redactions(code: str, answer_id: int) -> Response:
     """Accept, undo or redo a redaction (or accept them all)."""
     rnd = round_or_404(code)
@@ -403,7 +376,6 @@ def review_redactions(code: str, answer_id: int) -> Response:
 
 @bp.route("/rounds/<code>/review/<int:answer_id>/redact-too", methods=["POST"])
 @roles_required(*REVIEWERS)
-@checked_post
 def review_redact_too(code: str, answer_id: int) -> Response:
     """Hide more words the anonymiser missed."""
     rnd = round_or_404(code)

@@ -18,7 +18,7 @@ from surveys.storage.models import Round, Theme
 from web import db
 from web.admin import bp
 from web.admin.access import REVIEWERS, roles_required, round_or_404
-from web.admin.review import checked_post, common, pick_round, question_options, see_other
+from web.admin.review import common, pick_round, question_options, see_other
 
 log = logging.getLogger("yjvoice.admin.themes")
 _QID_RE = re.compile(r"^[a-z][a-z0-9_]*\.[a-z0-9_.]{1,120}$")
@@ -84,7 +84,6 @@ def themes_question(code: str, question_id: str) -> str:
 
 @bp.route("/rounds/<code>/themes/<question_id>/recompute", methods=["POST"])
 @roles_required(*REVIEWERS)
-@checked_post
 def themes_recompute(code: str, question_id: str) -> Response:
     """Group the question's answers again; the lead's edits are kept."""
     rnd = round_or_404(code)
@@ -102,7 +101,6 @@ def themes_recompute(code: str, question_id: str) -> Response:
 
 @bp.route("/rounds/<code>/themes/<question_id>/merge", methods=["POST"])
 @roles_required(*REVIEWERS)
-@checked_post
 def themes_merge(code: str, question_id: str) -> Response:
     """Merge the selected themes into one."""
     rnd = round_or_404(code)
@@ -122,7 +120,6 @@ def themes_merge(code: str, question_id: str) -> Response:
 
 @bp.route("/rounds/<code>/themes/<question_id>/answers", methods=["POST"])
 @roles_required(*REVIEWERS)
-@checked_post
 def themes_answers(code: str, question_id: str) -> Response:
     """Move the selected answers to a theme, or split them off into a new one."""
     rnd = round_or_404(code)
@@ -188,7 +185,6 @@ def themes_theme(code: str, question_id: str, theme_id: int) -> str:
 
 @bp.route("/rounds/<code>/themes/<question_id>/<int:theme_id>/rename", methods=["POST"])
 @roles_required(*REVIEWERS)
-@checked_post
 def themes_rename(code: str, question_id: str, theme_id: int) -> Response:
     """Give a theme the lead's own name (kept through every recompute)."""
     rnd = round_or_404(code)
@@ -211,7 +207,6 @@ def themes_rename(code: str, question_id: str, theme_id: int) -> Response:
 
 @bp.route("/rounds/<code>/themes/<question_id>/<int:theme_id>/delete", methods=["POST"])
 @roles_required(*REVIEWERS)
-@checked_post
 def themes_delete(code: str, question_id: str, theme_id: int) -> Response:
     """Delete a theme; its answers wait in no theme until moved or found again."""
     rnd = round_or_404(code)

@@ -27,7 +27,7 @@ from surveys.storage.models import User
 from web import db, throttle
 from web.admin import bp, views  # noqa: F401 (the sign-in view must be registered first)
 from web.admin.access import LEAD, roles_required
-from web.admin.forms import EmptyForm, SignInForm
+from web.admin.forms import SignInForm
 from web.auth import StaffUser
 
 log = logging.getLogger("yjvoice.admin")
@@ -165,11 +165,10 @@ USER_ACTIONS = ("role", "disable", "enable", "password", "unlock")
 def user_manage(user_id: int):
     """Show one account and change its role, state, password or lock."""
     user = _user_or_404(user_id)
-    form = EmptyForm()
     error, status = None, 200
     if request.method == "POST":
         action = request.form.get("action", "")
-        if not form.validate_on_submit() or action not in USER_ACTIONS:
+        if action not in USER_ACTIONS:
             abort(400)
         try:
             done = _apply(user, action)
@@ -194,7 +193,6 @@ def user_manage(user_id: int):
     return render_template(
         "admin/users/manage.html",
         user=user,
-        form=form,
         error=error,
         roles=ROLES,
         labels=ROLE_LABELS,
