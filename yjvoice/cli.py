@@ -15,9 +15,7 @@ from typing import IO, Any
 
 import click
 
-from surveys.config import ConfigError
 from surveys.core import engine
-from surveys.core.catalogue import BankError
 from surveys.core.vocabulary import AUDIENCES, CONSOLE
 from surveys.export.plan import NoApprovedQuotes
 from surveys.export.suppression import MIN_GROUP
@@ -25,29 +23,12 @@ from surveys.runtime import Runtime, initialise
 from surveys.services import conversation, exporting
 from surveys.services.accounts import AccountError
 from surveys.storage import store
+from yjvoice.context import actor as cli_actor
+from yjvoice.context import require_schema as _require_schema
+from yjvoice.context import runtime as _runtime
 
 log = logging.getLogger("yjvoice")
 DEMO_TITLE = "Demo: have your say on the youth justice plan"
-
-
-def _runtime() -> Runtime:
-    try:
-        rt = Runtime()
-        rt.catalogue  # noqa: B018 - validate the banks now, with a clear message if bad
-    except (ConfigError, BankError) as exc:
-        raise click.ClickException(str(exc)) from None
-    click.get_current_context().call_on_close(rt.close)
-    return rt
-
-
-def cli_actor() -> str:
-    """Return the audit log's label for whoever runs a command (the OS account)."""
-    import getpass
-
-    try:
-        return f"cli:{getpass.getuser()}"
-    except Exception:  # no login name (some containers)
-        return "cli"
 
 
 def _csv(value: str) -> list[str]:
@@ -435,13 +416,6 @@ def demo(host: str, port: int, no_serve: bool) -> None:
 
     click.echo(f"Serving on {base}  (Ctrl-C stops)")
     create_app().run(host=host, port=port, debug=False, use_reloader=False)
-
-
-def _require_schema(rt: Runtime) -> None:
-    from surveys.storage.db import schema_is_current
-
-    if not schema_is_current(rt.database):
-        raise click.ClickException("the database is not set up yet: run `yjvoice init` first")
 
 
 def _register_filters() -> None:

@@ -16,16 +16,7 @@ import click
 from surveys.core.vocabulary import ROLES
 from surveys.runtime import Runtime
 from surveys.services import accounts, audit
-
-
-def _runtime() -> Runtime:
-    # Imported here, not at the top: yjvoice.cli imports this module while it loads.
-    from yjvoice.cli import _require_schema
-    from yjvoice.cli import _runtime as cli_runtime
-
-    rt = cli_runtime()
-    _require_schema(rt)
-    return rt
+from yjvoice.context import actor, ready_runtime
 
 
 def _interactive() -> bool:
@@ -76,7 +67,7 @@ def user_group() -> None:
 )
 def user_add(email: str, role: str, from_stdin: bool) -> None:
     """Add a staff account (asks for its first password without showing it)."""
-    rt = _runtime()
+    rt = ready_runtime()
     password = _read_password(from_stdin)
     try:
         with rt.transaction() as session:
@@ -85,7 +76,7 @@ def user_add(email: str, role: str, from_stdin: bool) -> None:
             audit.record(
                 session,
                 "user_created",
-                actor=_actor(),
+                actor=actor(),
                 target=f"user:{user.id}",
                 details={"role": user.role},
             )
@@ -101,7 +92,7 @@ def user_add(email: str, role: str, from_stdin: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON array instead of a table.")
 def user_list(as_json: bool) -> None:
     """List every account: email, role, state (active, locked, disabled), last sign-in."""
-    rt = _runtime()
+    rt = ready_runtime()
     with rt.transaction() as session:
         rows: list[dict[str, Any]] = [
             {
@@ -124,16 +115,10 @@ def user_list(as_json: bool) -> None:
         click.echo(f"{r['email']:<{width}}  {r['role']:<12}  {r['state']:<8}  {last}")
 
 
-def _actor() -> str:
-    from yjvoice.cli import cli_actor
-
-    return cli_actor()
-
-
 def _change(
     email: str, change, done: str, rt: Runtime | None = None, action: str | None = None
 ) -> None:
-    rt = rt or _runtime()
+    rt = rt or ready_runtime()
     try:
         with rt.transaction() as session:
             user = accounts.find_user(session, email)
@@ -145,7 +130,7 @@ def _change(
                 audit.record(
                     session,
                     action,
-                    actor=_actor(),
+                    actor=actor(),
                     target=f"user:{user.id}",
                     details={"role": user.role, "active": user.active},
                 )
@@ -195,7 +180,7 @@ def user_unlock(email: str) -> None:
 )
 def user_password(email: str, from_stdin: bool) -> None:
     """Set a new password for an account (it is signed out everywhere, and unlocked)."""
-    rt = _runtime()  # fail on a missing schema before asking for a password
+    rt = ready_runtime()  # fail on a missing schema before asking for a password
     password = _read_password(from_stdin)
     _change(
         email,

@@ -12,6 +12,8 @@ import time
 
 import click
 
+from yjvoice.context import ready_runtime
+
 log = logging.getLogger("yjvoice.alerts")
 
 
@@ -31,12 +33,9 @@ def alerts_group() -> None:
 )
 def alerts_run(once: bool, interval: float) -> None:
     """Escalate overdue cases and send due alert messages; loop until stopped."""
-    # Imported here, not at the top: yjvoice.cli imports this module while it loads.
     from surveys.notify import alerts
-    from yjvoice.cli import _require_schema, _runtime
 
-    rt = _runtime()
-    _require_schema(rt)
+    rt = ready_runtime()
     alerts.configure(rt.settings)
     while True:
         try:

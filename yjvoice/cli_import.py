@@ -14,6 +14,7 @@ import click
 
 from surveys.services import importer
 from surveys.storage import store
+from yjvoice.context import actor, ready_runtime
 
 MAX_PROBLEMS_SHOWN = 50
 
@@ -45,14 +46,11 @@ def import_answers(code: str, path: Path, dry_run: bool, encoding: str | None) -
     Every answer goes through redaction, sentiment, priority, themes and the safeguarding
     check, like one given online. Importing the same file again stores nothing twice.
     """
-    from yjvoice.cli import _require_schema, _runtime  # the group imports this module
-
     size = path.stat().st_size
     if size >= importer.MAX_IMPORT_BYTES:
         raise click.ClickException(importer.too_big_message(size))
     data = path.read_bytes()
-    rt = _runtime()
-    _require_schema(rt)
+    rt = ready_runtime()
     with rt.transaction() as session:
         try:
             rnd = store.get_round(session, code)
@@ -75,12 +73,11 @@ def import_answers(code: str, path: Path, dry_run: bool, encoding: str | None) -
         try:
             result = importer.commit(session, rnd, preview, secret=rt.settings.secret_key)
             from surveys.services import audit
-            from yjvoice.cli import cli_actor
 
             audit.record(
                 session,
                 "import",
-                actor=cli_actor(),
+                actor=actor(),
                 round_id=rnd.id,
                 details={
                     "answers": result.answers,

@@ -8,15 +8,7 @@ import click
 
 from surveys.services import audit, retention
 from surveys.storage import crypto
-
-
-def _runtime():
-    from yjvoice.cli import _require_schema
-    from yjvoice.cli import _runtime as cli_runtime
-
-    rt = cli_runtime()
-    _require_schema(rt)
-    return rt
+from yjvoice.context import actor, ready_runtime
 
 
 @click.command(name="purge")
@@ -32,12 +24,10 @@ def purge_command(days: int | None, as_json: bool) -> None:
     Redacted text, tags, themes and approved quotes stay; each run that purges something
     is recorded in the audit log.
     """
-    from yjvoice.cli import cli_actor
-
-    rt = _runtime()
+    rt = ready_runtime()
     days = days or rt.settings.retention_days
     with rt.transaction() as session:
-        counts = retention.purge(session, days=days, actor=cli_actor())
+        counts = retention.purge(session, days=days, actor=actor())
     if as_json:
         click.echo(json.dumps({**counts.as_dict(), "days": days}))
         return
@@ -74,9 +64,7 @@ def keys_rotate(batch: int, after: int) -> None:
 
     Then the older keys can be removed from ANSWER_KEYS.
     """
-    from yjvoice.cli import cli_actor
-
-    rt = _runtime()
+    rt = ready_runtime()
 
     def progress(table: str, res: crypto.RotateResult) -> None:
         click.echo(
@@ -87,7 +75,7 @@ def keys_rotate(batch: int, after: int) -> None:
     results = crypto.rotate(rt.database.begin, batch=batch, after=after, progress=progress)
     details = {f"{t}_rewritten": r.rewritten for t, r in results.items()}
     with rt.transaction() as session:
-        audit.record(session, "keys_rotated", actor=cli_actor(), details=details)
+        audit.record(session, "keys_rotated", actor=actor(), details=details)
     for table, res in results.items():
         click.echo(f"{table}: {res.rewritten} of {res.scanned} rows re-encrypted.")
 

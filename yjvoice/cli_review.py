@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from surveys.services import review
 from surveys.storage import store
 from surveys.storage.models import Answer
+from yjvoice.context import ready_runtime
 
 
 def register(group: click.Group) -> None:
@@ -39,10 +40,7 @@ def review_command(code: str, approve_unflagged: bool, as_quotes: bool, dry_run:
     """Review a round's answers in bulk (flagged answers are never touched)."""
     if not approve_unflagged:
         raise click.UsageError("say what to do: --approve-unflagged")
-    from yjvoice.cli import _require_schema, _runtime
-
-    rt = _runtime()
-    _require_schema(rt)
+    rt = ready_runtime()
     with rt.transaction() as session:
         try:
             rnd = store.get_round(session, code)
