@@ -1,0 +1,170 @@
+"""The code keeps the arrows of docs/architecture.md: no part imports one it must not.
+
+The allowed arrows are read from the table in docs/architecture.md, so changing the picture
+means changing the page; imports are read from the source with ``ast`` (nothing is run).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.import_graph import ROOT, Import, cycles, imports, modules, private_uses
+
+DOC = ROOT / "docs" / "architecture.md"
+#: The namespace package of the domain: it holds the rooms and imports none of them.
+NAMESPACE = "surveys"
+
+#: Arrows that break the picture today and are being removed, with who removes them:
+#: (importing module, imported part) -> why it is still here. This list only shrinks.
+STILL_BEING_FIXED: dict[tuple[str, str], str] = {
+    ("surveys.analysis.pipeline", "surveys.storage"): (
+        "enrich() takes storage's Answer; its one caller is surveys/services/importer.py, "
+        "which the split of importer.py (issue 15, item 5) rewrites to store through the "
+        "store's own functions and pipeline.columns()"
+    ),
+}
+
+#: Libraries that would make the domain a web app, a Telegram bot or an SMS client.
+CHANNEL_LIBRARIES = (
+    "flask",
+    "flask_limiter",
+    "flask_login",
+    "flask_wtf",
+    "werkzeug",
+    "telegram",
+    "twilio",
+    "notifications_python_client",
+)
+#: Libraries that talk to a database.
+DATABASE_LIBRARIES = ("sqlalchemy", "alembic", "psycopg", "psycopg2", "redis")
+#: Part -> libraries it must never import.
+NEVER_IMPORTS = {
+    "surveys": CHANNEL_LIBRARIES,
+    "surveys.core": CHANNEL_LIBRARIES + DATABASE_LIBRARIES,
+    "surveys.analysis": CHANNEL_LIBRARIES + DATABASE_LIBRARIES,
+    "surveys.export": CHANNEL_LIBRARIES + DATABASE_LIBRARIES,
+    "bot": ("flask", "flask_limiter", "flask_login", "flask_wtf", "werkzeug"),
+}
+
+
+def allowed_arrows() -> dict[str, set[str]]:
+    """Return each part's allowed imports, read from the table in docs/architecture.md."""
+    rules: dict[str, set[str]] = {}
+    in_table = False
+    for line in DOC.read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("|") and cells[-1] == "may import":
+            in_table = True
+        elif not line.startswith("|"):
+            in_table = False
+        elif in_table and cells[0].startswith("`"):
+            rules[cells[0].strip("`")] = set(re.findall(r"`([\w.]+)`", cells[-1]))
+    assert rules, f"no 'may import' table found in {DOC}"
+    return rules
+
+
+RULES = allowed_arrows()
+
+
+def part_of(module: str) -> str:
+    """Return the part of the picture a module belongs to (the longest matching row)."""
+    if module == NAMESPACE:
+        return NAMESPACE
+    matches = [p for p in RULES if module == p or module.startswith(p + ".")]
+    assert matches, (
+        f"{module} is in no part of docs/architecture.md: add a row saying what it holds and "
+        "what it may import, and draw it in the picture"
+    )
+    return max(matches, key=len)
+
+
+def backward_arrows() -> list[tuple[Import, str, str]]:
+    """Return every import the table does not allow, with the two parts."""
+    found = []
+    for imp in imports():
+        source, target = part_of(imp.importer), part_of(imp.imported)
+        if source == target:
+            continue
+        if source == NAMESPACE or target not in RULES.get(source, set()):
+            found.append((imp, source, target))
+    return found
+
+
+def test_every_module_belongs_to_a_part_of_the_picture():
+    for module in modules():
+        part_of(module)  # fails with the module's name
+
+
+def test_the_picture_has_no_arrow_pointing_back():
+    edges = [(part, target) for part, targets in RULES.items() for target in targets]
+    unknown = {t for _, t in edges if t not in RULES}
+    assert not unknown, f"the table allows imports of parts it does not list: {unknown}"
+    assert cycles(edges) == [], "two parts of the picture may import each other"
+
+
+def test_no_import_points_back():
+    wrong = sorted(
+        {
+            f"{imp.where()}: {imp.importer} imports {imp.imported} ({source} -> {target})"
+            for imp, source, target in backward_arrows()
+            if (imp.importer, target) not in STILL_BEING_FIXED
+        }
+    )
+    assert wrong == [], "imports docs/architecture.md does not allow:\n" + "\n".join(wrong)
+
+
+def test_the_list_of_arrows_still_being_fixed_only_shrinks():
+    present = {(imp.importer, target) for imp, _, target in backward_arrows()}
+    gone = [pair for pair in STILL_BEING_FIXED if pair not in present]
+    assert gone == [], f"fixed now, so delete from STILL_BEING_FIXED: {gone}"
+
+
+@pytest.mark.parametrize(
+    ("part", "other"),
+    [
+        ("surveys.core", "web"),
+        ("surveys.core", "bot"),
+        ("surveys.core", "surveys.storage"),
+        ("surveys.analysis", "web"),
+        ("surveys.analysis", "bot"),
+        ("surveys.analysis", "surveys.storage"),
+        ("surveys.export", "surveys.storage"),
+        ("surveys.export", "surveys.services"),
+        ("surveys.storage", "surveys.services"),
+        ("bot", "web"),
+    ],
+)
+def test_the_promised_arrows_never_point_back(part, other):
+    # The promises docs/architecture.md states in words, checked even if the table drifts.
+    wrong = sorted(
+        {
+            imp.where()
+            for imp in imports()
+            if part_of(imp.importer) == part
+            and part_of(imp.imported) == other
+            and (imp.importer, other) not in STILL_BEING_FIXED
+        }
+    )
+    assert wrong == [], f"{part} imports {other} at {wrong}"
+
+
+@pytest.mark.parametrize("part", sorted(NEVER_IMPORTS))
+def test_the_domain_imports_no_channel_library_and_the_pure_parts_no_database(part):
+    banned = NEVER_IMPORTS[part]
+    wrong = sorted(
+        {
+            f"{imp.where()}: {imp.imported}"
+            for imp in imports(libraries=True)
+            if not imp.ours
+            and (imp.importer == part or imp.importer.startswith(part + "."))
+            and imp.imported in banned
+        }
+    )
+    assert wrong == [], f"{part} imports libraries it must not: {wrong}"
+
+
+def test_no_module_takes_another_modules_private_names():
+    wrong = [f"{use.where()}: {use.owner}.{use.name}" for use in private_uses()]
+    assert wrong == [], "make it public in the module it belongs to:\n" + "\n".join(wrong)
