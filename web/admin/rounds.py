@@ -276,7 +276,6 @@ def round_status(code: str):
             "admin/rounds/close.html",
             rnd=rnd,
             midway=store.unfinished_count(db(), rnd),
-            form=form,
         )
     had_passed = rnd.closes_on is not None and rnd.closes_on < date.today()
     store.set_status(db(), rnd.code, new_status)
