@@ -18,13 +18,7 @@ NAMESPACE = "surveys"
 
 #: Arrows that break the picture today and are being removed, with who removes them:
 #: (importing module, imported part) -> why it is still here. This list only shrinks.
-STILL_BEING_FIXED: dict[tuple[str, str], str] = {
-    ("surveys.analysis.pipeline", "surveys.storage"): (
-        "enrich() takes storage's Answer; its one caller is surveys/services/importer.py, "
-        "which the split of importer.py (issue 15, item 5) rewrites to store through the "
-        "store's own functions and pipeline.columns()"
-    ),
-}
+STILL_BEING_FIXED: dict[tuple[str, str], str] = {}
 
 #: Libraries that would make the domain a web app, a Telegram bot or an SMS client.
 CHANNEL_LIBRARIES = (

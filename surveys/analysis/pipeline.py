@@ -13,7 +13,6 @@ from typing import Any
 from surveys.analysis import disclosure, redact, sentiment
 from surveys.analysis.clustering import tag_codebook
 from surveys.analysis.priorities import classify
-from surveys.storage.models import Answer
 
 #: A tapped rating says its sentiment plainly; no need to read it.
 RATING_SENTIMENT: dict[str, tuple[str, float]] = {
@@ -86,9 +85,3 @@ def columns(analysis: Analysis) -> dict[str, Any]:
         "flagged": analysis.flagged,
         "flag_categories": analysis.flag_categories,
     }
-
-
-def enrich(answer: Answer, analysis: Analysis) -> None:
-    """Copy an analysis onto an answer (callers open a safeguarding case when it is flagged)."""
-    for name, value in columns(analysis).items():
-        setattr(answer, name, value)

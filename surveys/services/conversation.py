@@ -24,7 +24,6 @@ Logs carry ids only (respondent, round, delivery key), never text or identifiers
 from __future__ import annotations
 
 import logging
-import secrets
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -116,21 +115,19 @@ def start(
     if audience is not None and audience not in rnd.audiences:
         audience = None
     result = engine.begin(survey_for(rnd, ctx.catalogue), audience=audience)
-    rid = secrets.token_hex(16)
-    resp = Respondent(
-        id=rid,
-        round_id=rnd.id,
+    resp = store.add_respondent(
+        session,
+        rnd,
         channel=channel,
-        resume_key=resume_key,
+        secret=ctx.secret,
         audience=result.state.audience,
-        withdraw_hash=store.withdrawal_hash(store.withdrawal_code(ctx.secret, rid)),
         state=result.state.to_dict(),
         state_version=result.state.version,
+        resume_key=resume_key,
     )
-    session.add(resp)
     session.flush()
-    log.info("respondent started round=%s respondent=%s channel=%s", rnd.id, rid, channel)
-    return resp, Turn(result.replies, rid)
+    log.info("respondent started round=%s respondent=%s channel=%s", rnd.id, resp.id, channel)
+    return resp, Turn(result.replies, resp.id)
 
 
 def join(

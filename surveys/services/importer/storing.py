@@ -1,0 +1,204 @@
+"""Storing an import: every row of a clean preview, all or nothing, through the store.
+
+Each row becomes an answer from a pseudonymous respondent: a labelled row's respondent is a
+keyed hash of the round, audience and label (the label itself is never stored), so the same
+label in a later file is the same person; an unlabelled row is a person of its own. Every
+answer's delivery key is derived from its content, so importing the same file twice stores
+it once. Each answer is analysed like a live one (``surveys.analysis.pipeline``) and a
+flagged one opens a safeguarding case in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from surveys.analysis import pipeline
+from surveys.core import engine
+from surveys.services import safeguarding
+from surveys.services.importer.checking import ImportRow, Preview, Problem
+from surveys.services.importer.files import fold_label
+from surveys.storage import store
+from surveys.storage.models import Respondent, Round, utcnow
+
+CHANNEL = "import"
+Analyse = Callable[..., pipeline.Analysis]
+
+
+class ImportRefused(Exception):
+    """The import was not stored: rows do not fit, or someone imported them meanwhile."""
+
+    def __init__(self, message: str, problems: Sequence[Problem] = ()):
+        super().__init__(message)
+        self.problems = tuple(problems)
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What a committed import stored."""
+
+    answers: int
+    respondents: int
+    duplicates: int  # rows already imported earlier (the same file twice): not stored again
+    superseded: int  # earlier answers replaced by a changed answer from the same label
+    flagged: int
+    cases: tuple[int, ...] = field(default_factory=tuple)
+
+
+def commit(
+    session: Session,
+    rnd: Round,
+    checked: Preview,
+    *,
+    secret: str,
+    analyse: Analyse = pipeline.analyse,
+) -> ImportResult:
+    """Store every row of a clean preview in one savepoint, or nothing; the caller commits.
+
+    Each answer is analysed like a live one; a flagged answer opens a safeguarding case.
+    Rows stored by an earlier import of the same file are skipped, not doubled.
+    Raises ImportRefused when the preview has problems or a concurrent import got there first.
+    """
+    if not checked.ok:
+        raise ImportRefused(
+            "The file has rows that do not fit; nothing was imported.", checked.problems
+        )
+    plans = _keys(rnd.id, checked.rows, secret)
+    try:
+        with session.begin_nested():
+            result = _store(session, rnd, plans, secret=secret, analyse=analyse, now=utcnow())
+    except IntegrityError:
+        raise ImportRefused(
+            "Some of these answers were imported by someone else at the same moment; nothing "
+            "was imported this time. Try again: rows already stored are skipped."
+        ) from None
+    return result
+
+
+@dataclass(frozen=True)
+class _Planned:
+    row: ImportRow
+    respondent_key: str
+    delivery_key: str
+
+
+def _keys(round_id: int, rows: Iterable[ImportRow], secret: str) -> list[_Planned]:
+    """Derive each row's respondent and answer keys (keyed hashes: labels are never stored)."""
+    seen: Counter[str] = Counter()
+    out = []
+    for r in rows:
+        content = f"{r.question_id}\x1f{r.choice or ''}\x1f{r.text}"
+        if r.label:
+            resp = store.keyed_hash(
+                secret, "import-respondent", f"{round_id}\x1f{r.audience}\x1f{fold_label(r.label)}"
+            )
+            ans = store.keyed_hash(secret, "import-answer", f"{round_id}\x1f{resp}\x1f{content}")
+        else:
+            # Two unlabelled people may write the same words: the nth copy is its own answer,
+            # and the same file imported again gives the same n.
+            base = f"{round_id}\x1f{r.audience}\x1f{content}"
+            seen[base] += 1
+            ans = store.keyed_hash(secret, "import-answer", f"{base}\x1f#{seen[base]}")
+            resp = store.keyed_hash(secret, "import-respondent", f"{round_id}\x1frow\x1f{ans}")
+        out.append(_Planned(r, resp, f"{CHANNEL}:{ans}"))
+    return out
+
+
+def _store(
+    session: Session,
+    rnd: Round,
+    plans: list[_Planned],
+    *,
+    secret: str,
+    analyse: Analyse,
+    now: datetime,
+) -> ImportResult:
+    stored_before = store.delivery_keys(session, rnd, CHANNEL)
+    fresh = [p for p in plans if p.delivery_key not in stored_before]
+    people = store.find_respondents(session, rnd, CHANNEL, (p.respondent_key for p in fresh))
+    # A changed answer from a label imported before replaces the earlier one (both kept).
+    superseded = store.supersede_answers(
+        session,
+        {
+            (people[p.respondent_key].id, p.row.question_id)
+            for p in fresh
+            if p.respondent_key in people
+        },
+    )
+    new_people = 0
+    for p in fresh:
+        if p.respondent_key not in people:
+            people[p.respondent_key] = _new_respondent(session, rnd, p, secret=secret, now=now)
+            new_people += 1
+
+    cache: dict[tuple[str, str | None], pipeline.Analysis] = {}
+    rows: list[dict[str, Any]] = []
+    flagged: dict[str, list[str]] = {}  # delivery key -> categories
+    answered: dict[str, dict[str, str]] = {}  # respondent key -> question id -> routing value
+    for p in fresh:
+        r, resp = p.row, people[p.respondent_key]
+        analysis = cache.get((r.text, r.choice))
+        if analysis is None:
+            analysis = cache[(r.text, r.choice)] = analyse(r.text, choice=r.choice)
+        if analysis.flagged:
+            flagged[p.delivery_key] = list(analysis.flag_categories)
+        rows.append(
+            {
+                "round_id": rnd.id,
+                "respondent_id": resp.id,
+                "priority": r.priority,
+                "question_id": r.question_id,
+                "audience": r.audience,
+                "channel": CHANNEL,
+                "text": r.text,
+                "choice": r.choice,
+                "inbound_key": p.delivery_key,
+                "superseded": False,
+                "created_at": now,
+                **pipeline.columns(analysis),
+            }
+        )
+        answered.setdefault(p.respondent_key, {})[r.question_id] = r.choice or "*"
+    for key, routing in answered.items():
+        # What routing needs of the answers, as a conversation would have left it.
+        resp = people[key]
+        state = dict(resp.state or {})
+        state["answers"] = {**state.get("answers", {}), **routing}
+        resp.state = state
+    session.flush()  # the respondents first: the answers point at them
+    store.insert_answers(session, rows)
+    cases = []
+    if flagged:
+        stored = store.answers_by_delivery(session, flagged)
+        cases = safeguarding.open_cases(session, [(a, flagged[a.inbound_key]) for a in stored])
+    return ImportResult(
+        answers=len(rows),
+        respondents=new_people,
+        duplicates=len(plans) - len(fresh),
+        superseded=superseded,
+        flagged=len(flagged),
+        cases=tuple(c.id for c in cases),
+    )
+
+
+def _new_respondent(
+    session: Session, rnd: Round, p: _Planned, *, secret: str, now: datetime
+) -> Respondent:
+    """Add the person a row stands for, their conversation already done."""
+    state = engine.State(stage="done", audience=p.row.audience, audience_fixed=True)
+    return store.add_respondent(
+        session,
+        rnd,
+        channel=CHANNEL,
+        secret=secret,
+        audience=p.row.audience,
+        state=state.to_dict(),
+        resume_key=p.respondent_key,
+        completed_at=now,
+    )
