@@ -71,19 +71,8 @@ def import_answers(code: str, path: Path, dry_run: bool, encoding: str | None) -
             click.echo("Dry run: nothing was imported.")
             return
         try:
-            result = importer.commit(session, rnd, preview, secret=rt.settings.secret_key)
-            from surveys.services import audit
-
-            audit.record(
-                session,
-                "import",
-                actor=actor(),
-                round_id=rnd.id,
-                details={
-                    "answers": result.answers,
-                    "respondents": result.respondents,
-                    "duplicates": result.duplicates,
-                },
+            result = importer.import_checked(
+                session, rnd, preview, secret=rt.settings.secret_key, actor=actor()
             )
         except importer.ImportRefused as exc:
             raise click.ClickException(str(exc)) from None

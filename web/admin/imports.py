@@ -24,7 +24,7 @@ from pathlib import Path
 from flask import abort, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from surveys.services import audit, importer
+from surveys.services import importer
 from surveys.storage import store
 from web import db, runtime
 from web.admin import bp
@@ -214,17 +214,8 @@ def import_confirm(code: str):
         _drop_pending(token)
         return _preview_page(rnd, preview, None, status=422)
     try:
-        result = importer.commit(session, rnd, preview, secret=runtime().settings.secret_key)
-        audit.record(
-            session,
-            "import",
-            actor=current_user,
-            round_id=rnd.id,
-            details={
-                "answers": result.answers,
-                "respondents": result.respondents,
-                "duplicates": result.duplicates,
-            },
+        result = importer.import_checked(
+            session, rnd, preview, secret=runtime().settings.secret_key, actor=current_user
         )
         session.commit()
     except importer.ImportRefused as exc:
