@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_TELEGRAM_API_URL = "https://api.telegram.org/bot"
+DEFAULT_SECOND_HELPLINE = "Meic 080880 23456"
 
 
 class ConfigError(RuntimeError):
@@ -42,6 +43,11 @@ class Settings:
     safeguarding_escalate_minutes: float = 30.0
     telegram_staff_chat_id: str | None = None
     service_phone: str | None = None
+    #: A second helpline named after 999 and Childline (SECOND_HELPLINE; empty: none), in
+    #: the languages SECOND_HELPLINE_LANGUAGES lists. Default: Meic, the helpline for
+    #: children and young people in Wales, on Welsh pages and messages.
+    second_helpline: str | None = DEFAULT_SECOND_HELPLINE
+    second_helpline_languages: tuple[str, ...] = ("cy",)
     #: Fernet keys for raw answer text, newest first (ANSWER_KEYS); empty (development):
     #: a key derived from the secret key (surveys.storage.crypto.configure).
     answer_keys: tuple[str, ...] = ()
@@ -178,4 +184,19 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         answer_keys=_answer_keys(env, production),
         retention_days=_retention_days(env),
         service_phone=" ".join((env.get("SERVICE_PHONE") or "").split())[:40] or None,
+        **_helpline_settings(env),
     )
+
+
+def _helpline_settings(env: Mapping[str, str]) -> dict[str, object]:
+    line = env.get("SECOND_HELPLINE")
+    line = DEFAULT_SECOND_HELPLINE if line is None else " ".join(line.split())[:80]
+    langs = env.get("SECOND_HELPLINE_LANGUAGES")
+    codes = ("cy",) if langs is None else tuple(c.strip().lower() for c in langs.split(","))
+    unknown = [c for c in codes if c and c not in ("en", "cy")]
+    if unknown:
+        raise ConfigError(f"SECOND_HELPLINE_LANGUAGES: unknown languages {unknown} (en, cy)")
+    return {
+        "second_helpline": line or None,
+        "second_helpline_languages": tuple(c for c in codes if c),
+    }

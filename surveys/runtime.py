@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from surveys.config import Settings, load_settings
 from surveys.core.catalogue import Catalogue, default_catalogue, load_catalogue
+from surveys.core.engine import default_texts
 from surveys.services.accounts import upsert_user
 from surveys.services.conversation import Context
 from surveys.storage import crypto, db, store
@@ -44,7 +45,10 @@ class Runtime:
     @cached_property
     def context(self) -> Context:
         """Return what every conversation delivery needs: the banks and the secrets."""
-        return Context(self.catalogue, self.settings.secret_key, self.settings.service_phone)
+        texts = default_texts().with_helpline(
+            self.settings.second_helpline, self.settings.second_helpline_languages
+        )
+        return Context(self.catalogue, self.settings.secret_key, self.settings.service_phone, texts)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

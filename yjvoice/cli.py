@@ -44,6 +44,7 @@ def _round_info(rt: Runtime, rnd) -> dict:
         "closes_on": rnd.closes_on.isoformat() if rnd.closes_on else None,
         "priorities": list(rnd.priorities),
         "audiences": list(rnd.audiences),
+        "languages": list(rnd.languages),
         "web_path": f"/r/{rnd.code}",
         "web_url": rt.web_link(rnd.code),
         "telegram_start": f"/start {rnd.code}",
@@ -100,11 +101,24 @@ def round_() -> None:
     show_default=True,
     help="Comma-separated: child, parent, staff, partner.",
 )
+@click.option(
+    "--languages",
+    default="en",
+    show_default=True,
+    help="Comma-separated, in the order people see them: en (English), cy (Cymraeg). "
+    "'cy,en' offers Welsh first.",
+)
 @click.option("--closes", "closes", help="Closing date, YYYY-MM-DD (optional).")
 @click.option("--draft", is_flag=True, help="Create it as a draft, not taking answers yet.")
 @click.option("--json", "as_json", is_flag=True, help="End with one JSON line about the round.")
 def round_open(
-    title: str, priorities: str, audiences: str, closes: str | None, draft: bool, as_json: bool
+    title: str,
+    priorities: str,
+    audiences: str,
+    languages: str,
+    closes: str | None,
+    draft: bool,
+    as_json: bool,
 ) -> None:
     """Open a round and print the web link and Telegram deep link to hand out."""
     rt = _runtime()
@@ -124,6 +138,7 @@ def round_open(
                 audiences=_csv(audiences),
                 closes_on=closes_on,
                 status="draft" if draft else "open",
+                languages=_csv(languages),
             )
             info = _round_info(rt, rnd)
     except store.RoundInvalid as exc:
@@ -182,7 +197,8 @@ def round_list(as_json: bool) -> None:
         closes = f" closes {i['closes_on']}" if i["closes_on"] else ""
         click.echo(
             f"{i['code']}  {i['status']:<6}{closes}  {i['title']}  "
-            f"({len(i['priorities'])} priorities; {','.join(i['audiences'])})"
+            f"({len(i['priorities'])} priorities; {','.join(i['audiences'])}; "
+            f"{','.join(i['languages'])})"
         )
 
 

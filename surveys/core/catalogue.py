@@ -14,13 +14,22 @@ Bank file shape::
       - id: policing.opinion            # unique across all banks, prefixed by the bank key
         type: text                      # text | choice | rating | yesno
         text:                           # who is asked: the audiences given wording
-          child: What do you think of the police?
-          parent: What do you think of how the police treat your child?
+          child:                        # per language: English (en) always, Welsh (cy)...
+            en: What do you think of the police?
+            cy: Beth wyt ti'n feddwl o'r heddlu?
+          parent: What do you think of how the police treat your child?   # English only
         options:                        # choice only: key + label (label per audience optional)
-          - {key: fair, label: Fair}
+          - {key: fair, label: {en: Fair, cy: Teg}}
         show_if: {question: remands.ever, in: ["yes"]}  # or {question: X, answered: true}
         max_length: 2000                # text only
         help: {child: Say as much or as little as you like.}
+
+Every wording (``title``, ``text``, ``help``, an option's ``label``) is either a plain string,
+which is English, or a mapping of language to string (``{en: ..., cy: ...}``); ``text``,
+``help`` and ``label`` may first map audiences to either. English is required everywhere;
+``Catalogue.missing(lang)`` lists what has no wording in another language, and a round
+offered in that language cannot be opened while its questions miss any (tests hold the
+packaged banks to complete Welsh).
 """
 
 from __future__ import annotations
@@ -34,7 +43,7 @@ from typing import Any
 
 import yaml
 
-from surveys.core.vocabulary import AUDIENCES
+from surveys.core.vocabulary import AUDIENCES, ENGLISH, LANGUAGES
 
 QUESTION_TYPES: tuple[str, ...] = ("text", "choice", "rating", "yesno")
 #: Fallback chain for wording: a partner sees staff wording unless given their own.
@@ -51,6 +60,18 @@ RATING_OPTIONS: tuple[tuple[str, str], ...] = (
     ("poor", "Poor"),
 )
 YESNO_OPTIONS: tuple[tuple[str, str], ...] = (("yes", "Yes"), ("no", "No"))
+#: The fixed answers in other languages (drafted by the team; see docs/cy-glossary.md).
+#: Welsh has no one word for "yes": "Ie" / "Na" are the forms buttons and forms use.
+FIXED_LABELS: dict[str, dict[str, str]] = {
+    "cy": {
+        "very_good": "Da iawn",
+        "good": "Da",
+        "ok": "Iawn",
+        "poor": "Gwael",
+        "yes": "Ie",
+        "no": "Na",
+    },
+}
 DEFAULT_MAX_LENGTH = 2000
 MAX_OPTIONS = 6  # more buttons than this is too many to read on a phone
 BANKS_DIR = Path(__file__).parent / "banks"
@@ -72,14 +93,15 @@ class Option:
     """One answer a respondent can tap."""
 
     key: str
-    labels: Mapping[str, str]  # audience -> label; "default" for all
+    labels: Mapping[str, str]  # audience -> English label; "default" for all
+    #: language -> audience -> label, for languages other than English
+    translations: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
-    def label(self, audience: str) -> str:
-        """Return the label for an audience."""
-        for aud in (*WORDING_FALLBACK.get(audience, (audience,)), "default"):
-            if aud in self.labels:
-                return self.labels[aud]
-        return self.key
+    def label(self, audience: str, lang: str = ENGLISH) -> str:
+        """Return the label for an audience in a language (English when it has none)."""
+        chain = (*WORDING_FALLBACK.get(audience, (audience,)), "default")
+        found = _first(self.translations.get(lang, {}), chain) if lang != ENGLISH else None
+        return found or _first(self.labels, chain) or self.key
 
 
 @dataclass(frozen=True)
@@ -111,33 +133,73 @@ class Question:
     show_if: Condition | None = None
     max_length: int = DEFAULT_MAX_LENGTH
     helps: Mapping[str, str] = field(default_factory=dict)
+    #: language -> audience -> wording (and help), for languages other than English
+    text_translations: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    help_translations: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     @property
     def audiences(self) -> tuple[str, ...]:
         """Return the audiences this question is asked of."""
         return tuple(a for a in AUDIENCES if self.text_for(a) is not None)
 
-    def text_for(self, audience: str) -> str | None:
-        """Return the wording for an audience, or None when not asked of them."""
-        for aud in WORDING_FALLBACK.get(audience, (audience,)):
-            if aud in self.texts:
-                return self.texts[aud]
-        return None
+    def text_for(self, audience: str, lang: str = ENGLISH) -> str | None:
+        """Return the wording for an audience, or None when not asked of them.
 
-    def help_for(self, audience: str) -> str | None:
+        In a language the question has no wording in, the English wording is returned
+        (a round cannot be opened in that language, so this only shows an old round).
+        """
+        chain = WORDING_FALLBACK.get(audience, (audience,))
+        english = _first(self.texts, chain)
+        if english is None or lang == ENGLISH:
+            return english
+        return _first(self.text_translations.get(lang, {}), chain) or english
+
+    def help_for(self, audience: str, lang: str = ENGLISH) -> str | None:
         """Return the extra help line for an audience, if any."""
-        for aud in (*WORDING_FALLBACK.get(audience, (audience,)), "default"):
-            if aud in self.helps:
-                return self.helps[aud]
-        return None
+        chain = (*WORDING_FALLBACK.get(audience, (audience,)), "default")
+        english = _first(self.helps, chain)
+        if english is None or lang == ENGLISH:
+            return english
+        return _first(self.help_translations.get(lang, {}), chain) or english
 
     def choices(self) -> tuple[Option, ...]:
         """Return the tappable answers (empty for free text)."""
         if self.type == "rating":
-            return tuple(Option(k, {"default": v}) for k, v in RATING_OPTIONS)
+            return tuple(_fixed_option(k, v) for k, v in RATING_OPTIONS)
         if self.type == "yesno":
-            return tuple(Option(k, {"default": v}) for k, v in YESNO_OPTIONS)
+            return tuple(_fixed_option(k, v) for k, v in YESNO_OPTIONS)
         return self.options
+
+    def missing(self, lang: str) -> list[str]:
+        """Return what of this question has no wording in a language ("text for child"...)."""
+        if lang == ENGLISH:
+            return []
+        out = []
+        for aud in self.audiences:
+            chain = WORDING_FALLBACK[aud]
+            if _first(self.text_translations.get(lang, {}), chain) is None:
+                out.append(f"text for {aud}")
+            help_chain = (*chain, "default")
+            if _first(self.helps, help_chain) is not None and (
+                _first(self.help_translations.get(lang, {}), help_chain) is None
+            ):
+                out.append(f"help for {aud}")
+            for opt in self.options:
+                if _first(opt.translations.get(lang, {}), help_chain) is None:
+                    out.append(f"label of option {opt.key!r} for {aud}")
+        return list(dict.fromkeys(out))
+
+
+def _first(mapping: Mapping[str, str], keys: Iterable[str]) -> str | None:
+    for key in keys:
+        if key in mapping:
+            return mapping[key]
+    return None
+
+
+def _fixed_option(key: str, english: str) -> Option:
+    translations = {lang: {"default": labels[key]} for lang, labels in FIXED_LABELS.items()}
+    return Option(key, {"default": english}, translations)
 
 
 @dataclass(frozen=True)
@@ -145,11 +207,16 @@ class Bank:
     """One priority area and its questions."""
 
     key: str
-    title: str
+    title: str  # English
     order: int
     description: str
     questions: tuple[Question, ...]
     source: str = ""
+    titles: Mapping[str, str] = field(default_factory=dict)  # language -> title
+
+    def title_in(self, lang: str) -> str:
+        """Return the section title in a language (English when it has none)."""
+        return self.titles.get(lang) or self.title
 
 
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity: cached per catalogue
@@ -183,21 +250,45 @@ class Catalogue:
                     return q
         raise KeyError(qid)
 
-    def heading(self, qid: str, audience: str) -> str:
+    def heading(self, qid: str, audience: str, lang: str = ENGLISH) -> str:
         """Return a question's wording as a heading that stands on its own.
 
         A follow-up to any answer ("Tell us why." after a rating) is printed after the
         question it follows, so four "Tell us why." headings can be told apart.
         """
         q = self.question(qid)
-        own = q.text_for(audience) or ""
+        own = q.text_for(audience, lang) or ""
         if q.show_if is None or not q.show_if.answered:
             return own
         try:
-            parent = self.question(q.show_if.question).text_for(audience)
+            parent = self.question(q.show_if.question).text_for(audience, lang)
         except KeyError:
             return own
         return f"{parent} {own}" if parent else own
+
+    def missing(
+        self,
+        lang: str,
+        priorities: Iterable[str] | None = None,
+        audiences: Iterable[str] | None = None,
+    ) -> list[str]:
+        """Return every wording missing in a language, as "file: question: what" lines.
+
+        Limited to some priorities (``general`` always counts) and audiences when given.
+        """
+        wanted = None if priorities is None else set(priorities) | {"general"}
+        auds = None if audiences is None else set(audiences)
+        out = []
+        for b in self.banks:
+            if wanted is not None and b.key not in wanted:
+                continue
+            if lang != ENGLISH and lang not in b.titles:
+                out.append(f"{b.source}: title")
+            for q in b.questions:
+                for what in q.missing(lang):
+                    if auds is None or what.rsplit(" ", 1)[-1] in auds:
+                        out.append(f"{b.source}: {q.id}: {what}")
+        return out
 
     def questions_for(self, priorities: Iterable[str], audience: str) -> tuple[Question, ...]:
         """Return the questions of the chosen priorities (plus ``general``) for one audience."""
@@ -211,21 +302,53 @@ class Catalogue:
         )
 
 
-def _wording(file: str, qid: str | None, raw: Any, what: str, *, allow_default: bool) -> dict:
+def _languages(file: str, qid: str | None, raw: Any, what: str) -> dict[str, str]:
+    """Read one wording: a string (English) or a mapping of language to string."""
     if isinstance(raw, str):
         if not raw.strip():
             raise BankError(file, qid, f"{what} is empty")
-        return {"default": raw.strip()} if allow_default else {a: raw.strip() for a in AUDIENCES}
+        return {ENGLISH: raw.strip()}
     if not isinstance(raw, dict) or not raw:
-        raise BankError(file, qid, f"{what} must be a string or a mapping of audience to text")
-    allowed = set(AUDIENCES) | ({"default"} if allow_default else set())
+        raise BankError(file, qid, f"{what} must be text or a mapping of language to text")
     out = {}
-    for aud, text in raw.items():
-        if aud not in allowed:
-            raise BankError(file, qid, f"{what} has unknown audience {aud!r}")
+    for lang, text in raw.items():
+        if lang not in LANGUAGES:
+            raise BankError(
+                file, qid, f"{what} has unknown language {lang!r} (use {', '.join(LANGUAGES)})"
+            )
         if not isinstance(text, str) or not text.strip():
-            raise BankError(file, qid, f"{what} for {aud!r} must be non-empty text")
-        out[aud] = text.strip()
+            raise BankError(file, qid, f"{what} in {lang!r} must be non-empty text")
+        out[lang] = text.strip()
+    if ENGLISH not in out:
+        raise BankError(file, qid, f"{what} has no English ({ENGLISH!r}) wording")
+    return out
+
+
+def _wording(
+    file: str, qid: str | None, raw: Any, what: str, *, allow_default: bool
+) -> dict[str, dict[str, str]]:
+    """Read wording per audience and language; return language -> audience -> text."""
+    if isinstance(raw, dict) and raw and set(raw) <= set(LANGUAGES):
+        raw = _languages(file, qid, raw, what)  # one wording for every audience
+        per_aud = {"default": raw} if allow_default else {a: raw for a in AUDIENCES}
+    elif isinstance(raw, str):
+        words = _languages(file, qid, raw, what)
+        per_aud = {"default": words} if allow_default else {a: words for a in AUDIENCES}
+    elif not isinstance(raw, dict) or not raw:
+        raise BankError(file, qid, f"{what} must be a string or a mapping of audience to text")
+    else:
+        allowed = set(AUDIENCES) | ({"default"} if allow_default else set())
+        per_aud = {}
+        for aud, text in raw.items():
+            if aud not in allowed:
+                raise BankError(file, qid, f"{what} has unknown audience {aud!r}")
+            if (isinstance(text, str) and not text.strip()) or not isinstance(text, str | dict):
+                raise BankError(file, qid, f"{what} for {aud!r} must be non-empty text")
+            per_aud[aud] = _languages(file, qid, text, f"{what} for {aud!r}")
+    out: dict[str, dict[str, str]] = {}
+    for aud, words in per_aud.items():
+        for lang, text in words.items():
+            out.setdefault(lang, {})[aud] = text
     return out
 
 
@@ -259,7 +382,8 @@ def _question(file: str, bank_key: str, raw: Any) -> Question:
     qtype = raw.get("type")
     if qtype not in QUESTION_TYPES:
         raise BankError(file, qid, f"type must be one of {', '.join(QUESTION_TYPES)}")
-    texts = _wording(file, qid, raw.get("text"), "text", allow_default=False)
+    text_words = _wording(file, qid, raw.get("text"), "text", allow_default=False)
+    texts = text_words.pop(ENGLISH)
     options: tuple[Option, ...] = ()
     if qtype == "choice":
         raw_opts = raw.get("options")
@@ -275,9 +399,8 @@ def _question(file: str, bank_key: str, raw: Any) -> Question:
                     file, qid, f"option key {o['key']!r} is repeated or not lower_snake"
                 )
             seen.add(o["key"])
-            opts.append(
-                Option(o["key"], _wording(file, qid, o["label"], "label", allow_default=True))
-            )
+            label = _wording(file, qid, o["label"], "label", allow_default=True)
+            opts.append(Option(o["key"], label.pop(ENGLISH), label))
         options = tuple(opts)
         for opt in options:
             missing = [
@@ -295,8 +418,13 @@ def _question(file: str, bank_key: str, raw: Any) -> Question:
     if type(max_length) is not int or not 1 <= max_length <= 10_000:
         raise BankError(file, qid, "max_length must be a whole number from 1 to 10000")
     show_if = _condition(file, qid, raw["show_if"]) if "show_if" in raw else None
-    helps = _wording(file, qid, raw["help"], "help", allow_default=True) if "help" in raw else {}
-    return Question(qid, bank_key, qtype, texts, options, show_if, max_length, helps)
+    help_words = (
+        _wording(file, qid, raw["help"], "help", allow_default=True) if "help" in raw else {}
+    )
+    helps = help_words.pop(ENGLISH, {})
+    return Question(
+        qid, bank_key, qtype, texts, options, show_if, max_length, helps, text_words, help_words
+    )
 
 
 def load_bank(path: Path) -> Bank:
@@ -316,9 +444,11 @@ def load_bank(path: Path) -> Bank:
         raise BankError(file, None, "key must be lower_snake_case")
     if path.stem != key:
         raise BankError(file, None, f"file name must match the key ({key}.yaml)")
-    for name in ("title", "description"):
-        if not isinstance(raw.get(name), str) or not raw[name].strip():
-            raise BankError(file, None, f"{name} is required")
+    if not isinstance(raw.get("description"), str) or not raw["description"].strip():
+        raise BankError(file, None, "description is required")
+    if raw.get("title") is None:
+        raise BankError(file, None, "title is required")
+    titles = _languages(file, None, raw["title"], "title")
     order = raw.get("order")
     if type(order) is not int:
         raise BankError(file, None, "order must be a whole number (the plan's section order)")
@@ -326,7 +456,8 @@ def load_bank(path: Path) -> Bank:
     if not isinstance(questions, list) or not questions:
         raise BankError(file, None, "a bank needs at least one question")
     qs = tuple(_question(file, key, q) for q in questions)
-    return Bank(key, raw["title"].strip(), order, raw["description"].strip(), qs, file)
+    english = titles.pop(ENGLISH)
+    return Bank(key, english, order, raw["description"].strip(), qs, file, titles)
 
 
 def _check_cross_references(banks: Iterable[Bank]) -> None:

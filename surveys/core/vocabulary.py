@@ -22,6 +22,15 @@ QUOTE_AUDIENCES: tuple[str, ...] = ("child", "parent")
 #: Who proposes actions for the plan.
 PROPOSAL_AUDIENCES: tuple[str, ...] = ("staff", "partner")
 
+# Which language a person answers in (ISO 639-1). English is the base every wording has;
+# a round lists the languages it is offered in, in the order the service shows them.
+ENGLISH, WELSH = "en", "cy"
+LANGUAGES: tuple[str, ...] = (ENGLISH, WELSH)
+#: Each language named in itself: the words of a language link or button ("Cymraeg").
+LANGUAGE_NAMES: dict[str, str] = {ENGLISH: "English", WELSH: "Cymraeg"}
+#: The HTML ``lang`` attribute of a page in each language.
+HTML_LANG: dict[str, str] = {ENGLISH: "en-GB", WELSH: "cy"}
+
 # How an answer arrived.
 WEB, TELEGRAM, SMS, CONSOLE, IMPORT = "web", "telegram", "sms", "console", "import"
 CHANNELS: tuple[str, ...] = (WEB, TELEGRAM, SMS, CONSOLE, IMPORT)

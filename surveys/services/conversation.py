@@ -16,7 +16,10 @@ way. Everything a channel would otherwise repeat lives here:
 - **retries**: ``run`` repeats a unit of work after a transient database error (deadlock,
   lost connection, two first messages racing), which is safe because nothing committed;
 - **domain errors become words**: an unknown code, a closed round or a withdrawn respondent
-  end as a ``Turn`` whose ``problem`` names the text to show, in the person's wording.
+  end as a ``Turn`` whose ``problem`` names the text to show, in the person's wording;
+- **one language per person**: chosen at first contact (``lang``: a link, a button, a
+  keyword; a round in several languages asks when the channel cannot tell) and recorded on
+  the respondent; every reply after uses it, and ``Inbound(language=...)`` switches it.
 
 Logs carry ids only (respondent, round, delivery key), never text or identifiers.
 """
@@ -27,7 +30,7 @@ import logging
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -57,6 +60,7 @@ class Context:
     catalogue: Catalogue
     secret: str
     service_phone: str | None = None
+    texts: engine.Texts = field(default_factory=engine.default_texts)
 
 
 @dataclass(frozen=True)
@@ -74,26 +78,42 @@ class Turn:
 
 @lru_cache(maxsize=256)
 def _survey(
-    title: str, audiences: tuple[str, ...], priorities: tuple[str, ...], catalogue: Catalogue
+    title: str,
+    audiences: tuple[str, ...],
+    priorities: tuple[str, ...],
+    catalogue: Catalogue,
+    languages: tuple[str, ...],
+    texts: engine.Texts,
 ) -> engine.Survey:
-    return engine.Survey(title, audiences, priorities, catalogue)
+    return engine.Survey(title, audiences, priorities, catalogue, texts, languages)
 
 
-def survey_for(rnd: Round, catalogue: Catalogue) -> engine.Survey:
+def survey_for(
+    rnd: Round, catalogue: Catalogue, texts: engine.Texts | None = None
+) -> engine.Survey:
     """Return the engine's view of a round."""
-    return _survey(rnd.title, tuple(rnd.audiences), tuple(rnd.priorities), catalogue)
+    return _survey(
+        rnd.title,
+        tuple(rnd.audiences),
+        tuple(rnd.priorities),
+        catalogue,
+        tuple(rnd.languages or ("en",)),
+        texts or engine.default_texts(),
+    )
 
 
 def current_replies(rnd: Round, resp: Respondent, ctx: Context) -> tuple[engine.Reply, ...]:
     """Return what the respondent should see now (a resume, a page load, a stale press)."""
     state = engine.State.from_dict(resp.state)
     code = store.withdrawal_code(ctx.secret, resp.id) if state.stage == "done" else ""
-    return engine.render(survey_for(rnd, ctx.catalogue), state, withdrawal_code=code)
+    return engine.render(survey_for(rnd, ctx.catalogue, ctx.texts), state, withdrawal_code=code)
 
 
-def problem_replies(problem: str, audience: str | None = None) -> tuple[engine.Reply, ...]:
+def problem_replies(
+    problem: str, audience: str | None = None, lang: str = "en"
+) -> tuple[engine.Reply, ...]:
     """Return the words for a problem (an unknown code, a closed round, a withdrawal)."""
-    text = engine.default_texts().get(problem, audience)
+    text = engine.default_texts().get(problem, audience, lang)
     return (engine.Reply("info", text, stage=problem),)
 
 
@@ -105,22 +125,28 @@ def start(
     channel: str,
     resume_key: str | None = None,
     audience: str | None = None,
+    lang: str | None = None,
+    hint: str | None = None,
 ) -> tuple[Respondent, Turn]:
     """Start a respondent in an open round; return it with the opening replies.
 
     Raises RoundClosed when the round takes no answers. An audience the round does not ask
-    is ignored (the person is asked who they are instead).
+    is ignored (the person is asked who they are instead). ``lang`` is the language the
+    person chose; without it a round in several languages asks first (``hint``, a
+    channel's guess, shown first). A language the round is not in gives its first.
     """
     store.require_open(rnd)
     if audience is not None and audience not in rnd.audiences:
         audience = None
-    result = engine.begin(survey_for(rnd, ctx.catalogue), audience=audience)
+    survey = survey_for(rnd, ctx.catalogue, ctx.texts)
+    result = engine.begin(survey, audience=audience, lang=lang, hint=hint)
     resp = store.add_respondent(
         session,
         rnd,
         channel=channel,
         secret=ctx.secret,
         audience=result.state.audience,
+        language=result.state.lang,
         state=result.state.to_dict(),
         state_version=result.state.version,
         resume_key=resume_key,
@@ -139,21 +165,33 @@ def join(
     chat_key: str,
     key: str,
     audience: str | None = None,
+    lang: str | None = None,
+    hint: str | None = None,
 ) -> Turn:
     """Join a round from a chat (Telegram, a text message): resume or start, then link.
 
-    The same person joining the same round again carries on where they were. The chat is
-    pointed at the respondent, so the chat's next messages answer this round. Raises
-    RoundNotFound and RoundClosed.
+    The same person joining the same round again carries on where they were (in the
+    language they chose, or ``lang`` when given). The chat is pointed at the respondent, so
+    the chat's next messages answer this round. Raises RoundNotFound and RoundClosed.
     """
     rnd = store.get_round(session, code)
     resp = store.find_respondent(session, rnd, channel, chat_key)
     if resp is not None:
         store.link_chat(session, channel, chat_key, resp.id)
-        return apply(session, ctx, resp.id, engine.Inbound(command="start"), key=key)
+        again = engine.Inbound(language=lang) if lang else engine.Inbound(command="start")
+        return apply(session, ctx, resp.id, again, key=key)
     if store.seen(session, key):
         return Turn((), duplicate=True)
-    resp, turn = start(session, rnd, ctx, channel=channel, resume_key=chat_key, audience=audience)
+    resp, turn = start(
+        session,
+        rnd,
+        ctx,
+        channel=channel,
+        resume_key=chat_key,
+        audience=audience,
+        lang=lang,
+        hint=hint,
+    )
     # Under the unique constraints (the key, the chat's respondent in this round), a racing
     # copy of this delivery fails at commit and, retried, finds the respondent made here.
     store.claim(session, key, resp.id)
@@ -188,7 +226,7 @@ def apply(
         return Turn((), resp.id, duplicate=True)
     store.require_open(rnd)
     state = engine.State.from_dict(resp.state)
-    survey = survey_for(rnd, ctx.catalogue)
+    survey = survey_for(rnd, ctx.catalogue, ctx.texts)
     code = store.withdrawal_code(ctx.secret, resp.id)
     result = engine.step(survey, state, inbound, withdrawal_code=code)
     # Only a question answered before (changed after "back") has a row to supersede.
@@ -217,6 +255,7 @@ def apply(
             channel=resp.channel,
             text=ev.text,
             choice=ev.choice,
+            language=state.lang,
             inbound_key=key if i == 0 else f"{key}#{i}",
             **pipeline.columns(analysis),
         )
@@ -232,6 +271,8 @@ def apply(
             audience=result.state.audience,
             updated_at=utcnow(),
         )
+        if result.state.lang != resp.language:
+            changes["language"] = result.state.lang
     if result.completed and resp.completed_at is None:
         changes["completed_at"] = utcnow()
     if changes:
@@ -240,7 +281,7 @@ def apply(
         safeguarding.open_cases(session, flagged)
     replies = result.replies
     if flagged:
-        replies = (_help_now(survey, result.state.audience, ctx.service_phone), *replies)
+        replies = (_help_now(survey, result.state, ctx.service_phone), *replies)
     return Turn(
         replies,
         resp.id,
@@ -250,11 +291,16 @@ def apply(
     )
 
 
-def _help_now(survey: engine.Survey, audience: str | None, phone: str | None) -> engine.Reply:
+def _help_now(survey: engine.Survey, state: engine.State, phone: str | None) -> engine.Reply:
     """Where to get help, in the same turn as an answer that may disclose harm."""
-    text = survey.texts.get("disclosure", audience)
+    audience, lang = state.audience, state.lang
+    text = survey.texts.get("disclosure", audience, lang)
+    if survey.texts.helpline and lang in survey.texts.helpline_languages:
+        text += " " + survey.texts.get("second_helpline", audience, lang).format(
+            helpline=survey.texts.helpline
+        )
     if phone:  # the service's own number, from settings (SERVICE_PHONE)
-        text += "\n" + survey.texts.get("service_help", audience, phone=phone)
+        text += "\n" + survey.texts.get("service_help", audience, lang, phone=phone)
     return engine.Reply("info", text, stage="disclosure")
 
 
@@ -266,15 +312,16 @@ def converse(
     chat_key: str,
     inbound: engine.Inbound,
     key: str,
+    lang: str = "en",
 ) -> Turn:
     """Apply a chat's message to the conversation the chat is in (the row locked until commit).
 
-    A chat that is in no conversation gets ``problem=GONE``: it never joined, or its
-    respondent withdrew.
+    A chat that is in no conversation gets ``problem=GONE`` (in ``lang``, the channel's best
+    guess): it never joined, or its respondent withdrew.
     """
     resp = store.linked_respondent(session, channel, chat_key)
     if resp is None:
-        return Turn(problem_replies(GONE), problem=GONE)
+        return Turn(problem_replies(GONE, lang=lang), problem=GONE)
     return apply(session, ctx, resp.id, inbound, key=key, locked=True)
 
 
@@ -284,26 +331,28 @@ def run(
     *,
     attempts: int = ATTEMPTS,
     label: str = "-",
+    lang: str = "en",
 ) -> Turn:
     """Run one delivery's work in a transaction, retrying transient errors; commit; return.
 
     Two first messages of one person racing to create the same respondent, a deadlock or a
     dropped connection roll back with nothing committed, so trying again is safe. Domain
-    errors end as a Turn with ``problem`` set and nothing applied. ``label`` names the
-    delivery in logs (a key or an update id, never content).
+    errors end as a Turn with ``problem`` set and nothing applied, worded in ``lang`` (the
+    channel's best guess of the person's language). ``label`` names the delivery in logs (a
+    key or an update id, never content).
     """
     for attempt in range(1, attempts + 1):
         try:
             with transaction() as session:
                 return work(session)
         except store.RoundNotFound:
-            return Turn(problem_replies(UNKNOWN_ROUND), problem=UNKNOWN_ROUND)
+            return Turn(problem_replies(UNKNOWN_ROUND, lang=lang), problem=UNKNOWN_ROUND)
         except store.RoundClosed:
-            return Turn(problem_replies(CLOSED), problem=CLOSED)
+            return Turn(problem_replies(CLOSED, lang=lang), problem=CLOSED)
         except LookupError as exc:
             if type(exc) is not LookupError:  # a KeyError or IndexError is a bug: let it show
                 raise
-            return Turn(problem_replies(GONE), problem=GONE)
+            return Turn(problem_replies(GONE, lang=lang), problem=GONE)
         except (OperationalError, IntegrityError) as exc:
             if attempt == attempts:
                 raise

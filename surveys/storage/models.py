@@ -91,6 +91,10 @@ class Round(Base):
     closes_on: Mapped[date | None] = mapped_column(Date)
     priorities: Mapped[list[str]] = mapped_column(JSON)
     audiences: Mapped[list[str]] = mapped_column(JSON)
+    # The languages it is offered in, in the order the service shows them ("cy" first...).
+    languages: Mapped[list[str]] = mapped_column(
+        JSON, default=lambda: ["en"], server_default='["en"]'
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -110,6 +114,8 @@ class Respondent(Base):
     round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
     channel: Mapped[str] = mapped_column(String(16))
     audience: Mapped[str | None] = mapped_column(String(16))
+    # Chosen at first contact (a link, a button, a keyword) and used in every reply after.
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
     # HMAC(SECRET_KEY, telegram user id) or SHA-256(web cookie token); never a raw id.
     resume_key: Mapped[str | None] = mapped_column(String(64))
     withdraw_hash: Mapped[str] = mapped_column(String(64), unique=True)
@@ -161,6 +167,8 @@ class Answer(Base):
     # As given (a choice's label for tapped answers); encrypted at rest (surveys.storage.crypto).
     text: Mapped[str] = mapped_column(EncryptedText)
     choice: Mapped[str | None] = mapped_column(String(64))  # the option key, for tapped answers
+    # The language the question was shown in; the words are kept and quoted as given.
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
     # The delivery this answer came in on: "tg:<update_id>", "web:<submission uuid>", ...
     inbound_key: Mapped[str] = mapped_column(String(80), unique=True)
     superseded: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -185,6 +193,9 @@ class Answer(Base):
     priority_override: Mapped[str | None] = mapped_column(String(64))
     is_quote: Mapped[bool] = mapped_column(Boolean, default=False)
     quote_text: Mapped[str | None] = mapped_column(Text)  # a light edit; `redacted` is kept
+    # The lead's English translation of a quote given in another language (the English plan
+    # prints it after the words as given).
+    quote_translation: Mapped[str | None] = mapped_column(Text)
 
     respondent: Mapped[Respondent] = relationship(back_populates="answers")
 

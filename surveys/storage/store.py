@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, contains_eager
 from sqlalchemy.orm.attributes import set_committed_value
 
 from surveys.core.catalogue import Catalogue
-from surveys.core.vocabulary import AUDIENCES
+from surveys.core.vocabulary import AUDIENCES, ENGLISH, LANGUAGE_NAMES, LANGUAGES
 from surveys.storage.models import Answer, ChatLink, Inbound, Priority, Respondent, Round, utcnow
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud and typed by kids
@@ -65,8 +65,13 @@ def open_round(
     audiences: Iterable[str],
     closes_on: date | None = None,
     status: str = "open",
+    languages: Iterable[str] = (ENGLISH,),
 ) -> Round:
-    """Create a round taking answers now (or a draft) and return it."""
+    """Create a round taking answers now (or a draft) and return it.
+
+    ``languages`` are the languages it is offered in, in the order the service shows them
+    (``("cy", "en")``: Welsh first); every question asked must have wording in each.
+    """
     title = " ".join((title or "").split())
     if not title or len(title) > 200:
         raise RoundInvalid("the title must be 1 to 200 characters")
@@ -84,6 +89,7 @@ def open_round(
             f"unknown audiences: {', '.join(sorted(bad)) or '(none given)'}; "
             f"choose from {', '.join(AUDIENCES)}"
         )
+    langs = check_languages(catalogue, languages, prios, auds)
     if closes_on is not None and closes_on < date.today():
         raise RoundInvalid("the closing date is in the past")
     if status not in ("draft", "open"):
@@ -98,11 +104,35 @@ def open_round(
         closes_on=closes_on,
         priorities=prios,
         audiences=auds,
+        languages=langs,
         opened_at=utcnow() if status == "open" else None,
     )
     session.add(rnd)
     session.flush()
     return rnd
+
+
+def check_languages(
+    catalogue: Catalogue, languages: Iterable[str], priorities: list[str], audiences: list[str]
+) -> list[str]:
+    """Return a round's languages in order, or raise RoundInvalid naming what is missing."""
+    langs = list(dict.fromkeys(lang.strip().lower() for lang in languages if lang.strip()))
+    bad = [lang for lang in langs if lang not in LANGUAGES]
+    if bad or not langs:
+        raise RoundInvalid(
+            f"unknown languages: {', '.join(bad) or '(none given)'}; "
+            f"choose from {', '.join(LANGUAGES)}"
+        )
+    for lang in langs:
+        missing = catalogue.missing(lang, priorities, audiences)
+        if missing:
+            more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+            raise RoundInvalid(
+                f"the questions have no {LANGUAGE_NAMES[lang]} ({lang}) wording for: "
+                + "; ".join(missing[:5])
+                + more
+            )
+    return langs
 
 
 def get_round(session: Session, code: str) -> Round:
@@ -200,6 +230,7 @@ def add_respondent(
     state_version: int = 0,
     resume_key: str | None = None,
     completed_at: datetime | None = None,
+    language: str = ENGLISH,
 ) -> Respondent:
     """Add a new respondent to a round and return it (pending: the caller flushes).
 
@@ -214,6 +245,7 @@ def add_respondent(
         channel=channel,
         resume_key=resume_key,
         audience=audience,
+        language=language,
         withdraw_hash=withdrawal_hash(withdrawal_code(secret, rid)),
         state=state,
         state_version=state_version,

@@ -41,6 +41,15 @@ class NewRoundForm(FlaskForm):
     )  # draft or open: checked by surveys.storage.store
 
 
+#: The languages a round is offered in, in the order people see them (issue: Welsh first
+#: where the service chooses).
+LANGUAGE_CHOICES = (
+    ("en", "English only"),
+    ("en,cy", "English and Welsh (English shown first)"),
+    ("cy,en", "Welsh and English (Welsh shown first)"),
+    ("cy", "Welsh only"),
+)
+
 START_CHOICES = (
     ("draft", "Save as a draft (not taking answers yet)"),
     ("open", "Open now (taking answers)"),
@@ -62,6 +71,7 @@ def round_new():
     chosen_audiences = (
         request.form.getlist("audiences") if request.method == "POST" else list(AUDIENCES)
     )
+    chosen_languages = request.form.get("languages", "en") if request.method == "POST" else "en"
     error, status = None, 200
     if form.validate_on_submit():
         known = {b.key for b in banks}
@@ -77,6 +87,7 @@ def round_new():
                 audiences=chosen_audiences,
                 closes_on=form.closes_on.data,
                 status=form.status.data or "draft",
+                languages=chosen_languages[:20].split(","),
             )
         except store.RoundInvalid as exc:
             db().rollback()
@@ -106,6 +117,8 @@ def round_new():
         error=error,
         today=date.today().isoformat(),
         start_choices=START_CHOICES,
+        language_choices=LANGUAGE_CHOICES,
+        chosen_languages=chosen_languages,
     ), status
 
 
