@@ -29,8 +29,6 @@ from sqlalchemy.types import TypeDecorator
 
 from surveys.storage.crypto import EncryptedText
 
-CHANNELS = ("web", "telegram", "console", "import")
-
 
 def utcnow() -> datetime:
     """Return the current time, timezone-aware in UTC."""
