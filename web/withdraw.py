@@ -20,6 +20,7 @@ from flask.typing import ResponseReturnValue
 from surveys.services import withdrawal
 from web import db, throttle
 from web.errors import error_page
+from web.transactions import transaction
 
 bp = Blueprint("withdraw", __name__)
 log = logging.getLogger("yjvoice.web.withdraw")
@@ -56,17 +57,15 @@ def withdraw() -> ResponseReturnValue:
     step = request.form.get("step", "check")
     if not code:
         return _form(NO_CODE)
-    session = db()
     if step == "confirm":
-        result = withdrawal.withdraw(session, code, channel="web")
+        with transaction() as session:
+            result = withdrawal.withdraw(session, code, channel="web")  # no match changes nothing
         if not result.found:
-            session.rollback()
             log.info("withdrawal refused: no match")
             return _form(NOT_FOUND, code)
-        session.commit()
         log.info("withdrawal done answers=%d kept=%d", result.answers, result.cases_kept)
         return redirect(url_for(".done"), 303)
-    if withdrawal.find(session, code) is None:
+    if withdrawal.find(db(), code) is None:
         log.info("withdrawal check: no match")
         return _form(NOT_FOUND, code)
     return render_template("withdraw/confirm.html", code=code)

@@ -18,6 +18,7 @@ from surveys.storage.models import AuditEvent
 from web import db
 from web.admin import bp
 from web.admin.access import LEAD, roles_required
+from web.transactions import transaction
 
 PAGE_SIZE = 50
 CSV_COLUMNS = ("id", "at", "actor_id", "actor", "action", "round_id", "target", "details")
@@ -93,14 +94,14 @@ def audit_csv() -> Response:
                 )
             ]
         )
-    audit.record(
-        db(),
-        "export",
-        actor=current_user,
-        round_id=round_id,
-        details={"format": "csv", "scope": "audit_log"},
-    )
-    db().commit()
+    with transaction() as session:
+        audit.record(
+            session,
+            "export",
+            actor=current_user,
+            round_id=round_id,
+            details={"format": "csv", "scope": "audit_log"},
+        )
     return Response(
         buf.getvalue(),
         mimetype="text/csv",

@@ -24,6 +24,7 @@ from web.admin import bp
 from web.admin.access import LEAD, READERS, roles_required, round_or_404
 from web.admin.review import common, pick_round, see_other
 from web.errors import error_page
+from web.transactions import transaction
 
 log = logging.getLogger("yjvoice.admin")
 
@@ -68,10 +69,10 @@ def export_narrative(code: str, priority: str) -> Response | tuple[str, int]:
     rnd = round_or_404(code)
     text = "" if request.form.get("action") == "reset" else request.form.get("narrative", "")
     try:
-        kept = exporting.save_narrative(db(), rnd, priority, text, actor=current_user)
+        with transaction() as session:
+            kept = exporting.save_narrative(session, rnd, priority, text, actor=current_user)
     except exporting.NarrativeError as exc:
         return error_page(400, "That narrative was not saved", str(exc))
-    db().commit()
     flash("Narrative saved." if kept else "Back to the draft.", "success")
     return see_other(url_for("admin.exports_page", code=rnd.code) + f"#narrative-{priority}")
 
@@ -86,9 +87,16 @@ def export_download(code: str, fmt: str) -> Response | tuple[str, int]:
     binary = FORMATS[fmt].binary
     out: io.BytesIO | io.StringIO = io.BytesIO() if binary else io.StringIO(newline="")
     try:
-        exporting.export_plan(
-            db(), rnd, runtime().catalogue, fmt, out, actor=current_user, min_group=_min_group()
-        )
+        with transaction() as session:  # the export's audit record
+            exporting.export_plan(
+                session,
+                rnd,
+                runtime().catalogue,
+                fmt,
+                out,
+                actor=current_user,
+                min_group=_min_group(),
+            )
     except NoApprovedQuotes:
         return error_page(
             409,
@@ -96,7 +104,6 @@ def export_download(code: str, fmt: str) -> Response | tuple[str, int]:
             "No quotes have been approved for this round yet. Approve some answers as "
             "quotes in Review, then export.",
         )
-    db().commit()
     log.info("export round=%s format=%s user=%s", rnd.id, fmt, current_user.user_id)
     data = out.getvalue()
     buf = io.BytesIO(data if isinstance(data, bytes) else data.encode("utf-8"))
@@ -110,8 +117,8 @@ def export_all_answers(code: str) -> Response:
     """Send every live answer as given, with its analysis (the lead's working file)."""
     rnd = round_or_404(code)
     text = io.StringIO(newline="")
-    n = exporting.export_answers(db(), rnd, runtime().catalogue, text, actor=current_user)
-    db().commit()
+    with transaction() as session:  # the export's audit record
+        n = exporting.export_answers(session, rnd, runtime().catalogue, text, actor=current_user)
     log.info("export round=%s format=all-answers rows=%d user=%s", rnd.id, n, current_user.user_id)
     buf = io.BytesIO(text.getvalue().encode("utf-8"))
     name = f"all-answers-{rnd.code}-{date.today():%Y-%m-%d}.csv"

@@ -14,6 +14,7 @@ from surveys.storage import store
 from web import db, runtime
 from web.admin import bp
 from web.admin.access import LEAD, READERS, roles_required, round_or_404
+from web.transactions import transaction
 
 log = logging.getLogger("yjvoice.admin.proposals")
 
@@ -72,32 +73,29 @@ def decide_proposal(code: str):
     back = url_for("admin.round_proposals", code=rnd.code)
     if request.method == "GET":
         return redirect(back)
-    session = db()
     action = request.form.get("action", "")
     pid = _int(request.form.get("proposal"))
+    into = _int(request.form.get("into"))
     if pid is None or (action not in ACTIONS and action != "merge"):
         abort(400)
+    if action == "merge" and into is None:
+        flash("Choose the proposal to merge it into.", "error")
+        return redirect(back, 303)
     try:
-        if action == "merge":
-            into = _int(request.form.get("into"))
-            if into is None:
-                flash("Choose the proposal to merge it into.", "error")
-                return redirect(back, 303)
-            proposals.merge(session, rnd, pid, into)
-            message = f"Proposal {pid} merged into proposal {into}; its support moved with it."
-        else:
-            proposals.set_status(session, rnd, pid, ACTIONS[action])
-            session.flush()
-            action_id = proposals.action_ids(session, rnd, runtime().catalogue).get(pid, "")
-            message = DONE[ACTIONS[action]].format(id=pid, action_id=action_id)
+        with transaction() as session:
+            if action == "merge" and into is not None:
+                proposals.merge(session, rnd, pid, into)
+                message = f"Proposal {pid} merged into proposal {into}; its support moved with it."
+            else:
+                proposals.set_status(session, rnd, pid, ACTIONS[action])
+                session.flush()
+                action_id = proposals.action_ids(session, rnd, runtime().catalogue).get(pid, "")
+                message = DONE[ACTIONS[action]].format(id=pid, action_id=action_id)
     except proposals.ProposalNotFound:
-        session.rollback()
         abort(404)  # not in this round: the id was edited
     except proposals.CannotMerge as exc:
-        session.rollback()
         flash(str(exc), "error")
         return redirect(back, 303)
-    session.commit()
     log.info("proposal %s round=%s proposal=%s user=%s", action, rnd.id, pid, current_user.user_id)
     flash(message, "success")
     return redirect(back, 303)

@@ -24,6 +24,7 @@ from surveys.storage.models import Answer, Round
 from web import db, runtime
 from web.admin import bp
 from web.admin.access import READERS, REVIEWERS, roles_required, round_or_404
+from web.transactions import transaction
 
 log = logging.getLogger("yjvoice.admin.review")
 
@@ -204,8 +205,8 @@ def review_bulk(code: str) -> Response:
     except review.ReviewError as exc:
         flash(str(exc), "error")
         return see_other(_back(rnd, f))
-    n = review.decide(answers, action, current_user.user_id)
-    db().commit()
+    with transaction():
+        n = review.decide(answers, action, current_user.user_id)
     flash(f"{_answers(n)} {DONE_WORDS[action]}.", "success")
     return see_other(_back(rnd, f))
 
@@ -261,10 +262,14 @@ def review_answer(code: str, answer_id: int) -> tuple[str, int]:
     rnd = round_or_404(code)
     answer = _answer_or_404(rnd, answer_id)
     # The answer page shows the words as given (redactions marked): a view of raw text.
-    audit.record(
-        db(), "raw_text_viewed", actor=current_user, round_id=rnd.id, target=f"answer:{answer.id}"
-    )
-    db().commit()
+    with transaction() as session:
+        audit.record(
+            session,
+            "raw_text_viewed",
+            actor=current_user,
+            round_id=rnd.id,
+            target=f"answer:{answer.id}",
+        )
     return _render_answer(rnd, answer)
 
 
@@ -279,8 +284,8 @@ def review_decide(code: str, answer_id: int) -> Response:
     if action not in review.ACTIONS:
         abort(400)
     _, next_id = review.neighbours(db(), rnd, f, answer.id)
-    review.decide([answer], action, current_user.user_id)
-    db().commit()
+    with transaction():
+        review.decide([answer], action, current_user.user_id)
     flash(f"Answer {DONE_WORDS[action]}.".replace("quotes", "a quote"), "success")
     if action in ("approve", "reject") and next_id is not None:
         return see_other(_answer_url(rnd, next_id, f))
@@ -296,23 +301,24 @@ def review_quote(code: str, answer_id: int) -> Response | tuple[str, int]:
     answer = _answer_or_404(rnd, answer_id)
     draft = request.form.get("quote", "")
     try:
-        result = review.use_as_quote(
-            answer, current_user.user_id, draft, confirmed=request.form.get("confirm") == "yes"
-        )
+        with transaction() as session:
+            result = review.use_as_quote(
+                answer, current_user.user_id, draft, confirmed=request.form.get("confirm") == "yes"
+            )
+            if result.saved:
+                audit.record(
+                    session,
+                    "quote_edited",
+                    actor=current_user,
+                    round_id=rnd.id,
+                    target=f"answer:{answer.id}",
+                    details={"edited": answer.quote_text is not None},
+                )
     except review.ReviewError as exc:
         flash(str(exc), "error")
         return _render_answer(rnd, answer, quote_draft=draft, status=422)
     if not result.saved:
         return _render_answer(rnd, answer, quote_draft=draft, quote_check=result.check, status=422)
-    audit.record(
-        db(),
-        "quote_edited",
-        actor=current_user,
-        round_id=rnd.id,
-        target=f"answer:{answer.id}",
-        details={"edited": answer.quote_text is not None},
-    )
-    db().commit()
     flash(
         "Chosen as a quote."
         + (" Your edit was saved; the original is kept." if answer.quote_text else ""),
@@ -329,18 +335,18 @@ def review_tags(code: str, answer_id: int) -> Response:
     f = _filters()
     answer = _answer_or_404(rnd, answer_id)
     try:
-        review.set_tags(
-            answer,
-            sentiment=request.form.get("sentiment", ""),
-            priority=request.form.get("priority", ""),
-            themes=request.form.getlist("tag"),
-            priorities=priority_titles(),
-            codebook=[k for k, _ in codebook()],
-        )
+        with transaction():
+            review.set_tags(
+                answer,
+                sentiment=request.form.get("sentiment", ""),
+                priority=request.form.get("priority", ""),
+                themes=request.form.getlist("tag"),
+                priorities=priority_titles(),
+                codebook=[k for k, _ in codebook()],
+            )
     except review.ReviewError as exc:
         flash(str(exc), "error")
         return see_other(_answer_url(rnd, answer.id, f))
-    db().commit()
     flash("Tags saved.", "success")
     return see_other(_answer_url(rnd, answer.id, f))
 
@@ -355,21 +361,21 @@ def review_redactions(code: str, answer_id: int) -> Response:
     op, _, raw = request.form.get("op", "").partition(":")
     index = int(raw) if raw.isdigit() else None
     try:
-        if op == "accept":
-            review.accept_redactions(answer, index)
-            message = "Redaction checked." if index is not None else "All redactions checked."
-        elif op == "undo" and index is not None:
-            review.undo_redaction(answer, index)
-            message = "Redaction undone: those words will be published as written."
-        elif op == "redo" and index is not None:
-            review.redo_redaction(answer, index)
-            message = "Those words are hidden again."
-        else:
-            abort(400)
+        with transaction():
+            if op == "accept":
+                review.accept_redactions(answer, index)
+                message = "Redaction checked." if index is not None else "All redactions checked."
+            elif op == "undo" and index is not None:
+                review.undo_redaction(answer, index)
+                message = "Redaction undone: those words will be published as written."
+            elif op == "redo" and index is not None:
+                review.redo_redaction(answer, index)
+                message = "Those words are hidden again."
+            else:
+                abort(400)
     except review.ReviewError as exc:
         flash(str(exc), "error")
         return see_other(_answer_url(rnd, answer.id, f))
-    db().commit()
     flash(message, "success")
     return see_other(_answer_url(rnd, answer.id, f))
 
@@ -382,15 +388,15 @@ def review_redact_too(code: str, answer_id: int) -> Response:
     f = _filters()
     answer = _answer_or_404(rnd, answer_id)
     try:
-        n = review.redact_too(
-            answer,
-            request.form.get("words", ""),
-            request.form.get("category", ""),
-            current_user.user_id,
-        )
+        with transaction():
+            n = review.redact_too(
+                answer,
+                request.form.get("words", ""),
+                request.form.get("category", ""),
+                current_user.user_id,
+            )
     except review.ReviewError as exc:
         flash(str(exc), "error")
         return see_other(_answer_url(rnd, answer.id, f))
-    db().commit()
     flash("Hidden." if n == 1 else f"Hidden in {n} places.", "success")
     return see_other(_answer_url(rnd, answer.id, f))

@@ -24,6 +24,7 @@ from web import db, runtime
 from web.admin import bp
 from web.admin.access import LEAD, READERS, roles_required, round_or_404
 from web.admin.nav import NAV
+from web.transactions import transaction
 
 log = logging.getLogger("yjvoice.admin")
 
@@ -79,21 +80,20 @@ def round_new():
         ordered = [b.key for b in banks if b.key in set(chosen_priorities)]
         ordered += [p for p in chosen_priorities if p not in known]
         try:
-            rnd = store.open_round(
-                db(),
-                runtime().catalogue,
-                title=form.title.data or "",
-                priorities=ordered,
-                audiences=chosen_audiences,
-                closes_on=form.closes_on.data,
-                status=form.status.data or "draft",
-                languages=chosen_languages[:20].split(","),
-            )
+            with transaction() as session:
+                rnd = store.open_round(
+                    session,
+                    runtime().catalogue,
+                    title=form.title.data or "",
+                    priorities=ordered,
+                    audiences=chosen_audiences,
+                    closes_on=form.closes_on.data,
+                    status=form.status.data or "draft",
+                    languages=chosen_languages[:20].split(","),
+                )
         except store.RoundInvalid as exc:
-            db().rollback()
             error, status = _friendly(str(exc)), 400
         else:
-            db().commit()
             log.info(
                 "round created round=%s status=%s by=%s", rnd.id, rnd.status, current_user.user_id
             )
@@ -291,8 +291,8 @@ def round_status(code: str):
             midway=store.unfinished_count(db(), rnd),
         )
     had_passed = rnd.closes_on is not None and rnd.closes_on < date.today()
-    store.set_status(db(), rnd.code, new_status)
-    db().commit()
+    with transaction() as session:
+        store.set_status(session, rnd.code, new_status)
     log.info("round status round=%s status=%s by=%s", rnd.id, new_status, current_user.user_id)
     note = ""
     if new_status == "open" and had_passed:

@@ -22,6 +22,7 @@ from surveys.storage.models import utcnow
 from web import db
 from web.admin import bp
 from web.admin.access import SAFEGUARDERS, roles_required
+from web.transactions import transaction
 
 log = logging.getLogger("yjvoice.admin.safeguarding")
 SHOW = ("open", "closed", "all")
@@ -109,36 +110,34 @@ def safeguarding_case(case_id: int):
             uid, who = current_user.user_id, current_user.email
             note = form.note.data
             try:
-                if action == "acknowledge":
-                    safeguarding.acknowledge(session, case_id, uid)
-                    message = "Case acknowledged: it is no longer overdue."
-                elif action == "record":
-                    safeguarding.record_action(session, case_id, uid, note, who=who)
-                    message = "What was done is recorded."
-                else:
-                    safeguarding.close(session, case_id, uid, note, who=who)
-                    message = "Case closed."
+                with transaction():
+                    if action == "acknowledge":
+                        safeguarding.acknowledge(session, case_id, uid)
+                        message = "Case acknowledged: it is no longer overdue."
+                    elif action == "record":
+                        safeguarding.record_action(session, case_id, uid, note, who=who)
+                        message = "What was done is recorded."
+                    else:
+                        safeguarding.close(session, case_id, uid, note, who=who)
+                        message = "Case closed."
             except safeguarding.InvalidNote as exc:
-                session.rollback()
                 error, status = str(exc), 422
             except safeguarding.CaseClosed:
-                session.rollback()
                 error, status = "This case is closed.", 409
             else:
-                session.commit()
                 flash(message, "success")
                 return redirect(url_for("admin.safeguarding_case", case_id=case_id), 303)
         case = safeguarding.get_case(session, case_id)
     log.info("safeguarding case viewed case=%s user=%s", case_id, current_user.user_id)
     if request.method == "GET":  # the raw words are on this page
-        audit.record(
-            session,
-            "safeguarding_case_viewed",
-            actor=current_user,
-            round_id=_case_round(session, case_id),
-            target=f"case:{case_id}",
-        )
-        session.commit()
+        with transaction():
+            audit.record(
+                session,
+                "safeguarding_case_viewed",
+                actor=current_user,
+                round_id=_case_round(session, case_id),
+                target=f"case:{case_id}",
+            )
     return render_template(
         "admin/safeguarding/case.html",
         case=case,

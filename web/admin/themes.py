@@ -19,6 +19,7 @@ from web import db
 from web.admin import bp
 from web.admin.access import REVIEWERS, roles_required, round_or_404
 from web.admin.review import common, pick_round, question_options, see_other
+from web.transactions import transaction
 
 log = logging.getLogger("yjvoice.admin.themes")
 _QID_RE = re.compile(r"^[a-z][a-z0-9_]*\.[a-z0-9_.]{1,120}$")
@@ -88,8 +89,8 @@ def themes_recompute(code: str, question_id: str) -> Response:
     """Group the question's answers again; the lead's edits are kept."""
     rnd = round_or_404(code)
     qid = _question_or_404(rnd, question_id)
-    result = themes.recompute(db(), rnd, qid)
-    db().commit()
+    with transaction() as session:
+        result = themes.recompute(session, rnd, qid)
     kept = (
         f" Your names and placements were kept ({result.pinned} answers placed by hand)."
         if result.pinned or result.kept_labels
@@ -109,11 +110,11 @@ def themes_merge(code: str, question_id: str) -> Response:
     for tid in ids:
         _theme_or_404(rnd, qid, tid)
     try:
-        keep = themes.merge(db(), rnd, qid, ids, request.form.get("label"))
+        with transaction() as session:
+            keep = themes.merge(session, rnd, qid, ids, request.form.get("label"))
     except themes.ThemeError as exc:
         flash(str(exc), "error")
         return see_other(_question_url(rnd, qid))
-    db().commit()
     flash(f"Merged {len(set(ids))} themes into “{keep.label}”.", "success")
     return see_other(_question_url(rnd, qid))
 
@@ -127,29 +128,30 @@ def themes_answers(code: str, question_id: str) -> Response:
     ids = request.form.getlist("ids", type=int)
     op = request.form.get("op", "")
     back = _question_url(rnd, qid)
+    if op == "move" and not request.form.get("to", "").isdigit():
+        flash("Choose the theme to move them to.", "error")
+        return see_other(_theme_url(rnd, qid) or back)
     try:
-        if op == "move":
-            to_raw = request.form.get("to", "")
-            if not to_raw.isdigit():
-                flash("Choose the theme to move them to.", "error")
-                return see_other(_theme_url(rnd, qid) or back)
-            target = _theme_or_404(rnd, qid, int(to_raw))
-            n = themes.move(db(), rnd, qid, ids, target)
-            message = f"Moved {n} answer{'s' if n != 1 else ''} to “{target.label}”."
-            back = _theme_url(rnd, qid) or back
-        elif op == "split":
-            source = _theme_or_404(rnd, qid, request.form.get("from", type=int) or 0)
-            new = themes.split(db(), rnd, qid, source, ids, request.form.get("label", ""))
-            message = f"Made the theme “{new.label}” from {len(set(ids))} answers."
-            back = url_for("admin.themes_theme", code=rnd.code, question_id=qid, theme_id=new.id)
-        else:
-            abort(400)
+        with transaction() as session:
+            if op == "move":
+                target = _theme_or_404(rnd, qid, int(request.form["to"]))
+                n = themes.move(session, rnd, qid, ids, target)
+                message = f"Moved {n} answer{'s' if n != 1 else ''} to “{target.label}”."
+                back = _theme_url(rnd, qid) or back
+            elif op == "split":
+                source = _theme_or_404(rnd, qid, request.form.get("from", type=int) or 0)
+                new = themes.split(session, rnd, qid, source, ids, request.form.get("label", ""))
+                message = f"Made the theme “{new.label}” from {len(set(ids))} answers."
+                back = url_for(
+                    "admin.themes_theme", code=rnd.code, question_id=qid, theme_id=new.id
+                )
+            else:
+                abort(400)
     except themes.ThemeNotFound:
         abort(404)
     except themes.ThemeError as exc:
         flash(str(exc), "error")
         return see_other(_theme_url(rnd, qid) or back)
-    db().commit()
     flash(message, "success")
     return see_other(back)
 
@@ -191,11 +193,11 @@ def themes_rename(code: str, question_id: str, theme_id: int) -> Response:
     qid = _question_or_404(rnd, question_id)
     theme = _theme_or_404(rnd, qid, theme_id)
     try:
-        themes.rename(theme, request.form.get("label", ""))
+        with transaction():
+            themes.rename(theme, request.form.get("label", ""))
     except themes.ThemeError as exc:
         flash(str(exc), "error")
         return see_other(_question_url(rnd, qid))
-    db().commit()
     flash(f"Renamed to “{theme.label}”.", "success")
     back = request.form.get("back", "")
     if back == "theme":
@@ -213,7 +215,7 @@ def themes_delete(code: str, question_id: str, theme_id: int) -> Response:
     qid = _question_or_404(rnd, question_id)
     theme = _theme_or_404(rnd, qid, theme_id)
     label = theme.label
-    themes.remove(db(), theme)
-    db().commit()
+    with transaction() as session:
+        themes.remove(session, theme)
     flash(f"Deleted the theme “{label}”.", "success")
     return see_other(_question_url(rnd, qid))

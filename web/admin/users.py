@@ -29,6 +29,7 @@ from web.admin import bp, views  # noqa: F401 (the sign-in view must be register
 from web.admin.access import LEAD, roles_required
 from web.admin.forms import SignInForm
 from web.auth import StaffUser
+from web.transactions import transaction
 
 log = logging.getLogger("yjvoice.admin")
 
@@ -123,21 +124,20 @@ def user_new():
     error, status = None, 200
     if form.validate_on_submit():
         try:
-            user = accounts.create_user(
-                db(), form.email.data or "", form.password.data or "", form.role.data or ""
-            )
+            with transaction() as session:
+                user = accounts.create_user(
+                    session, form.email.data or "", form.password.data or "", form.role.data or ""
+                )
+                audit.record(
+                    session,
+                    "user_created",
+                    actor=current_user,
+                    target=f"user:{user.id}",
+                    details={"role": user.role},
+                )
         except accounts.AccountError as exc:
-            db().rollback()
             error, status = _sentence(str(exc)), 400
         else:
-            audit.record(
-                db(),
-                "user_created",
-                actor=current_user,
-                target=f"user:{user.id}",
-                details={"role": user.role},
-            )
-            db().commit()
             log.info("user created user=%s role=%s by=%s", user.id, user.role, current_user.user_id)
             flash(
                 f"Account added for {user.email}. Give them the password in person or by "
@@ -171,20 +171,19 @@ def user_manage(user_id: int):
         if action not in USER_ACTIONS:
             abort(400)
         try:
-            done = _apply(user, action)
+            with transaction() as session:
+                done = _apply(user, action)
+                audit.record(
+                    session,
+                    f"user_{action}",
+                    actor=current_user,
+                    target=f"user:{user.id}",
+                    details={"role": user.role, "active": user.active},
+                )
         except accounts.AccountError as exc:
-            db().rollback()
             user = _user_or_404(user_id)
             error, status = _sentence(str(exc)), 400
         else:
-            audit.record(
-                db(),
-                f"user_{action}",
-                actor=current_user,
-                target=f"user:{user.id}",
-                details={"role": user.role, "active": user.active},
-            )
-            db().commit()
             log.info("user changed user=%s action=%s by=%s", user.id, action, current_user.user_id)
             flash(done, "success")
             if user.id == current_user.user_id and (user.role != LEAD or not user.active):
@@ -236,12 +235,13 @@ def own_password():
         try:
             if form.new.data != form.confirm.data:
                 raise accounts.AccountError("the two new passwords are not the same")
-            accounts.change_own_password(db(), user, form.current.data or "", form.new.data or "")
+            with transaction() as session:
+                accounts.change_own_password(
+                    session, user, form.current.data or "", form.new.data or ""
+                )
         except accounts.AccountError as exc:
-            db().rollback()
             error, status = _sentence(str(exc)), 400
         else:
-            db().commit()
             # The bumped session version ends every other session; keep this one.
             login_user(StaffUser(user))
             log.info("own password changed user=%s", user.id)
