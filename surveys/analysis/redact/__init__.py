@@ -35,9 +35,9 @@ from surveys.analysis.redact.lexicons import lexicon
 from surveys.analysis.redact.names import find_names
 from surveys.analysis.redact.patterns import find_patterns
 from surveys.analysis.redact.places import find_places
-from surveys.analysis.redact.resolve import resolve, spans
+from surveys.analysis.redact.resolve import choose, numbered_spans
 from surveys.analysis.redact.spans import CATEGORIES, Redaction, Span, apply_spans, to_json
-from surveys.analysis.redact.tokens import caps_unreliable, tokens
+from surveys.analysis.redact.tokens import caps_unreliable, tokenise
 
 __all__ = [
     "CATEGORIES",
@@ -63,13 +63,13 @@ def redact(text: str, *, config: RedactConfig | None = None) -> Redaction:
     comp = compiled(config)
     cands: list[Candidate] = []
     find_patterns(text, cands, comp.allow_digits)
-    toks = tokens(text)
+    toks = tokenise(text)
     if toks:
         lex = lexicon()
         caps_ok = not caps_unreliable(toks)
         find_places(toks, text, cands, lex, caps_ok)
         find_names(toks, text, cands, lex, caps_ok)
-    found = spans(resolve(cands, text, comp), text)
+    found = numbered_spans(choose(cands, text, comp), text)
     return Redaction(apply_spans(text, found), found)
 
 

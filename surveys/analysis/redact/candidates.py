@@ -24,6 +24,8 @@ PRIORITY = {
 
 @dataclass
 class Candidate:
+    """A stretch of text a detector thinks identifying, with its rank."""
+
     start: int
     end: int
     category: str
@@ -31,5 +33,6 @@ class Candidate:
 
 
 def add(cands: list[Candidate], start: int, end: int, category: str, rank_key: str | None = None):
+    """Add a candidate span (an empty one is dropped)."""
     if end > start:
         cands.append(Candidate(start, end, category, PRIORITY[rank_key or category]))

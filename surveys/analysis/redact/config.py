@@ -28,6 +28,7 @@ _DENY_KEYS = {"schools": "school", "staff": "name", "names": "name", "places": "
 
 
 def norm_phrase(text: str) -> str:
+    """Fold a phrase for matching: case, curly apostrophes, runs of spaces."""
     text = text.replace("’", "'").casefold()
     return " ".join(text.split())
 
@@ -126,6 +127,8 @@ def default_config() -> RedactConfig:
 
 @dataclass(frozen=True)
 class Compiled:
+    """A config's phrases compiled to regular expressions."""
+
     allow_re: re.Pattern[str] | None
     allow_digits: frozenset[str]
     deny_re: re.Pattern[str] | None
@@ -144,6 +147,7 @@ _COMPILED: dict[int, tuple[RedactConfig, Compiled]] = {}
 
 
 def compiled(config: RedactConfig) -> Compiled:
+    """Return the config compiled (cached per config object)."""
     hit = _COMPILED.get(id(config))
     if hit is not None and hit[0] is config:
         return hit[1]

@@ -16,6 +16,8 @@ def words(text: str) -> frozenset[str]:
 
 @dataclass(frozen=True)
 class Lexicon:
+    """The word lists a detector looks words up in."""
+
     first_names: frozenset[str]  # names first ("jayden")
     word_names: frozenset[str]  # names that are also everyday words ("hope")
     surnames: frozenset[str]
@@ -25,6 +27,7 @@ class Lexicon:
 
 @cache
 def lexicon() -> Lexicon:
+    """Return the word lists, read from data/ once."""
     first: set[str] = set()
     word: set[str] = set()
     with open(DATA_DIR / "first_names.tsv", encoding="utf-8") as fh:

@@ -4,7 +4,7 @@ context cues ("my mate X", "X made me"); a name found once is found everywhere i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from surveys.analysis.redact.candidates import Candidate, add
 from surveys.analysis.redact.lexicons import NEVER_NAMES, STOP, Lexicon, words
@@ -51,8 +51,7 @@ def find_names(
     finder.repeat_found()
 
 
-@dataclass(frozen=True)
-class _Here:
+class _Here(NamedTuple):
     """A token, and its neighbours when they are written right next to it."""
 
     i: int
@@ -133,22 +132,30 @@ class _NameFinder:
     def look_at(self, i: int) -> int:
         """Decide about the token at i; return the index of the next token to look at."""
         h = self.here(i)
-        after = self.titled(h)
-        if after is None:
-            after = self.nicknamed(h)
+        _, tok, low, end, prev, _, nxt, cap = h
+        lex = self.lex
+        # The cheap tests first: this runs for every word of every answer.
+        after = None
+        if nxt is not None:
+            title = low.rstrip(".")
+            if title in _TITLES_STRONG or title in _TITLES_WEAK:
+                after = self.titled(h)
+            if after is None and low in _NICK_PREFIX:
+                after = self.nicknamed(h)
         if after is not None:
             return after
-        tok, low, prev, nxt, lex = h.tok, h.low, h.prev, h.nxt, self.lex
         if low in STOP or len(low) < 2:
             return i + 1
         after_det = prev is not None and prev.low in _DETERMINERS
-        reason = self.spelled_like_a_name(h)
+        reason = None
+        if "-" in low or low.startswith("o'"):
+            reason = self.spelled_like_a_name(h)
         if reason is None and not after_det and low not in NEVER_NAMES:
             reason = self.cued(h)
         elif (
             reason is None
             and after_det
-            and h.cap
+            and cap
             and not tok.initial
             and low not in lex.common
             and low not in lex.places
@@ -156,7 +163,7 @@ class _NameFinder:
             and low not in lex.first_names
         ):
             assert prev is not None
-            add(self.cands, prev.start, h.end, "place")  # "the Arndale"
+            add(self.cands, prev.start, end, "place")  # "the Arndale"
             return i + 1
         if (
             reason == "unknown-cap"
@@ -164,10 +171,10 @@ class _NameFinder:
             and prev.low in _PLACE_PREPS
             and (nxt is None or nxt.low not in _FOLLOW_VERBS or nxt.low in {"and", "n"})
         ):
-            add(self.cands, tok.start, h.end, "place")  # "i moved from Tilbrook"
+            add(self.cands, tok.start, end, "place")  # "i moved from Tilbrook"
             return i + 1
         if reason is not None:
-            return self.accept(i, tok.start, h.end, low)
+            return self.accept(i, tok.start, end, low)
         return i + 1
 
     def titled(self, h: _Here) -> int | None:
@@ -232,7 +239,8 @@ class _NameFinder:
 
     def cued(self, h: _Here) -> str | None:
         """Why the word is a name: the name lists, a capital, or the words around it."""
-        i, tok, low, prev, prev2, nxt, lex = h.i, h.tok, h.low, h.prev, h.prev2, h.nxt, self.lex
+        i, tok, low, _, prev, prev2, nxt, cap = h
+        lex = self.lex
         pre = prev is not None and (
             prev.low in _PRE_TRIGGER_KIN
             or prev.low in _PRE_TRIGGER_WORDS
@@ -256,15 +264,15 @@ class _NameFinder:
         if low in lex.first_names:
             return "list"
         if low in lex.word_names:
-            if (h.cap and not tok.initial) or pre or post_me:
+            if (cap and not tok.initial) or pre or post_me:
                 return "word-name"
             self.word_names.append(i)
             return None
         if low in lex.places or is_acronym(tok.text) or len(low) < 3:
             return None
-        if h.cap and low not in lex.common and (not tok.initial or verb_next):
+        if cap and low not in lex.common and (not tok.initial or verb_next):
             return "unknown-cap"  # "Kez takes us", "Gethin was at ..."
-        if pre and (h.cap or low not in lex.common):
+        if pre and (cap or low not in lex.common):
             return "context"
         if (
             kin

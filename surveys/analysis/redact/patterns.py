@@ -99,6 +99,7 @@ def _is_nhs(digits: str) -> bool:
 
 
 def find_patterns(text: str, cands: list[Candidate], allow_digits: frozenset[str]) -> None:
+    """Add candidates for contact details, ids, dates, postcodes and house numbers."""
     has_at = "@" in text
     if has_at:
         for m in _EMAIL.finditer(text):

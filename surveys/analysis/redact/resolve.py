@@ -7,7 +7,9 @@ from surveys.analysis.redact.config import Compiled, norm_phrase
 from surveys.analysis.redact.spans import CATEGORIES, Span
 
 
-def resolve(cands: list[Candidate], text: str, comp: Compiled) -> list[Candidate]:
+def choose(cands: list[Candidate], text: str, comp: Compiled) -> list[Candidate]:
+    """Return the candidates that win, in text order: the lower rank, then the longer, wins
+    an overlap; deny-listed phrases join in, allow-listed ones keep their words."""
     protected: list[tuple[int, int]] = []
     if comp.allow_re is not None:
         protected = [m.span() for m in comp.allow_re.finditer(text)]
@@ -45,7 +47,7 @@ def _key(original: str) -> str:
     return key
 
 
-def spans(chosen: list[Candidate], text: str) -> list[Span]:
+def numbered_spans(chosen: list[Candidate], text: str) -> list[Span]:
     """Return the chosen candidates as spans, numbered per category within the answer."""
     numbering: dict[str, dict[str, int]] = {}
     out: list[Span] = []

@@ -11,6 +11,8 @@ _TOKEN = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*")
 
 @dataclass
 class Token:
+    """A word of the answer with its position and how it was written."""
+
     start: int
     end: int
     text: str
@@ -19,7 +21,8 @@ class Token:
     initial: bool
 
 
-def tokens(text: str) -> list[Token]:
+def tokenise(text: str) -> list[Token]:
+    """Return the words of a text with their positions and capitals."""
     toks = []
     for m in _TOKEN.finditer(text):
         s = m.group()
@@ -33,6 +36,7 @@ def tokens(text: str) -> list[Token]:
 
 
 def caps_unreliable(toks: Sequence[Token]) -> bool:
+    """Return True when capitals say nothing (an answer in capitals or in title case)."""
     words = [t for t in toks if len(t.text) > 1]
     if len(words) < 4:
         return False
@@ -49,6 +53,7 @@ def strip_possessive(tok: Token) -> tuple[str, int]:
 
 
 def is_acronym(word: str) -> bool:
+    """Return True for a word written as an acronym ("YOT", "PC"), not a name."""
     if "'" in word or "’" in word or "-" in word:
         return False  # O'Neill, Kai-Leigh
     upper = sum(ch.isupper() for ch in word)
