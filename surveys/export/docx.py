@@ -28,8 +28,9 @@ from surveys.export.plan import (
     method_lines,
     printable,
     said_by,
+    who_took_part,
 )
-from surveys.export.suppression import SafeTable, summarise
+from surveys.export.suppression import SafeTable, fewer_than, summarise
 
 BOX_FILL = "EAF1FB"
 BOX_BORDER = "1F4E79"
@@ -175,11 +176,10 @@ class _Writer:
             self.italic(self.doc, r.wording)
             t = r.table
             rows = [
-                [t.rows[i], t.row_total_text(i)]
-                + [t.percent_text(i, j) for j in range(len(t.columns))]
+                [t.rows[i]] + [t.percent_text(i, j) for j in range(len(t.columns))]
                 for i in range(len(t.rows))
             ]
-            self.table(["Who", "Answered", *t.columns], rows)
+            self.table(["Who", *t.columns], rows)
 
     def sentiment(self, section: Section) -> None:
         t = section.sentiment
@@ -192,7 +192,7 @@ class _Writer:
         parts = []
         for i, who in enumerate(t.rows):
             if t.row_hidden(i):
-                parts.append(f"{who}: not shown ({t.row_total_text(i)} people)")
+                parts.append(f"{who}: not shown ({fewer_than(t.min_group)} people)")
             else:
                 pcts = ", ".join(
                     f"{t.percent_text(i, j)} {name.lower()}" for j, name in enumerate(t.columns)
@@ -226,21 +226,10 @@ class _Writer:
         self.doc.add_heading("Appendix: how we consulted", level=1)
         for line in method_lines(plan):
             self.doc.add_paragraph(line)
-        t = plan.method.respondents
-        if t.rows:
-            self.doc.add_heading("Who took part, and how", level=3)
-            rows = [
-                [t.rows[i]]
-                + [t.cell_text(i, j) for j in range(len(t.columns))]
-                + [t.row_total_text(i)]
-                for i in range(len(t.rows))
-            ]
-            rows.append(
-                ["Total"]
-                + [t.column_total_text(j) for j in range(len(t.columns))]
-                + [t.grand_total_text()]
-            )
-            self.table(["Who", *t.columns, "Total"], rows)
+        header, rows = who_took_part(plan)
+        if rows:
+            self.doc.add_heading("Who took part", level=3)
+            self.table(header, rows)
         self.doc.add_heading("Numbers not shown", level=3)
         hidden = plan.suppressed
         if not hidden:

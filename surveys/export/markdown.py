@@ -6,7 +6,15 @@ import re
 from collections.abc import Sequence
 
 from surveys.export.docx import ACTION_COLUMNS, section_heading
-from surveys.export.plan import Plan, Section, VoiceBox, method_lines, printable, said_by
+from surveys.export.plan import (
+    Plan,
+    Section,
+    VoiceBox,
+    method_lines,
+    printable,
+    said_by,
+    who_took_part,
+)
 from surveys.export.suppression import SafeTable, summarise
 
 _SPECIAL = re.compile(r"([\\`*_{}#+!|~])")
@@ -40,8 +48,9 @@ def _box(box: VoiceBox, prefix: str = "> ") -> list[str]:
 
 
 def _pct_rows(t: SafeTable) -> list[list[str]]:
+    # Percentages only: a count of people is printed in the method table alone.
     return [
-        [t.rows[i], t.row_total_text(i), *(t.percent_text(i, j) for j in range(len(t.columns)))]
+        [t.rows[i], *(t.percent_text(i, j) for j in range(len(t.columns)))]
         for i in range(len(t.rows))
     ]
 
@@ -56,10 +65,10 @@ def _section(s: Section) -> list[str]:
         lines += ["### Ratings", ""]
         for r in s.ratings:
             lines += [f"*{escape(r.wording)}*", ""]
-            lines += _table(["Who", "Answered", *r.table.columns], _pct_rows(r.table))
+            lines += _table(["Who", *r.table.columns], _pct_rows(r.table))
     if s.sentiment.rows:
         lines += ["### How people felt", ""]
-        lines += _table(["Who", "Answers", *s.sentiment.columns], _pct_rows(s.sentiment))
+        lines += _table(["Who", *s.sentiment.columns], _pct_rows(s.sentiment))
     if s.actions:
         lines += ["### Actions", ""]
         lines += _table(ACTION_COLUMNS, [[a.id, a.achieve, a.do, a.evidence] for a in s.actions])
@@ -79,21 +88,10 @@ def render_markdown(plan: Plan) -> str:
         lines += _section(s)
     lines += ["## Appendix: how we consulted", ""]
     lines += [escape(line) + "\n" for line in method_lines(plan)]
-    t = plan.method.respondents
-    if t.rows:
-        lines += ["### Who took part, and how", ""]
-        rows = [
-            [t.rows[i], *(t.cell_text(i, j) for j in range(len(t.columns))), t.row_total_text(i)]
-            for i in range(len(t.rows))
-        ]
-        rows.append(
-            [
-                "Total",
-                *(t.column_total_text(j) for j in range(len(t.columns))),
-                t.grand_total_text(),
-            ]
-        )
-        lines += _table(["Who", *t.columns, "Total"], rows)
+    header, rows = who_took_part(plan)
+    if rows:
+        lines += ["### Who took part", ""]
+        lines += _table(header, rows)
     lines += ["### Numbers not shown", ""]
     hidden = plan.suppressed
     lines += [f"- {escape(line)}" for line in summarise(hidden)] or ["Every number is shown."]

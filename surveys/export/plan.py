@@ -12,9 +12,10 @@ What may be printed:
   (``redacted`` set), from young people or parents / carers; printed as
   ``publishable_text`` (the lead's light edit, else the redacted text).
 * **N** ("A selection from responses from N children"): distinct respondents of that
-  audience with at least one live answer filed under the priority. Flagged and not yet
-  approved answers count: they are real people who took part, only their words are never
-  printed. Withdrawn respondents are deleted, so they do not count.
+  audience with at least one live answer in the round: the group's count in the method
+  table, printed (or hidden) exactly as that table prints it. Flagged and not yet approved
+  answers count: they are real people who took part, only their words are never printed.
+  Withdrawn respondents are deleted, so they do not count.
 * **Ratings**: every live rating answer (a tapped choice, no words to approve).
 * **Sentiment balance**: live, unflagged written answers with a sentiment, whether
   approved yet or not (the lead needs the picture to write the narrative).
@@ -26,9 +27,12 @@ print (an answer a reviewer moved there, an accepted action, the ratings of "Abo
 service"). Answers are filed under their effective priority (the reviewer's move wins).
 Staff and partners speak through the action table, not the quote boxes.
 
-Every count broken down by a group goes through ``suppression.suppress`` (N itself too:
-"fewer than 10 children"); the plan keeps the list of everything hidden so the lead can see
-it. Suppression works table by table: it does not look for sums across tables.
+Every count broken down by a group goes through ``suppression.suppress``; the plan keeps
+the list of everything hidden so the lead can see it. A document must not let anyone work a
+hidden number out by adding or subtracting printed ones, across tables too. So the plan
+prints people as counts in one table only (the method table: group by channel, with its
+totals, suppressed as one table), and every box's N is that table's group total; ratings and
+feelings are printed as percentages of those who answered, never as counts of people.
 """
 
 from __future__ import annotations
@@ -44,7 +48,6 @@ from surveys.core.catalogue import RATING_OPTIONS, Catalogue
 from surveys.core.vocabulary import (
     AUDIENCE_LABELS,
     AUDIENCES,
-    CHANNEL_LABELS,
     CHANNEL_PHRASES,
     QUOTE_AUDIENCES,
     SENTIMENT_LABELS,
@@ -53,6 +56,7 @@ from surveys.core.vocabulary import (
 from surveys.export import narrative
 from surveys.export.suppression import (
     MIN_GROUP,
+    NOT_SHOWN,
     SafeTable,
     Suppression,
     fewer_than,
@@ -167,7 +171,8 @@ class VoiceBox:
     def footer(self) -> str:
         """Return the line printed under the quotes: the same words for every box."""
         group = AUDIENCE_LABELS.get(self.audience, self.audience).lower()
-        return f"(A selection from responses from {self.n_text} {group} compiled for this plan)"
+        count = "" if self.n_text == NOT_SHOWN else f"{self.n_text} "
+        return f"(A selection from responses from {count}{group} compiled for this plan)"
 
 
 def said_by(quote: Quote, audience: str) -> str:
@@ -236,7 +241,7 @@ class Method:
     round: RoundInfo
     first_answer: date | None
     last_answer: date | None
-    respondents: SafeTable  # audience x channel, with totals
+    respondents: SafeTable  # people per group, with the total
     channels: tuple[str, ...]
     answers_total: int
     quotes_total: int
@@ -267,17 +272,6 @@ class Plan:
         """Return every hidden entry of every table, in the order they are printed."""
         out: list[Suppression] = []
         for s in self.sections:
-            for b in s.boxes:
-                if b.n_text != str(b.n):
-                    out.append(
-                        Suppression(
-                            f"{s.title}: {b.heading}",
-                            AUDIENCE_LABELS.get(b.audience, b.audience),
-                            "",
-                            "primary",
-                            f"a group of fewer than {self.min_group} respondents",
-                        )
-                    )
             for r in s.ratings:
                 out.extend(r.table.suppressed)
             out.extend(s.sentiment.suppressed)
@@ -335,6 +329,8 @@ def plan_from_rows(
     # A priority unknown to the banks (a bank since removed) still gets its section, last.
     keys += sorted(k for k in {*by_priority, *actions_by} if k not in order and has_content(k))
 
+    method = _method(info, rows, min_group)
+    group_n = _group_counts(method.respondents)
     sections = []
     for key in keys:
         sections.append(
@@ -349,9 +345,9 @@ def plan_from_rows(
                 min_group,
                 (narratives or {}).get(key, ""),
                 theme_labels or {},
+                group_n,
             )
         )
-    method = _method(info, rows, min_group)
     return Plan(info, tuple(sections), method, min_group)
 
 
@@ -381,6 +377,7 @@ def _section(
     min_group: int,
     narrative: str,
     theme_labels: Mapping[str, str],
+    group_n: Mapping[str, str],
 ) -> Section:
     people: dict[str, set[str]] = defaultdict(set)
     for r in rows:
@@ -402,7 +399,10 @@ def _section(
         for qid in sorted(quotes, key=lambda q: (q_rank.get(q, (10**6, 0)), q)):
             wording = _heading(catalogue, qid, aud)
             questions.append(QuestionQuotes(qid, wording, merge_quotes(quotes[qid])))
-        boxes.append(VoiceBox(aud, n, _count_text(n, min_group), tuple(questions)))
+        # N is the group's own count in the method table (shown or hidden the same way):
+        # one count of each group in the whole document, so no two can be subtracted.
+        n_text = group_n.get(aud, _count_text(n, min_group))
+        boxes.append(VoiceBox(aud, n, n_text, tuple(questions)))
     if not people:
         gaps.append("nobody has answered yet")
     if not actions:
@@ -414,7 +414,7 @@ def _section(
         Action(f"{number}:{seq} {a.agency}".strip(), a.agency, a.achieve, a.do, a.evidence)
         for seq, a in enumerate(actions, start=1)
     ]
-    draft = draft_narrative(title, rows, people, sentiment, tuple(boxes), min_group, theme_labels)
+    draft = draft_narrative(title, rows, people, sentiment, tuple(boxes), theme_labels)
     return Section(
         key,
         number,
@@ -451,14 +451,13 @@ def draft_narrative(
     people: Mapping[str, set[str]],
     sentiment: SafeTable,
     boxes: Sequence[VoiceBox],
-    min_group: int,
     theme_labels: Mapping[str, str],
 ) -> str:
     """Return the draft narrative of a section from its own printed figures and quotes."""
     voices = []
     for aud in QUOTE_AUDIENCES:
-        n = len(people.get(aud, ()))
-        if not n:
+        box = next((b for b in boxes if b.audience == aud), None)
+        if not people.get(aud) or box is None:
             continue
         feeling = None
         label = AUDIENCE_LABELS[aud]
@@ -477,8 +476,8 @@ def draft_narrative(
             for t, c in tagged.most_common(3)
             if c >= narrative.MIN_THEME_ANSWERS
         )
-        quote = _representative(next((b for b in boxes if b.audience == aud), None))
-        voices.append(narrative.Voices(aud, _count_text(n, min_group), feeling, themes, quote))
+        quote = _representative(box)
+        voices.append(narrative.Voices(aud, box.n_text, feeling, themes, quote))
     return narrative.draft(title, voices)
 
 
@@ -490,6 +489,16 @@ def _representative(box: VoiceBox | None) -> str | None:
     if not quotes:
         return None
     return max(quotes, key=lambda q: q.count).text  # max() keeps the first of equals
+
+
+def _group_counts(respondents: SafeTable) -> dict[str, str]:
+    """Return each group's count of people as the method table prints it."""
+    labels = {AUDIENCE_LABELS.get(a, a): a for a in AUDIENCES}
+    return {
+        labels[label]: respondents.cell_text(i, 0)
+        for i, label in enumerate(respondents.rows)
+        if label in labels
+    }
 
 
 def _count_text(n: int, min_group: int) -> str:
@@ -549,19 +558,21 @@ def _sentiment(
 
 def _method(info: RoundInfo, rows: Sequence[AnswerRow], min_group: int) -> Method:
     channels = sorted({r.channel for r in rows})
-    who: dict[tuple[str, str], set[str]] = defaultdict(set)
+    who: dict[str, set[str]] = defaultdict(set)
     for r in rows:
-        who[(r.audience, r.channel)].add(r.respondent_id)
-    auds = [a for a in AUDIENCES if any(k[0] == a for k in who)]
+        who[r.audience].add(r.respondent_id)
+    auds = [a for a in AUDIENCES if who.get(a)]
+    # One count per group, and their total: the only counts of people the plan prints, so
+    # nothing printed elsewhere can be subtracted from them (channels are named in words).
     respondents = suppress(
-        [[len(who.get((a, c), ())) for c in channels] for a in auds],
+        [[len(who[a])] for a in auds],
         rows=[AUDIENCE_LABELS.get(a, a) for a in auds],
-        columns=[CHANNEL_LABELS.get(c, c) for c in channels],
-        title="Who took part, and how",
+        columns=["People"],
+        title="Who took part",
         min_group=min_group,
         rule="cell",
-        row_totals=True,
         column_totals=True,
+        keep_cells=True,  # each group's count is its boxes' N: hide the total instead
     )
     return Method(
         round=info,
@@ -581,6 +592,15 @@ _UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uf
 def printable(text: str) -> str:
     """Return text every export format can hold: control characters and lone surrogates go."""
     return _UNPRINTABLE.sub("", text)
+
+
+def who_took_part(plan: Plan) -> tuple[list[str], list[list[str]]]:
+    """Return the method's table as every format prints it: a header and rows of text."""
+    t = plan.method.respondents
+    rows = [[t.rows[i], t.cell_text(i, 0)] for i in range(len(t.rows))]
+    if t.rows:
+        rows.append(["Total", t.column_total_text(0)])
+    return ["Who", "People"], rows
 
 
 def method_lines(plan: Plan) -> list[str]:
@@ -614,8 +634,9 @@ def method_lines(plan: Plan) -> list[str]:
         "went to the service's safeguarding lead and are never published."
     )
     lines.append(
-        "N is the number of different people of each group who answered questions on that "
-        "priority (whether or not their words are quoted)."
+        "N is the number of different people of each group who took part in the "
+        "consultation (whether or not their words are quoted). Ratings and feelings are "
+        "given as percentages of those who answered."
     )
     lines.append(
         f"Any number about a group of fewer than {m.min_group} people is shown as "

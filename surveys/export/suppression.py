@@ -16,10 +16,13 @@ Rules (the method appendix prints them for readers):
   subtraction. After primary suppression every hidden entry is checked against every
   published equation (row sums, column sums, the grand total), exactly, with rational
   arithmetic; and each single equation is checked once more with what a reader knows of the
-  hidden entries ("fewer than 10" means 1 to 9). While an entry can be worked out, one more
-  is hidden: the smallest published non-zero entry of the same line, else the line's total
-  (for ``rule="row"``, whose groups are hidden whole, the totals row). Secondary entries
-  are shown as "not shown".
+  hidden entries ("fewer than 10" means 1 to 9). In a ``rule="cell"`` table, the hidden
+  entries of a line together must not make a small group either: "16 in all, 12 young
+  people" would say that the two groups hidden beside them are 4 people: that total is
+  hidden. While an entry can be worked out, one more is hidden: the smallest published
+  non-zero entry of the same line, else the line's total (with ``keep_cells``, the total
+  first; for ``rule="row"``, whose groups are hidden whole, the totals row). Secondary
+  entries are shown as "not shown".
 
 Everything here is a pure function on plain values; the result says what was hidden and why,
 so the lead can see it.
@@ -140,6 +143,7 @@ def suppress(
     row_totals: bool = False,
     column_totals: bool = False,
     group_sizes: Sequence[int] | None = None,
+    keep_cells: bool = False,
 ) -> SafeTable:
     """Suppress small numbers in a table of counts and return what may be printed.
 
@@ -147,7 +151,9 @@ def suppress(
     the cells). ``group_sizes`` (``rule="row"`` only) are the respondents behind each row
     when that is not the row's sum (e.g. answers counted, respondents judged).
     A table printed as row percentages must pass ``row_totals=True``: percentages add up
-    to 100, which is a total whether it is printed or not.
+    to 100, which is a total whether it is printed or not. ``keep_cells`` hides a total
+    rather than a cell when more must be hidden (the cells are the figures that matter: a
+    count of each group, quoted elsewhere in the document).
     """
     if rule not in ("cell", "row"):
         raise ValueError("rule must be 'cell' or 'row'")
@@ -163,6 +169,7 @@ def suppress(
     if len(sizes) != n_rows:
         raise ValueError("group_sizes must have one value per row")
     table = _Table(grid, rows, columns, title, min_group, rule, row_totals, column_totals, sizes)
+    table.keep_cells = keep_cells
     table.primary()
     table.secondary()
     return table.result()
@@ -187,6 +194,7 @@ class _Table:
         self.title, self.m, self.rule = title, min_group, rule
         self.has_rt, self.has_ct = row_totals, column_totals
         self.sizes = sizes
+        self.keep_cells = False
         self.values: dict[Entry, int] = {}
         for i, r in enumerate(grid):
             for j, v in enumerate(r):
@@ -283,7 +291,11 @@ class _Table:
         return 0, _INF
 
     def exposed(self) -> tuple[Entry, str] | None:
-        """Return a hidden entry a reader could work out, and how, or None."""
+        """Return a hidden entry a reader could work out, and how, or None.
+
+        A published total is returned instead when, with what its line shows, it tells a
+        reader how many are hidden in that line and that number is small.
+        """
         eqs = self.equations()
         if not eqs:
             return None
@@ -317,6 +329,16 @@ class _Table:
                 a, b = max(a, lo), min(b, hi)
                 if a == b:
                     return e, "it could be worked out from the totals and what the others say"
+        if self.rule == "cell":
+            # Several hidden entries of one line add up to the line's total minus what it
+            # shows: that difference is itself a group, and must not be a small one.
+            for total, parts in eqs:
+                hidden = [p for p in parts if p in self.hidden]
+                if total in self.hidden or not hidden:
+                    continue
+                rest = self.values[total] - sum(self.values[p] for p in parts if p not in hidden)
+                if 0 < rest < self.m:
+                    return total, "it would give away a small group: those hidden beside it"
         return None
 
     def secondary(self) -> None:
@@ -325,7 +347,9 @@ class _Table:
             if found is None or len(self.hidden) == len(self.values):
                 return
             entry, how = found
-            if self.rule == "row":
+            if entry not in self.hidden:  # a total that gives a small group away: hide it
+                self._hide(entry, "secondary", f"hidden as well, otherwise {how}")
+            elif self.rule == "row":
                 self._protect_row(entry, how)
             else:
                 self._protect_cell(entry, how)
@@ -335,6 +359,11 @@ class _Table:
         target = f"{row} / {col}" if col else row
         reason = f"hidden as well, otherwise {target} ({how})"
         lines = [[t, *parts] for t, parts in self.equations() if entry in (t, *parts)]
+        if self.keep_cells:
+            for line in lines:
+                if line[0] not in self.hidden:
+                    self._hide(line[0], "secondary", reason)
+                    return
         for line in lines:
             cells = [e for e in line[1:] if e not in self.hidden and self.values[e] > 0]
             if len(cells) == 1 and line[0] not in self.hidden:

@@ -23,6 +23,7 @@ from surveys.export.plan import (
     Section,
     method_lines,
     printable,
+    who_took_part,
 )
 from surveys.export.suppression import SafeTable
 
@@ -91,7 +92,7 @@ class _Sheet:
 
 def _rating_rows(t: SafeTable) -> list[list[str]]:
     return [
-        [t.rows[i], t.row_total_text(i)] + [t.percent_text(i, j) for j in range(len(t.columns))]
+        [t.rows[i]] + [t.percent_text(i, j) for j in range(len(t.columns))]
         for i in range(len(t.rows))
     ]
 
@@ -111,16 +112,16 @@ def _section_sheet(sheet: _Sheet, section: Section) -> None:
                 rows.append([who, quote.text, q.wording, quote.count])
     sheet.table(["Audience", "Quote", "Question", "People who said this"], rows)
     sheet.table(
-        ["Audience", "N (people who answered on this priority)"],
+        ["Audience", "N (people of this group who took part)"],
         [[AUDIENCE_LABELS.get(b.audience, b.audience), b.n_text] for b in section.boxes],
     )
     for r in section.ratings:
         sheet.title(f"Rating: {r.wording}")
-        sheet.table(["Who", "Answered", *r.table.columns], _rating_rows(r.table))
+        sheet.table(["Who", *r.table.columns], _rating_rows(r.table))
     t = section.sentiment
     if t.rows:
         sheet.title("Sentiment of written answers")
-        sheet.table(["Who", "Answers", *t.columns], _rating_rows(t))
+        sheet.table(["Who", *t.columns], _rating_rows(t))
     sheet.title("Actions")
     sheet.table(
         list(ACTION_COLUMNS), [[a.id, a.achieve, a.do, a.evidence] for a in section.actions]
@@ -151,21 +152,10 @@ def _summary_sheet(sheet: _Sheet, plan: Plan) -> None:
     for line in method_lines(plan):
         sheet.put([line])
     sheet.gap()
-    t = plan.method.respondents
-    if t.rows:
-        sheet.title("Who took part, and how")
-        rows = [
-            [t.rows[i], *(t.cell_text(i, j) for j in range(len(t.columns))), t.row_total_text(i)]
-            for i in range(len(t.rows))
-        ]
-        rows.append(
-            [
-                "Total",
-                *(t.column_total_text(j) for j in range(len(t.columns))),
-                t.grand_total_text(),
-            ]
-        )
-        sheet.table(["Who", *t.columns, "Total"], rows)
+    header, rows = who_took_part(plan)
+    if rows:
+        sheet.title("Who took part")
+        sheet.table(header, rows)
     sheet.title("Numbers not shown")
     sheet.table(
         ["Table", "Row", "Column", "Kind", "Why"],

@@ -34,7 +34,14 @@ from surveys.core.vocabulary import (
     SENTIMENT_LABELS,
     SENTIMENTS,
 )
-from surveys.export.suppression import MIN_GROUP, SafeTable, Suppression, suppress
+from surveys.export.suppression import (
+    MIN_GROUP,
+    NOT_SHOWN,
+    SafeTable,
+    Suppression,
+    percent,
+    suppress,
+)
 from surveys.storage.models import Answer, Respondent, Round, SafeguardingCase
 
 CHARTS: dict[str, str] = {
@@ -234,6 +241,36 @@ class Dashboard:
     completion: SafeTable  # audience x (finished, not finished), as row percentages
     sentiment: SafeTable  # priority x sentiment: written answers
     per_day: tuple[tuple[date, int], ...]
+    group_started: dict[str, int]  # group label -> people who started (for percentages)
+
+    @property
+    def started_text(self) -> str:
+        """Return how many people started, as the who-took-part table's total prints it."""
+        return self.who.grand_total_text() if self.who.rows else "0"
+
+    @property
+    def finished_text(self) -> str:
+        """Return the share of people who finished (a percentage, never a count).
+
+        A count would sit beside the completion table's percentages and the who-took-part
+        table's counts, and a hidden group could be worked out from the three.
+        """
+        if self.who.grand_total is None or not self.totals.respondents:
+            return NOT_SHOWN
+        return f"{percent(self.totals.finished, self.totals.respondents)}%"
+
+    def people_share(self, i: int, j: int) -> str:
+        """Return the share of a group who answered on a priority (never a count of people).
+
+        Every person belongs to one group but answers on many priorities, so these are
+        printed as percentages of the group who started: counts here would be subtracted
+        from the who-took-part table's.
+        """
+        value = self.people.cells[i][j]
+        if value is None:
+            return self.people.cell_text(i, j)
+        started = self.group_started.get(self.people.columns[j], 0)
+        return f"{percent(value, started)}%" if started else "0%"
 
     @property
     def suppressed(self) -> tuple[Suppression, ...]:
@@ -305,9 +342,7 @@ def build(facts: Facts, catalogue: Catalogue, *, min_group: int = MIN_GROUP) -> 
         title="People who answered, by priority",
         min_group=min_group,
         rule="cell",
-        # Everyone belongs to one group, so a row adds up to the people on that priority;
-        # a column would count a person once per priority, so it has no total.
-        row_totals=True,
+        # Printed as percentages of each group (see Dashboard.people_share): no totals.
     )
 
     started: Counter[tuple[str, str]] = Counter()
@@ -376,6 +411,7 @@ def build(facts: Facts, catalogue: Catalogue, *, min_group: int = MIN_GROUP) -> 
         completion=completion,
         sentiment=sentiment,
         per_day=facts.per_day,
+        group_started={label.get(a, a): begun[a] for a in resp_auds},
     )
 
 

@@ -163,3 +163,10 @@ def test_the_leads_narrative_replaces_the_draft_in_every_format():
     write_docx(plan, buf, charts=False)
     assert mine in docx_text(Document(io.BytesIO(buf.getvalue())))
     assert mine in render_markdown(plan)
+
+
+def test_a_count_line_whose_group_is_hidden_to_protect_another_has_no_number():
+    from surveys.export.plan import VoiceBox
+
+    box = VoiceBox("parent", 12, "not shown", ())
+    assert box.footer == "(A selection from responses from parents / carers compiled for this plan)"

@@ -50,12 +50,16 @@ def test_the_total_is_hidden_when_no_other_cell_can_be():
     assert t.column_totals == (None,)
 
 
-def test_two_small_cells_protect_each_other_unless_the_labels_give_them_away():
+def test_two_small_cells_protect_each_other_only_if_together_they_are_not_small():
     # 45 + a + b = 47 with a and b each "fewer than 10" means both are 1: hide the total.
     t = by_audience(45, 1, 1)
     assert t.column_totals == (None,)
+    # 54 - 45 says the two hidden groups are 9 people together: a small group, given away.
     t = by_audience(45, 4, 5)
-    assert t.column_totals == (54,)
+    assert t.column_totals == (None,)
+    # 56 - 45 = 11: two groups of 11 people together, nothing small to give away.
+    t = by_audience(45, 6, 5)
+    assert t.column_totals == (56,)
 
 
 def test_the_threshold_is_configurable():

@@ -38,7 +38,7 @@ def test_markdown_has_the_plan_layout(plan):
         "> (A selection from responses from fewer than 10 parents / carers compiled for this plan)"
         in md
     )
-    assert "| Children | 12 | 33% | 50% | 17% | 0% |" in md
+    assert "| Children | 33% | 50% | 17% | 0% |" in md
     assert "| 4:1 Police | Swifter outcomes for cases returned from court |" in md
 
 

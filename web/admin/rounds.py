@@ -12,14 +12,13 @@ from datetime import date
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import func, select
 from wtforms import DateField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from surveys.core.vocabulary import AUDIENCES, CHANNEL_LABELS
-from surveys.services import invites
+from surveys.services import dashboard, invites
 from surveys.storage import store
-from surveys.storage.models import Answer, Respondent, Round
+from surveys.storage.models import Round
 from web import db, runtime
 from web.admin import bp
 from web.admin.access import LEAD, READERS, roles_required, round_or_404
@@ -138,54 +137,10 @@ def _form_errors(form: NewRoundForm) -> str:
     return "Please check the form and try again."
 
 
-def _counts(rnd: Round) -> dict:
-    session = db()
-    started = session.execute(
-        select(Respondent.audience, Respondent.channel, func.count())
-        .where(Respondent.round_id == rnd.id)
-        .group_by(Respondent.audience, Respondent.channel)
-    ).all()
-    completed = session.execute(
-        select(Respondent.audience, Respondent.channel, func.count())
-        .where(Respondent.round_id == rnd.id, Respondent.completed_at.isnot(None))
-        .group_by(Respondent.audience, Respondent.channel)
-    ).all()
-    answers = session.execute(
-        select(Answer.audience, Answer.channel, func.count())
-        .where(Answer.round_id == rnd.id, Answer.superseded.is_(False))
-        .group_by(Answer.audience, Answer.channel)
-    ).all()
-    channels = sorted(
-        {c for _, c, _ in started} | {c for _, c, _ in answers},
-        key=lambda c: list(CHANNEL_LABELS).index(c) if c in CHANNEL_LABELS else 99,
-    )
-    audiences = [a for a in AUDIENCES if a in rnd.audiences]
-    extra = sorted({a for a, _, _ in started if a and a not in audiences})
-    rows = []
-    for aud in [*audiences, *extra, None]:
-        cells = []
-        for ch in channels:
-            cells.append(
-                {
-                    "started": _pick(started, aud, ch),
-                    "completed": _pick(completed, aud, ch),
-                    "answers": _pick(answers, aud, ch),
-                }
-            )
-        total = {k: sum(c[k] for c in cells) for k in ("started", "completed", "answers")}
-        if aud is None and not total["started"]:
-            continue  # nobody is still choosing who they are
-        rows.append({"audience": aud, "cells": cells, "total": total})
-    keys = ("started", "completed", "answers")
-    totals = {k: sum(r["total"][k] for r in rows) for k in keys}
-    by_channel = [
-        {k: sum(r["cells"][i][k] for r in rows) for k in keys} for i in range(len(channels))
-    ]
-    return {"channels": channels, "rows": rows, "totals": totals, "by_channel": by_channel}
-
-
-def _pick(rows, audience, channel) -> int:
-    return sum(n for a, c, n in rows if a == audience and c == channel)
+def _who(rnd: Round) -> dashboard.Dashboard:
+    """Return the round's dashboard with only who started: the same suppressed table."""
+    facts = dashboard.load_facts(db(), rnd, parts=("respondents",))
+    return dashboard.build(facts, runtime().catalogue)
 
 
 def _round_endpoint(endpoint: str) -> str | None:
@@ -253,7 +208,7 @@ def round_page(code: str):
         kits=kits,
         audience_names=invites.AUDIENCE_NAMES,
         channel_names=CHANNEL_LABELS,
-        counts=_counts(rnd),
+        dash=_who(rnd),
         areas=_areas(rnd.code),
         can_manage=current_user.role == LEAD,
     )
