@@ -20,9 +20,8 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from surveys.config import load_settings
-from surveys.core.engine import default_texts
 from surveys.runtime import Runtime
-from web import errors
+from web import errors, i18n
 from web.errors import error_page  # noqa: F401  (views import it from here)
 
 log = logging.getLogger("yjvoice.web")
@@ -115,11 +114,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     alerts.install(settings)
 
     csrf.init_app(app)
+    i18n.init_app(app)
     _register_blueprints(app)
     errors.init_app(app)
     app.teardown_appcontext(_close_db)
     app.after_request(_security_headers)
-    app.context_processor(lambda: {"danger": default_texts().get("danger", None)})
+    app.context_processor(
+        lambda: {"danger": runtime().context.texts.get("danger", None, i18n.current())}
+    )
     app.add_url_rule("/healthz", "healthz", _healthz)
     return app
 

@@ -15,6 +15,8 @@ import traceback
 from typing import Any
 
 from flask import Flask, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
@@ -23,21 +25,34 @@ log = logging.getLogger("yjvoice.web")
 
 #: The heading and message shown for each status a view may ``abort`` with.
 ERROR_PAGES: dict[int, tuple[str, str]] = {
-    400: ("Something went wrong", "Sorry, we could not understand what was sent."),
-    403: ("You can't open this page", "Sorry, this page is not available."),
-    404: (
-        "Page not found",
-        "Sorry, we can't find that page. Please check the link you were given.",
+    400: (
+        lazy_gettext("Something went wrong"),
+        lazy_gettext("Sorry, we could not understand what was sent."),
     ),
-    405: ("Something went wrong", "Sorry, that did not work. Please go back to your link."),
+    403: (
+        lazy_gettext("You can't open this page"),
+        lazy_gettext("Sorry, this page is not available."),
+    ),
+    404: (
+        lazy_gettext("Page not found"),
+        lazy_gettext("Sorry, we can't find that page. Please check the link you were given."),
+    ),
+    405: (
+        lazy_gettext("Something went wrong"),
+        lazy_gettext("Sorry, that did not work. Please go back to your link."),
+    ),
     413: (
-        "That was too long",
-        "Sorry, that was too much to send in one go. Please make your answer shorter.",
+        lazy_gettext("That was too long"),
+        lazy_gettext(
+            "Sorry, that was too much to send in one go. Please make your answer shorter."
+        ),
     ),
     500: (
-        "Sorry, something went wrong",
-        "Sorry, something went wrong on our side. Your answers so far are safe. "
-        "Please try again in a minute.",
+        lazy_gettext("Sorry, something went wrong"),
+        lazy_gettext(
+            "Sorry, something went wrong on our side. Your answers so far are safe. "
+            "Please try again in a minute."
+        ),
     ),
 }
 
@@ -67,11 +82,13 @@ def _csrf_refused(exc: CSRFError) -> tuple[str, int]:
         link = url_for(request.endpoint, **(request.view_args or {}))
     return error_page(
         400,
-        "Please try that again",
-        "Sorry, this page was open too long, or your browser blocked our cookie, so we "
-        "could not save that. Nothing was saved. Please open your link again.",
+        _("Please try that again"),
+        _(
+            "Sorry, this page was open too long, or your browser blocked our cookie, so we "
+            "could not save that. Nothing was saved. Please open your link again."
+        ),
         link=link,
-        link_text="Open the survey again",
+        link_text=_("Open the survey again"),
     )
 
 
@@ -82,7 +99,7 @@ def _http_error(exc: HTTPException) -> Response | tuple[str, int]:
     if status >= 500:
         _rollback()
     heading, message = ERROR_PAGES[status]
-    return error_page(status, heading, message)
+    return error_page(status, str(heading), str(message))
 
 
 def _unexpected(exc: Exception) -> tuple[str, int]:
@@ -91,4 +108,4 @@ def _unexpected(exc: Exception) -> tuple[str, int]:
     frames = "".join(traceback.format_tb(exc.__traceback__))
     log.error("unhandled %s path=%s\n%s", type(exc).__name__, request.path, frames)
     heading, message = ERROR_PAGES[500]
-    return error_page(500, heading, message)
+    return error_page(500, str(heading), str(message))

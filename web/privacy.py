@@ -1,15 +1,17 @@
 """Plain-language privacy notices: ``/privacy`` for young people, ``/privacy/adults`` for others.
 
 The young people's page is written for a reading age of 9 or under (tests/web/test_privacy.py
-measures it with textstat). Both pages read the retention period from the settings, so what
-they promise is what ``yjvoice purge`` does.
+measures it with textstat). Each notice is a whole template per language (Welsh in
+``templates/privacy/cy/``), so a translator reads and checks it as one text. Both pages
+read the retention period from the settings, so what they promise is what ``yjvoice purge``
+does.
 """
 
 from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template
 
-from web import runtime
+from web import i18n, runtime
 
 bp = Blueprint("privacy", __name__, url_prefix="/privacy")
 
@@ -31,16 +33,25 @@ def _context() -> dict[str, object]:
         "retention_days": settings.retention_days,
         "withdraw_url": _withdraw_url(),
         "telegram": bool(settings.telegram_bot_username or settings.telegram_token),
+        "helpline": settings.second_helpline
+        if i18n.current() in settings.second_helpline_languages
+        else None,
     }
+
+
+def _template(name: str) -> str:
+    """Return a notice's template in the page's language (a whole page per language)."""
+    lang = i18n.current()
+    return f"privacy/{name}.html" if lang == "en" else f"privacy/{lang}/{name}.html"
 
 
 @bp.get("")
 def child() -> str:
     """The notice for young people (short sentences, reading age 9 or under)."""
-    return render_template("privacy/child.html", **_context())
+    return render_template(_template("child"), **_context())
 
 
 @bp.get("/adults")
 def adults() -> str:
     """The notice for parents, carers, staff and partners."""
-    return render_template("privacy/adults.html", **_context())
+    return render_template(_template("adults"), **_context())

@@ -23,6 +23,8 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from markupsafe import Markup, escape
 from werkzeug.wrappers import Response
 
@@ -31,7 +33,7 @@ from surveys.core.vocabulary import AUDIENCES
 from surveys.services import conversation, safeguarding
 from surveys.storage import store
 from surveys.storage.models import Respondent, Round
-from web import db, error_page, resume, runtime
+from web import db, error_page, i18n, resume, runtime
 
 bp = Blueprint("public", __name__)
 log = logging.getLogger("yjvoice.web.public")
@@ -43,12 +45,16 @@ PAGE_FREE_COMMANDS = frozenset({"help", "stop", "start"})
 FIELD_LIMITS = {"submission": 64, "question": 128, "choice": 64, "command": 16, "answer": None}
 #: Engine replies the page shows in its own right, so they are not repeated as notices.
 PAGE_STAGES = frozenset({"welcome", "stopped", "declined", "done"})
-LOST_PLACE = (
+LOST_PLACE = lazy_gettext(
     "Sorry, we could not find your answers so far. Your browser may have cleared its "
     "cookies. Please open your link again."
 )
-BAD_FORM = "Sorry, that form was not complete, so nothing was saved. Please try again."
-CONTACT_THANKS = "Thank you. A safe adult from the youth justice service will get in touch."
+BAD_FORM = lazy_gettext(
+    "Sorry, that form was not complete, so nothing was saved. Please try again."
+)
+CONTACT_THANKS = lazy_gettext(
+    "Thank you. A safe adult from the youth justice service will get in touch."
+)
 
 
 class BadForm(ValueError):
@@ -87,9 +93,9 @@ def respond(code: str, audience: str | None = None) -> Response | tuple[str, int
         try:
             rnd = store.get_round(db(), code)
         except store.RoundNotFound:
-            return error_page(
-                404, "Survey not found", engine.default_texts().get("unknown_round", audience)
-            )
+            text = engine.default_texts().get("unknown_round", audience, i18n.current())
+            return error_page(404, _("Survey not found"), text)
+    i18n.offer(rnd.languages)
     if audience is not None and audience not in rnd.audiences:
         return redirect(url_for(".respond", code=rnd.code), 303)
     if request.method != "POST" and code != rnd.code:
@@ -105,19 +111,23 @@ def _get(
     rnd: Round, resp: Respondent | None, audience: str | None
 ) -> Response | tuple[str, int] | str:
     if resp is not None:
+        wanted = i18n.asked()
+        if wanted is not None and wanted != engine.State.from_dict(resp.state).lang:
+            _switch_language(resp, wanted)
         offer = bool(get_flashed_messages(category_filter=["offer_contact"]))
         return _page(rnd, resp, audience, notices=_notices(), offer_contact=offer)
     if request.method == "HEAD":  # link checkers and previews: do not start anyone
         return ""
     rt, session = runtime(), db()
     token = resume.new_token()
-    resp, _ = conversation.start(
+    resp, _turn = conversation.start(
         session,
         rnd,
         rt.context,
         channel=resume.CHANNEL,
         resume_key=store.token_hash(token),
         audience=audience,
+        lang=i18n.guess(),
     )
     session.commit()
     response = make_response(_page(rnd, resp, audience))
@@ -125,25 +135,41 @@ def _get(
     return response
 
 
+def _switch_language(resp: Respondent, lang: str) -> None:
+    """Switch a conversation's language (the language link): its place and answers stay."""
+    session = db()
+    key = f"{resume.CHANNEL}:lang:{uuid.uuid4()}"
+    turn = conversation.apply(
+        session, runtime().context, resp.id, engine.Inbound(language=lang), key=key
+    )
+    session.commit()
+    log.info("language switched round=%s respondent=%s", resp.round_id, turn.respondent_id)
+
+
 def _post(rnd: Round, resp: Respondent | None, audience: str | None) -> Response | tuple[str, int]:
     """Apply one posted answer or command; ``resp`` is locked for this transaction."""
     here = url_for(".respond", code=rnd.code, audience=audience)
     if resp is None:
-        return error_page(400, "We lost your place", LOST_PLACE, link=here, link_text="Start")
+        return error_page(
+            400, _("We lost your place"), str(LOST_PLACE), link=here, link_text=_("Start")
+        )
+    i18n.use(engine.State.from_dict(resp.state).lang)
     try:
         form = _read_form()
     except BadForm as exc:
         log.info("bad form round=%s respondent=%s: %s", rnd.id, resp.id, exc)
-        return error_page(400, "Something went wrong", BAD_FORM, link=here, link_text="Go back")
+        return error_page(
+            400, _("Something went wrong"), str(BAD_FORM), link=here, link_text=_("Go back")
+        )
 
     rt, session = runtime(), db()
     key = f"{resume.CHANNEL}:{form.submission}"
     state = engine.State.from_dict(resp.state)
-    texts = conversation.survey_for(rnd, rt.catalogue).texts
+    texts = rt.context.texts
     if _answers_another_page(state, form):
         if store.seen(session, key):  # a double-click or re-post of a page already applied
             return redirect(here, 303)
-        error = texts.get("stale", state.audience)
+        error = texts.get("stale", state.audience, state.lang)
         return _page(rnd, resp, audience, error=error, status=422)
 
     notices: list[str] = []
@@ -270,12 +296,17 @@ def _marker(stage: str, question_id: str | None) -> str:
 
 def _closed(rnd: Round, audience: str | None, resp: Respondent | None) -> tuple[str, int]:
     draft = rnd.status == "draft"
-    texts = engine.default_texts()
-    text = texts.get("not_open_yet" if draft else "closed", audience)
+    texts = runtime().context.texts
+    if resp is not None:
+        i18n.use(engine.State.from_dict(resp.state).lang)
+    else:
+        i18n.use(i18n.guess() if i18n.guess() in rnd.languages else rnd.languages[0])
+    lang = i18n.current()
+    text = texts.get("not_open_yet" if draft else "closed", audience, lang)
     if resp is not None and not draft:
         # Someone part-way through keeps their way to take back what they gave.
         code = store.withdrawal_code(runtime().settings.secret_key, resp.id)
-        text = texts.get("closed_midway", resp.audience, code=code)
+        text = texts.get("closed_midway", resp.audience, lang, code=code)
         return error_page(410, rnd.title, text, code=code)
     return error_page(403 if draft else 410, rnd.title, text)
 
@@ -300,9 +331,10 @@ def _page(
     rt = runtime()
     secret = rt.settings.secret_key
     state = engine.State.from_dict(resp.state)
-    texts = conversation.survey_for(rnd, rt.catalogue).texts
-    aud = state.audience
-    danger = texts.get("danger", aud)
+    i18n.use(state.lang)
+    texts = rt.context.texts
+    aud, lang = state.audience, state.lang
+    danger = texts.get("danger", aud, lang)
     reply = conversation.current_replies(rnd, resp, rt.context)[-1]
     common = {
         "round": rnd,
@@ -319,7 +351,7 @@ def _page(
         text = _strip_danger(reply.text, danger)
         return render_template("done.html", text=text, code=code, **common), status
     if state.paused:
-        text = texts.get("declined" if state.stage == "consent" else "stopped", aud)
+        text = texts.get("declined" if state.stage == "consent" else "stopped", aud, lang)
         return render_template("paused.html", text=text, marker="@paused", **common), status
     max_length = None
     if reply.question_id is not None:
@@ -330,7 +362,7 @@ def _page(
         can_back = state.stage == "consent" and not state.audience_fixed
     welcome = None
     if state.stage in ("audience", "consent"):
-        welcome = texts.get("welcome", aud, title=rnd.title)
+        welcome = texts.get("welcome", aud, lang, title=rnd.title)
     html = render_template(
         "question.html",
         reply=reply,
@@ -378,11 +410,12 @@ def mark_code(line: str, code: str) -> Markup:
 
 @bp.app_template_filter("phone_links")
 def phone_links(text: str) -> Markup:
-    """Escape the danger line and make Childline's free number tappable.
+    """Escape the danger line and make Childline's (and Meic's) free numbers tappable.
 
     999 stays plain text: a tap-to-call link for it invites pocket and mis-tap calls.
     """
-    return escape(text).replace("0800 1111", Markup('<a href="tel:08001111">0800 1111</a>'))
+    safe = escape(text).replace("0800 1111", Markup('<a href="tel:08001111">0800 1111</a>'))
+    return safe.replace("080880 23456", Markup('<a href="tel:08088023456">080880 23456</a>'))
 
 
 @bp.post("/r/<code>/contact")
@@ -399,10 +432,13 @@ def leave_contact(code: str, audience: str | None = None) -> Response | tuple[st
     resp = resume.find(rnd, audience)
     contact = request.form.get("contact", "")
     if resp is None or len(contact) > 1000:
-        return error_page(400, "Something went wrong", BAD_FORM, link=here, link_text="Go back")
+        return error_page(
+            400, _("Something went wrong"), str(BAD_FORM), link=here, link_text=_("Go back")
+        )
+    i18n.use(engine.State.from_dict(resp.state).lang)
     session = db()
     if safeguarding.leave_contact(session, resp.id, contact):
         session.commit()
         log.info("contact left round=%s respondent=%s", rnd.id, resp.id)
-        flash(CONTACT_THANKS, "notice")
+        flash(str(CONTACT_THANKS), "notice")
     return redirect(here, 303)

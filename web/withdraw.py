@@ -16,6 +16,7 @@ import logging
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import lazy_gettext
 
 from surveys.services import withdrawal
 from web import db, throttle
@@ -28,16 +29,17 @@ log = logging.getLogger("yjvoice.web.withdraw")
 #: Attempts allowed per client address (``limits`` syntax; ";" separates limits).
 WITHDRAW_RATE_LIMIT = "5 per minute;30 per hour"
 MAX_CODE_FIELD = withdrawal.MAX_CODE_INPUT
-NOT_FOUND = (
+NOT_FOUND = lazy_gettext(
     "Sorry, we could not find any answers for that code. Please check the code and try "
     "again. If you have used this code before, your answers have already been deleted."
 )
-NO_CODE = "Please type the code from the thank-you page."
-THROTTLED_HEADING = "Please wait a little"
-THROTTLED = (
+NO_CODE = lazy_gettext("Please type the code from the thank-you page.")
+THROTTLED_HEADING = lazy_gettext("Please wait a little")
+THROTTLED = lazy_gettext(
     "You have tried a lot of times. Please wait a few minutes, then try again. "
     "If you need help, ask the worker who gave you the link."
 )
+TRY_LATER = lazy_gettext("Try again later")
 
 
 def _limit() -> str:
@@ -45,7 +47,8 @@ def _limit() -> str:
 
 
 def _form(error: str | None = None, code: str = "", status: int = 200) -> ResponseReturnValue:
-    return render_template("withdraw/form.html", error=error, code=code), status
+    message = str(error) if error is not None else None
+    return render_template("withdraw/form.html", error=message, code=code), status
 
 
 @bp.route("/r/withdraw", methods=["GET", "POST"])
@@ -81,7 +84,11 @@ def done() -> str:
 def _throttled(exc) -> ResponseReturnValue:
     log.info("withdrawal throttled")
     return error_page(
-        429, THROTTLED_HEADING, THROTTLED, link=url_for(".withdraw"), link_text="Try again later"
+        429,
+        str(THROTTLED_HEADING),
+        str(THROTTLED),
+        link=url_for(".withdraw"),
+        link_text=str(TRY_LATER),
     )
 
 

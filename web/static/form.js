@@ -38,6 +38,7 @@
       throw new Error("not one of our pages");
     }
     document.title = next.title;
+    document.documentElement.lang = next.documentElement.lang;
     document.body.replaceWith(document.adoptNode(next.body));
     window.scrollTo(0, 0);
     // Move focus where a screen reader should start: the problem, else the question.
