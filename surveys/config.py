@@ -5,15 +5,45 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_TELEGRAM_API_URL = "https://api.telegram.org/bot"
 DEFAULT_SECOND_HELPLINE = "Meic 080880 23456"
+DEFAULT_NOTIFY_BASE_URL = "https://api.notifications.service.gov.uk"
+DEFAULT_TWILIO_BASE_URL = "https://api.twilio.com"
+SMS_PROVIDERS = ("notify", "twilio")
 
 
 class ConfigError(RuntimeError):
     """The environment is missing something the product needs."""
+
+
+@dataclass(frozen=True)
+class SmsSettings:
+    """Text messages (the ``sms`` adapter, ``surveys.notify.sms``): provider, keys, limits."""
+
+    provider: str | None = None  # SMS_PROVIDER: notify | twilio; None: no text messages
+    notify_api_key: str | None = None
+    notify_template_id: str | None = None  # a template whose whole body is ((body))
+    notify_inbound_token: str | None = None  # the bearer token Notify sends with callbacks
+    notify_base_url: str = DEFAULT_NOTIFY_BASE_URL
+    notify_sender_id: str | None = None  # the inbound number's sms_sender_id, if not default
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_from: str | None = None
+    twilio_base_url: str = DEFAULT_TWILIO_BASE_URL
+    number: str | None = None  # SMS_NUMBER: the number people text, as printed for them
+    session_hours: float = 72.0  # a conversation idle this long is welcomed back first
+    hourly_cap: int = 50  # texts to one number in an hour (networks block at 100)
+    quiet_start: int = 21 * 60  # minutes after midnight, Europe/London: no invitations...
+    quiet_end: int = 8 * 60  # ...until this time
+    timeout: float = 3.0  # seconds a provider may take to accept a text
+
+    @property
+    def enabled(self) -> bool:
+        """Return True when a provider is configured."""
+        return self.provider is not None
 
 
 @dataclass(frozen=True)
@@ -29,6 +59,7 @@ class Settings:
     telegram_webhook_secret: str | None = None
     telegram_bot_username: str | None = None
     public_base_url: str = "http://127.0.0.1:5000"
+    sms: SmsSettings = field(default_factory=SmsSettings)
     banks_dir: Path | None = None
     #: Safeguarding alerts (surveys.notify.alerts): SMTP email, a Telegram staff chat, escalation.
     smtp_host: str | None = None
@@ -156,6 +187,59 @@ def _alert_settings(env: Mapping[str, str]) -> dict:
     }
 
 
+def _clock(env: Mapping[str, str], name: str, default: str) -> int:
+    raw = (env.get(name) or default).strip()
+    try:
+        hours, minutes = (int(x) for x in raw.split(":"))
+        if not (0 <= hours < 24 and 0 <= minutes < 60):
+            raise ValueError
+    except ValueError:
+        raise ConfigError(f"{name} must be a time of day like 21:00") from None
+    return hours * 60 + minutes
+
+
+def _sms_settings(env: Mapping[str, str]) -> SmsSettings:
+    """Read the text message settings; a chosen provider must have its keys."""
+
+    def get(name: str) -> str | None:
+        return (env.get(name) or "").strip() or None
+
+    provider = (get("SMS_PROVIDER") or "").lower() or None
+    if provider is not None and provider not in SMS_PROVIDERS:
+        raise ConfigError("SMS_PROVIDER must be notify or twilio")
+    needed = {
+        "notify": ("NOTIFY_API_KEY", "NOTIFY_TEMPLATE_ID", "NOTIFY_INBOUND_TOKEN"),
+        "twilio": ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM"),
+    }.get(provider or "", ())
+    missing = [name for name in needed if not get(name)]
+    if missing:
+        raise ConfigError(f"SMS_PROVIDER={provider} needs {', '.join(missing)}")
+    key = get("NOTIFY_API_KEY")
+    if key is not None and (len(key) < 74 or key[-37] != "-" or key[-74] != "-"):
+        raise ConfigError("NOTIFY_API_KEY must look like name-<service id>-<secret>")
+    cap = int(_number(env, "SMS_HOURLY_CAP", 50, 1))
+    if cap >= 100:
+        raise ConfigError("SMS_HOURLY_CAP must be below 100 (networks block at 100 an hour)")
+    return SmsSettings(
+        provider=provider,
+        notify_api_key=key,
+        notify_template_id=get("NOTIFY_TEMPLATE_ID"),
+        notify_inbound_token=get("NOTIFY_INBOUND_TOKEN"),
+        notify_base_url=(get("NOTIFY_BASE_URL") or DEFAULT_NOTIFY_BASE_URL).rstrip("/"),
+        notify_sender_id=get("NOTIFY_SMS_SENDER_ID"),
+        twilio_account_sid=get("TWILIO_ACCOUNT_SID"),
+        twilio_auth_token=get("TWILIO_AUTH_TOKEN"),
+        twilio_from=get("TWILIO_FROM"),
+        twilio_base_url=(get("TWILIO_BASE_URL") or DEFAULT_TWILIO_BASE_URL).rstrip("/"),
+        number=" ".join((get("SMS_NUMBER") or "").split())[:40] or None,
+        session_hours=_number(env, "SMS_SESSION_HOURS", 72.0, 0.1),
+        hourly_cap=cap,
+        quiet_start=_clock(env, "SMS_QUIET_START", "21:00"),
+        quiet_end=_clock(env, "SMS_QUIET_END", "08:00"),
+        timeout=_number(env, "SMS_TIMEOUT", 3.0, 0.5),
+    )
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read settings from the environment (``os.environ`` by default)."""
     env = os.environ if env is None else env
@@ -179,6 +263,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         telegram_webhook_secret=env.get("TELEGRAM_WEBHOOK_SECRET") or None,
         telegram_bot_username=(env.get("TELEGRAM_BOT_USERNAME") or "").lstrip("@") or None,
         public_base_url=(env.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
+        sms=_sms_settings(env),
         banks_dir=Path(banks) if banks else None,
         **_alert_settings(env),
         answer_keys=_answer_keys(env, production),

@@ -1,8 +1,10 @@
-"""Webhooks other services call: ``POST /hooks/telegram`` for the Telegram bot.
+"""Webhooks other services call: ``POST /hooks/telegram`` for the Telegram bot, and
+``POST /hooks/sms/notify`` and ``POST /hooks/sms/twilio`` for received text messages.
 
-A thin adapter over ``bot.webhook.receive``, which checks the secret header, validates the
-update, commits the answer and then sends the replies. The app factory exempts this
-blueprint from CSRF: Telegram authenticates with the secret header instead.
+Thin adapters over ``bot.webhook.receive`` and ``sms.webhook``, which check the caller
+(secret header, bearer token, Twilio's signature), validate the body, commit the answer and
+then send the replies. The app factory exempts this blueprint from CSRF: the providers
+authenticate with their own secrets instead.
 """
 
 from __future__ import annotations
@@ -13,10 +15,13 @@ from flask import Blueprint, current_app, jsonify, request
 from werkzeug.wrappers import Response
 
 from bot import webhook
+from sms import webhook as sms_webhook
+from surveys.notify.sms import Sender, sender_for
 from web import runtime
 
 bp = Blueprint("hooks", __name__, url_prefix="/hooks")
 SENDER = "yjvoice.telegram_sender"
+SMS_SENDER = "yjvoice.sms_sender"
 _sender_lock = threading.Lock()
 
 
@@ -56,3 +61,49 @@ def telegram() -> tuple[Response, int]:
         sender=telegram_sender,
     )
     return jsonify(result.body), result.status
+
+
+def sms_sender() -> Sender | None:
+    """Return this app's text-message sender (None when no provider is configured)."""
+    extensions = current_app.extensions
+    with _sender_lock:
+        if SMS_SENDER not in extensions:
+            extensions[SMS_SENDER] = sender_for(runtime().settings.sms)
+    return extensions[SMS_SENDER]
+
+
+def _answer(result: sms_webhook.Response) -> Response:
+    return Response(result.body, status=result.status, content_type=result.content_type)
+
+
+@bp.post("/sms/notify")
+def sms_notify() -> Response:
+    """Take one received text from GOV.UK Notify; answer 200 once it is committed."""
+    request.max_content_length = sms_webhook.MAX_BODY + 1
+    return _answer(
+        sms_webhook.receive_notify(
+            runtime(),
+            sms_sender,
+            authorization=request.headers.get("Authorization"),
+            content_length=request.content_length,
+            read_body=_read,
+        )
+    )
+
+
+@bp.post("/sms/twilio")
+def sms_twilio() -> Response:
+    """Take one received text from Twilio; answer empty TwiML once it is committed."""
+    request.max_content_length = sms_webhook.MAX_BODY + 1
+    rt = runtime()
+    # Twilio signs the URL it was given: the public address, not the one behind a proxy.
+    url = rt.settings.public_base_url + request.full_path.rstrip("?")
+    return _answer(
+        sms_webhook.receive_twilio(
+            rt,
+            sms_sender,
+            url=url,
+            signature=request.headers.get("X-Twilio-Signature"),
+            form=request.form,
+        )
+    )

@@ -33,6 +33,7 @@ TOKEN_PREFIX = "gAAAAA"  # noqa: S105 - not a secret: every Fernet token (versio
 ENCRYPTED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("answers", "id", "text"),
     ("safeguarding_cases", "id", "contact"),
+    ("sms_outbox", "id", "number"),
 )
 
 

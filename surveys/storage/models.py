@@ -1,8 +1,10 @@
 """SQLAlchemy 2.x typed models: rounds, respondents, answers and the inbound log.
 
 No names, usernames, phone numbers or raw Telegram ids are ever stored: a Telegram
-respondent is found again through ``HMAC(SECRET_KEY, telegram user id)``; a web respondent
-through the SHA-256 of an opaque cookie token.
+respondent is found again through ``HMAC(SECRET_KEY, telegram user id)``, a text-message
+respondent through ``HMAC(SECRET_KEY, E.164 number)``; a web respondent through the SHA-256
+of an opaque cookie token. The one exception is a number whose text must wait (``SmsOutbox``):
+encrypted, and erased once sent.
 """
 
 from __future__ import annotations
@@ -327,6 +329,53 @@ class Inbound(Base):
         ForeignKey("respondents.id", ondelete="CASCADE"), index=True
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SmsNumber(Base):
+    """One phone number that texts us or that we text, known only by its keyed hash.
+
+    ``number_hash`` is ``keyed_hash(SECRET_KEY, "sms", E.164 number)``: the number itself is
+    never stored here. A row with ``opted_out_at`` set is on the suppression list (the number
+    texted STOP): nothing is sent to it until it texts START. ``seen_at`` is when it last
+    texted (a conversation idle longer than ``SMS_SESSION_HOURS`` is welcomed back first);
+    ``misses`` counts unreadable replies to ``miss_question`` (re-asked once, then skipped);
+    ``window_start``/``window_count`` count the texts sent to it in the current hour, kept
+    under ``SMS_HOURLY_CAP``.
+    """
+
+    __tablename__ = "sms_numbers"
+
+    number_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    misses: Mapped[int] = mapped_column(Integer, default=0)
+    miss_question: Mapped[str | None] = mapped_column(String(128))
+    window_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    window_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SmsOutbox(Base):
+    """A text that must wait (quiet hours, a provider failure): sent later by a worker.
+
+    The number is kept encrypted (``EncryptedText``) only until the text is sent or given
+    up, then erased (``number`` set to NULL); ``number_hash`` stays for the per-number cap
+    and the suppression check. Texts sent at once never get a row.
+    """
+
+    __tablename__ = "sms_outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str | None] = mapped_column(EncryptedText)
+    number_hash: Mapped[str] = mapped_column(String(64), index=True)
+    body: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(16))  # reply | invite | reminder
+    round_id: Mapped[int | None] = mapped_column(ForeignKey("rounds.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    not_before: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class User(Base):
