@@ -1,4 +1,4 @@
-# One image for the web form (gunicorn), the Telegram bot and scheduled jobs.
+# One image for the web form (gunicorn), the Telegram bot, text messages and scheduled jobs.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -11,6 +11,7 @@ COPY pyproject.toml README.md ./
 COPY surveys ./surveys
 COPY web ./web
 COPY bot ./bot
+COPY sms ./sms
 COPY yjvoice ./yjvoice
 RUN pip install --no-cache-dir .
 

@@ -18,7 +18,7 @@ def env_vars_read_by_the_product() -> set[str]:
 
 
 def test_compose_has_database_web_and_bot():
-    assert set(SERVICES) == {"db", "web", "bot", "purge", "alerts"}
+    assert set(SERVICES) == {"db", "web", "bot", "purge", "alerts", "sms"}
 
 
 def test_purge_runs_daily_with_the_answer_keys():
@@ -94,6 +94,6 @@ def test_env_example_and_readme_document_every_setting():
 def test_dockerfile_installs_every_package_and_runs_unprivileged():
     text = (ROOT / "Dockerfile").read_text(encoding="utf-8")
     assert text.startswith("#") and "FROM python:3.11" in text
-    for pkg in ("surveys", "web", "bot", "yjvoice"):
+    for pkg in ("surveys", "web", "bot", "sms", "yjvoice"):
         assert f"COPY {pkg} ./{pkg}" in text
     assert re.search(r"^USER (?!root)\w+", text, re.M)

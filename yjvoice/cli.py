@@ -49,6 +49,9 @@ def _round_info(rt: Runtime, rnd) -> dict:
         "web_url": rt.web_link(rnd.code),
         "telegram_start": f"/start {rnd.code}",
         "telegram_link": rt.settings.telegram_link(rnd.code),
+        # The text to send the service's number (SMS_NUMBER) to join by text message.
+        "sms_start": rnd.code,
+        "sms_number": rt.settings.sms.number,
     }
 
 
@@ -58,7 +61,8 @@ def main(verbose: bool) -> None:
     """YJ Voice: consult young people, parents, staff and partners for the youth justice plan.
 
     Settings come from the environment: DATABASE_URL (default: SQLite in ./instance),
-    SECRET_KEY, TELEGRAM_TOKEN, TELEGRAM_API_URL, TELEGRAM_WEBHOOK_SECRET, PUBLIC_BASE_URL.
+    SECRET_KEY, TELEGRAM_TOKEN, TELEGRAM_API_URL, TELEGRAM_WEBHOOK_SECRET, PUBLIC_BASE_URL,
+    SMS_PROVIDER and its keys (see README).
     """
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
@@ -149,6 +153,9 @@ def round_open(
         f"  Telegram:      send the bot  {info['telegram_start']}"
         + (f"  ({info['telegram_link']})" if info["telegram_link"] else "")
     )
+    if rt.settings.sms.enabled:
+        to = f" to {info['sms_number']}" if info["sms_number"] else ""
+        click.echo(f"  Text message:  text {info['sms_start']}{to}")
     for aud in info["audiences"]:
         click.echo(f"  For {aud + ':':9}  {info['web_url']}/{aud}")
     if as_json:
@@ -443,6 +450,7 @@ def _register_filters() -> None:
         cli_import,
         cli_retention,
         cli_review,
+        cli_sms,
         cli_tags,
         cli_text,
     )
@@ -454,6 +462,7 @@ def _register_filters() -> None:
     cli_review.register(main)
     cli_retention.register(main)
     cli_alerts.register(main)
+    cli_sms.register(main)
 
 
 _register_filters()

@@ -151,6 +151,7 @@ def rotate(
     batch: int = 500,
     after: int = 0,
     progress: Callable[[str, RotateResult], None] | None = None,
+    columns: Sequence[tuple[str, str, str]] = ENCRYPTED_COLUMNS,
 ) -> dict[str, RotateResult]:
     """Re-encrypt every encrypted value under the newest key; encrypt legacy plain values.
 
@@ -162,7 +163,7 @@ def rotate(
     """
     multi = _multi()
     results: dict[str, RotateResult] = {}
-    for table_name, pk, col in ENCRYPTED_COLUMNS:
+    for table_name, pk, col in columns:
         t = table(table_name, column(pk), column(col, Text))
         res = RotateResult(last_id=after)
         while True:

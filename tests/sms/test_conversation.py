@@ -122,3 +122,18 @@ def test_an_unknown_number_without_a_code_is_told_how_to_start(rt, open_round, p
     [reply] = p.say("hello?")
     assert "text the code" in reply.body
     assert count(rt, Answer) == 0 and count(rt, Respondent) == 0
+
+
+def test_logs_carry_ids_never_the_number_or_the_text(rt, open_round, phone, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    p = phone()
+    p.say(open_round + " child")
+    p.say("yes")
+    p.say("Zanzibarian pineapple answer")
+    p.say("STOP")
+    logged = caplog.text
+    assert "7700900123" not in logged and "900123" not in logged
+    assert "Zanzibarian" not in logged
+    assert "sms:" in logged  # the delivery key (the provider's id) is what is logged

@@ -31,6 +31,7 @@ from web.admin import (  # noqa: E402,F401
     review,
     rounds,
     safeguarding,
+    texts,
     themes,
     users,
     views,
