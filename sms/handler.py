@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from sms import render
 from sms.translate import CHANNEL, Incoming, audience_choice, chat_key, choice_for, word
 from surveys.core import engine
+from surveys.core.vocabulary import ENGLISH
 from surveys.runtime import Runtime
 from surveys.services import conversation, texting, withdrawal
 from surveys.storage import store
@@ -46,10 +47,6 @@ class Result:
     flagged: bool = False
 
 
-def _t(name: str, audience: str | None, **fmt: object) -> str:
-    return engine.default_texts().get(name, audience, **fmt)
-
-
 class _Delivery:
     """The work of one text inside its transaction."""
 
@@ -60,6 +57,10 @@ class _Delivery:
         self.result = Result()
 
     # ----------------------------------------------------------------- helpers
+    def t(self, name: str, audience: str | None = None, lang: str | None = None, **fmt: object):
+        """Return one of our texts, in the language the text or the conversation uses."""
+        return self.ctx.texts.get(name, audience, lang or self.inc.lang or ENGLISH, **fmt)
+
     def claim(self, respondent_id: str | None = None) -> bool:
         if not store.claim(self.session, self.inc.key, respondent_id):
             self.result.duplicate = True
@@ -73,7 +74,9 @@ class _Delivery:
         """Apply an input to an open conversation and word its replies as texts."""
         if not store.is_open(resp.round):
             if self.claim(resp.id):
-                self.say(*render.texts(conversation.problem_replies(conversation.CLOSED)))
+                lang = resp.language or ENGLISH
+                closed = conversation.problem_replies(conversation.CLOSED, resp.audience, lang)
+                self.say(*render.texts(closed, resp.audience, lang, wording=self.ctx.texts))
             return
         turn = conversation.apply(
             self.session, self.ctx, resp.id, inbound, key=self.inc.key, locked=True
@@ -88,7 +91,8 @@ class _Delivery:
         self.result.stored, self.result.flagged = turn.stored, turn.flagged
         code = store.withdrawal_code(self.ctx.secret, turn.respondent_id or "")
         audience = resp.audience if resp is not None else None
-        texts = render.texts(turn.replies, audience, code=code)
+        lang = (resp.language if resp is not None else None) or self.inc.lang or ENGLISH
+        texts = render.texts(turn.replies, audience, lang, code=code, wording=self.ctx.texts)
         if prefix and texts:
             texts[0] = f"{prefix}\n\n{texts[0]}"
         self.say(*texts)
@@ -130,41 +134,42 @@ class _Delivery:
         row.opted_out_at = self.now
         if self.claim() and self.inc.provider != "twilio":
             # Twilio confirms an opt-out itself (and would refuse our text: error 21610).
-            self.say(_t("sms_opted_out", None))
+            self.say(self.t("sms_opted_out"))
         log.info("sms: a number opted out")
 
     def opt_in(self, row: SmsNumber) -> None:
         row.opted_out_at = None
         resp = self.linked()
         if resp is not None and store.is_open(resp.round):
-            self.apply(resp, engine.Inbound(command="start"), prefix=_t("sms_opted_in", None))
+            back = self.t("sms_opted_in", resp.audience, resp.language)
+            self.apply(resp, engine.Inbound(command="start"), prefix=back)
         elif self.claim():
-            self.say(_t("sms_opted_in_idle", None))
+            self.say(self.t("sms_opted_in_idle"))
 
     def withdraw(self) -> None:
         if not self.claim():
             return
         code = self.inc.code or ""
         if not code:
-            self.say(_t("sms_withdraw_ask", None))
+            self.say(self.t("sms_withdraw_ask"))
             return
         if not all(
             _limiter.hit(item, "sms-withdraw", self.key) for item in parse_many(WITHDRAW_RATE_LIMIT)
         ):
-            self.say(_t("sms_withdraw_throttled", None))
+            self.say(self.t("sms_withdraw_throttled"))
             return
         if not self.inc.confirm:
             found = withdrawal.find(self.session, code) is not None
             shown = f"{code[:4]}-{code[4:]}" if len(code) == 8 else code
             self.say(
-                _t("sms_withdraw_sure", None, code=shown)
+                self.t("sms_withdraw_sure", code=shown)
                 if found
-                else _t("sms_withdraw_not_found", None)
+                else self.t("sms_withdraw_not_found")
             )
             return
         done = withdrawal.withdraw(self.session, code, channel=CHANNEL)
         log.info("sms: withdrawal found=%s answers=%d", done.found, done.answers)
-        self.say(_t("sms_withdraw_done" if done.found else "sms_withdraw_not_found", None))
+        self.say(self.t("sms_withdraw_done" if done.found else "sms_withdraw_not_found"))
 
     def join(self) -> bool:
         """Join the round a code names; False when no round has it (then it is an answer)."""
@@ -174,11 +179,12 @@ class _Delivery:
             if self.linked() is not None:
                 return False  # "thanks" looks like a code: read it as an answer
             if self.claim():
-                self.say(*render.texts(conversation.problem_replies("unknown_round")))
+                self.say(self.t("sms_unknown_round"))
             return True
         if not store.is_open(rnd):
             if self.claim():
-                self.say(*render.texts(conversation.problem_replies(conversation.CLOSED)))
+                closed = conversation.problem_replies(conversation.CLOSED, None, self.inc.lang)
+                self.say(*render.texts(closed, None, self.inc.lang or ENGLISH))
             return True
         turn = conversation.join(
             self.session,
@@ -188,6 +194,7 @@ class _Delivery:
             chat_key=self.key,
             key=self.inc.key,
             audience=self.inc.audience,
+            lang=self.inc.lang,
         )
         resp = self.session.get(Respondent, turn.respondent_id) if turn.respondent_id else None
         self.record(turn, resp)
@@ -197,8 +204,9 @@ class _Delivery:
         resp = self.linked()
         if resp is None:
             if self.claim():
-                name = "sms_help_idle" if self.inc.kind == "help" else "sms_gone"
-                self.say(_t(name, None))
+                idle = self.inc.kind == "help"
+                text = self.t("sms_help_idle" if idle else "sms_gone")
+                self.say(text + "\n" + self.t("danger") if idle else text)
             return
         if self.inc.kind in ("help", "command"):
             self.apply(resp, engine.Inbound(command=self.inc.command))
@@ -221,7 +229,7 @@ class _Delivery:
                     key=self.inc.key,
                     locked=True,
                 )
-                self.say(_t("sms_welcome_back", resp.audience))
+                self.say(self.t("sms_welcome_back", resp.audience, resp.language))
             else:
                 self.apply(resp, engine.Inbound(text=self.inc.text))
             return
@@ -232,13 +240,15 @@ class _Delivery:
         self, row: SmsNumber, resp: Respondent, state: engine.State
     ) -> tuple[engine.Inbound, str]:
         """Return the engine input a reply means here, and any words to put before the reply."""
-        text = self.inc.text
+        text, lang = self.inc.text, state.lang
         typed = engine.Inbound(text=text)
-        if state.paused or engine.command_of(typed) is not None:
+        if state.paused or engine.command_of(typed, self.ctx.texts, lang) is not None:
             return typed, ""
-        survey = conversation.survey_for(resp.round, self.ctx.catalogue)
+        survey = conversation.survey_for(resp.round, self.ctx.catalogue, self.ctx.texts)
+        if engine.language_of(survey, state, typed) is not None:
+            return typed, ""  # "Cymraeg": the engine switches language
         if state.stage == "audience":
-            aud = audience_choice(text, survey.audiences)
+            aud = audience_choice(text, survey.audiences, lang)
             return (engine.Inbound(choice=aud) if aud else typed), ""
         if state.stage != "question":
             return typed, ""
@@ -248,13 +258,14 @@ class _Delivery:
         if question is None or question.type == "text":
             return typed, ""
         aud = state.audience or "child"
-        choice = choice_for(text, tuple((o.key, o.label(aud)) for o in question.choices()))
+        options = tuple((o.key, o.label(aud, lang)) for o in question.choices())
+        choice = choice_for(text, options, lang)
         if choice is not None:
             row.misses, row.miss_question = 0, None
             return engine.Inbound(choice=choice, question_id=question.id), ""
         if row.miss_question == question.id and row.misses >= 1:
             row.misses, row.miss_question = 0, None
-            return engine.Inbound(command="skip"), _t("sms_skipped", aud)
+            return engine.Inbound(command="skip"), self.t("sms_skipped", aud, lang)
         row.misses, row.miss_question = 1, question.id
         return typed, ""
 

@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from surveys.core import engine, sms_text
+from surveys.core.vocabulary import ENGLISH
 
-
-def _t(name: str, audience: str | None, **fmt: object) -> str:
-    return engine.default_texts().get(name, audience, **fmt)
+#: Parts a question may take: English stays in GSM-7; Welsh letters make a Unicode text.
+MAX_PARTS = {ENGLISH: 2}
+MAX_PARTS_OTHER = 3
 
 
 def numbered(choices: Iterable[tuple[str, str]]) -> str:
@@ -35,41 +36,60 @@ def question(reply: engine.Reply, *, with_help: bool = True) -> str:
     return text
 
 
-def _piece(reply: engine.Reply, audience: str | None, code: str) -> str | None:
+def _piece(
+    reply: engine.Reply, audience: str | None, lang: str, code: str, texts: engine.Texts
+) -> str | None:
+    def _t(name: str, **fmt: object) -> str:
+        return texts.get(name, audience, lang, **fmt)
+
     stage = reply.stage
     if stage == "welcome":
         return None  # the consent text says hello
+    if stage == "language":
+        return reply.text + "\n" + numbered(reply.choices)
     if stage == "audience":
-        return _t("sms_audience", audience) + "\n" + numbered(reply.choices)
+        return _t("sms_audience") + "\n" + numbered(reply.choices)
     if stage == "consent":
-        return _t("sms_consent", audience)
+        return _t("sms_consent")
     if stage == "question":
         full = question(reply)
-        return full if sms_text.parts(full) <= 2 else question(reply, with_help=False)
+        limit = MAX_PARTS.get(lang, MAX_PARTS_OTHER)
+        return full if sms_text.parts(full) <= limit else question(reply, with_help=False)
     if stage == "help":
-        return _t("sms_help", audience)
+        return _t("sms_help") + "\n" + _t("danger")
     if stage == "declined":
-        return _t("sms_declined", audience)
+        return _t("sms_declined")
     if stage == "done":
         if code:
-            return _t("sms_thanks", audience, code=code) + "\n" + _t("danger", audience)
-        return _t("finished", audience)
-    if stage in ("unknown_round", "gone"):
-        return _t(f"sms_{stage}", audience)
-    if reply.kind == "error" and reply.text == _t("pick_one", audience):
-        return _t("sms_pick_one", audience)
+            return _t("sms_thanks", code=code) + "\n" + _t("danger")
+        return _t("finished")
+    if stage in ("unknown_round", "gone", "help_idle"):
+        text = _t(f"sms_{stage}")
+        return text + "\n" + _t("danger") if stage == "help_idle" else text
+    if reply.kind == "error" and reply.text == _t("pick_one"):
+        return _t("sms_pick_one")
     return reply.text
 
 
 def texts(
-    replies: Iterable[engine.Reply], audience: str | None = None, *, code: str = ""
+    replies: Iterable[engine.Reply],
+    audience: str | None = None,
+    lang: str = ENGLISH,
+    *,
+    code: str = "",
+    wording: engine.Texts | None = None,
 ) -> list[str]:
-    """Return the texts for one delivery's replies (``code``: the withdrawal code to show)."""
+    """Return the texts for one delivery's replies, in the person's wording and language.
+
+    ``code`` is the withdrawal code to show at the end; ``wording`` the texts to use (the
+    runtime's, which name a second helpline after 999 and Childline where configured).
+    """
+    wording = wording or engine.default_texts()
     replies = list(replies)
     if any(r.stage == "help" for r in replies):
         # HELP answers with the help text alone: the question is the text before it.
         replies = [r for r in replies if r.stage != "question"]
-    pieces = [p for r in replies if (p := _piece(r, audience, code))]
+    pieces = [p for r in replies if (p := _piece(r, audience, lang, code, wording))]
     pieces = [sms_text.normalise(p) for p in pieces]
     pieces = [p for p in pieces if p]
     if not pieces:

@@ -28,7 +28,7 @@ KEYWORDS = {"help": "help", "info": "help", "skip": "skip", "back": "back"}
 #: The longest text read; longer ones are cut (a free-text answer is limited far below it).
 MAX_TEXT = 5_000
 _EDGES = re.compile(r"^[\s\W_]+|[\s\W_]+$")
-_CODE = re.compile(r"^([A-Za-z0-9]{4,12})(?:[\s,.:-]+([A-Za-z ']{3,30}))?$")
+_CODE = re.compile(r"^([A-Za-z0-9]{4,12})(?:[\s,.:-]+([A-Za-z ']{2,40}))?$")
 _WITHDRAW = re.compile(r"^(withdraw|delete)\b[\s:,-]*(.*)$", re.IGNORECASE | re.DOTALL)
 _AUDIENCE_WORDS = {
     "child": ("child", "young person", "young", "kid", "teen", "me"),
@@ -54,6 +54,7 @@ class Incoming:
     command: str | None = None  # help | skip | back, for kind "command" / "help"
     code: str | None = None  # join: the round's code; withdraw: the withdrawal code
     audience: str | None = None  # join: an audience named after the code
+    lang: str | None = None  # join: a language named after the code ("ABC234 cymraeg")
     confirm: bool = False  # withdraw: DELETE <code> (do it), not WITHDRAW <code> (ask)
 
     @property
@@ -83,6 +84,29 @@ def word(text: str) -> str:
     return _EDGES.sub("", text.casefold()).replace("’", "'")
 
 
+def _after_code(raw: str | None) -> tuple[str | None, str | None] | None:
+    """Return (audience, language) named after a code, or None when it names something else."""
+    if not raw:
+        return None, None
+    audience = lang = None
+    rest = word(raw)
+    texts = engine.default_texts()
+    for _ in range(3):
+        if not rest:
+            break
+        for size in (2, 1):  # "young person", then single words
+            head = " ".join(rest.split()[:size])
+            if audience is None and _audience(head) is not None:
+                audience, rest = _audience(head), " ".join(rest.split()[size:])
+                break
+            if lang is None and texts.language_word(head) is not None:
+                lang, rest = texts.language_word(head), " ".join(rest.split()[size:])
+                break
+        else:
+            return None
+    return None if rest else (audience, lang)
+
+
 def _audience(raw: str | None) -> str | None:
     if not raw:
         return None
@@ -110,14 +134,18 @@ def read(provider: str, message_id: str, number: str, body: str) -> Incoming:
         code = "".join(ch for ch in m[2].upper() if ch.isalnum())[:16]
         return Incoming(kind="withdraw", code=code, confirm=m[1].lower() == "delete", **base)
     m = _CODE.match(text)
-    if m is not None and (m[2] is None or _audience(m[2]) is not None):
+    after = _after_code(m[2]) if m is not None else None
+    if m is not None and after is not None:
         # It may be an answer ("thanks" is shaped like a code): the handler joins only
         # when a round has this code.
-        return Incoming(kind="join", code=m[1].upper(), audience=_audience(m[2]), **base)
+        audience, lang = after
+        return Incoming(kind="join", code=m[1].upper(), audience=audience, lang=lang, **base)
     return Incoming(kind="input", **base)
 
 
-def choice_for(text: str, choices: tuple[tuple[str, str], ...]) -> str | None:
+def choice_for(
+    text: str, choices: tuple[tuple[str, str], ...], lang: str = engine.ENGLISH
+) -> str | None:
     """Return the option a reply names: its number, its words, or a close misspelling."""
     folded = word(text)
     if not folded:
@@ -133,20 +161,21 @@ def choice_for(text: str, choices: tuple[tuple[str, str], ...]) -> str | None:
         names[key.replace("_", " ")] = key
     if folded in names:
         return names[folded]
-    if folded in engine.TYPED_YES and "yes" in names.values():
-        return "yes"
-    if folded in engine.TYPED_NO and "no" in names.values():
-        return "no"
+    meaning = engine.default_texts().typed(folded, lang)
+    if meaning in ("yes", "no") and meaning in names.values():
+        return meaning
     close = difflib.get_close_matches(folded, list(names), n=2, cutoff=0.75)
     if len(close) == 1 or (close and names[close[0]] == names[close[-1]]):
         return names[close[0]]
     return None
 
 
-def audience_choice(text: str, audiences: tuple[str, ...]) -> str | None:
+def audience_choice(
+    text: str, audiences: tuple[str, ...], lang: str = engine.ENGLISH
+) -> str | None:
     """Return the audience a reply to "who are you?" names (a number or a word)."""
-    labels = tuple((a, engine.default_texts().label(a)) for a in audiences)
-    found = choice_for(text, labels)
+    labels = tuple((a, engine.default_texts().label(a, lang)) for a in audiences)
+    found = choice_for(text, labels, lang)
     if found is not None:
         return found
     named = _audience(text)

@@ -14,7 +14,7 @@ carried and returns a ``Response``.
 A body that is not what the provider sends (bad JSON, a missing field, an id of the wrong
 shape, a number that is not one) is a 400 with a short reason; nothing is stored. A text is
 applied and committed first (``sms.handler.handle``), then the replies are sent
-(``surveys.services.texting.deliver``: now, or kept for a retry), and only then is 200
+(``surveys.notify.sms.deliver``: now, or kept for a retry), and only then is 200
 given, well inside Notify's 5 s. A database failure answers 500, so the provider tries
 again; the message id makes the retry apply once, and a duplicate sends nothing.
 """
@@ -32,6 +32,7 @@ from twilio.request_validator import RequestValidator
 from sms import handler
 from sms.translate import Incoming, chat_key, read, valid_message_id
 from surveys.core import phones
+from surveys.notify import sms as outbound
 from surveys.notify.sms import Sender
 from surveys.runtime import Runtime
 from surveys.services import texting
@@ -144,5 +145,5 @@ def _apply(
         except Exception as exc:  # misconfigured provider: keep the replies for later
             log.error("sms: no sender: %s", type(exc).__name__)
             out = None
-        texting.deliver(rt.transaction, out, texts, rt.settings.sms)
+        outbound.deliver(rt.transaction, out, texts, rt.settings.sms)
     return ok

@@ -16,7 +16,8 @@ from werkzeug.wrappers import Response
 
 from bot import webhook
 from sms import webhook as sms_webhook
-from surveys.notify.sms import Sender, sender_for
+from sms.providers import sender_for
+from surveys.notify.sms import Sender
 from web import runtime
 
 bp = Blueprint("hooks", __name__, url_prefix="/hooks")

@@ -14,7 +14,8 @@ import time
 
 import click
 
-from surveys.core.vocabulary import AUDIENCES
+from surveys.core.vocabulary import AUDIENCES, LANGUAGES
+from yjvoice.context import actor, ready_runtime
 
 log = logging.getLogger("yjvoice.sms")
 
@@ -40,15 +41,23 @@ def sms_group() -> None:
     required=True,
     help="A phone number to invite (repeat --to for more), e.g. 07700 900123.",
 )
+@click.option(
+    "--language",
+    "lang",
+    type=click.Choice(LANGUAGES),
+    default=None,
+    help="The invitation's language (default: the round's first).",
+)
 @click.option("--json", "as_json", is_flag=True, help="End with one JSON line of counts.")
-def sms_invite(code: str, audience: str, numbers: tuple[str, ...], as_json: bool) -> None:
+def sms_invite(
+    code: str, audience: str, numbers: tuple[str, ...], lang: str | None, as_json: bool
+) -> None:
     """Text an invitation to each number; replies YES start the round's questions."""
-    from surveys.notify.sms import sender_for
+    from sms.providers import sender_for
+    from surveys.notify import sms as outbound
     from surveys.services import texting
-    from yjvoice.cli import _require_schema, _runtime, cli_actor
 
-    rt = _runtime()
-    _require_schema(rt)
+    rt = ready_runtime()
     if not rt.settings.sms.enabled:
         raise click.ClickException("no text-message provider: set SMS_PROVIDER and its keys")
     try:
@@ -60,11 +69,12 @@ def sms_invite(code: str, audience: str, numbers: tuple[str, ...], as_json: bool
                 code=code,
                 audience=audience,
                 numbers=numbers,
-                actor=cli_actor(),
+                actor=actor(),
+                lang=lang,
             )
     except texting.InviteError as exc:
         raise click.ClickException(str(exc)) from None
-    delivery = texting.deliver(
+    delivery = outbound.deliver(
         rt.transaction, sender_for(rt.settings.sms), result.texts, rt.settings.sms
     )
     counts = {
@@ -98,18 +108,16 @@ def sms_invite(code: str, audience: str, numbers: tuple[str, ...], as_json: bool
 )
 def sms_run(once: bool, interval: float) -> None:
     """Send texts that waited (quiet hours, provider failures); loop until stopped."""
-    from surveys.notify.sms import sender_for
-    from surveys.services import texting
-    from yjvoice.cli import _require_schema, _runtime
+    from sms.providers import sender_for
+    from surveys.notify import sms as outbound
 
-    rt = _runtime()
-    _require_schema(rt)
+    rt = ready_runtime()
     sender = sender_for(rt.settings.sms)
     if sender is None:
         raise click.ClickException("no text-message provider: set SMS_PROVIDER and its keys")
     while True:
         try:
-            sent = texting.deliver_due(rt.transaction, sender, rt.settings.sms)
+            sent = outbound.deliver_due(rt.transaction, sender, rt.settings.sms)
         except Exception:  # a database blip must not stop the worker
             if once:
                 raise

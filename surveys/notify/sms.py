@@ -1,30 +1,48 @@
-"""Send a text message through GOV.UK Notify or Twilio, with their own client libraries.
+"""Text messages out: the one way a text leaves, behind a small interface.
 
-``sender_for(settings)`` returns the configured provider behind one small interface,
-``Sender.send(number, body) -> provider message id``. Failures come back as ``SendError``
-whose ``retry`` says whether trying again later may work (a timeout, a 5xx, a rate limit)
-or never will (a refused number, bad keys); ``OptedOut`` is Twilio's error 21610: the number
-texted STOP to Twilio, which now refuses every text to it.
+``Sender`` is what a provider must do (``sms/providers.py`` has GOV.UK Notify and Twilio,
+through their own client libraries, which never enter ``surveys/``). ``deliver`` sends texts
+at once or, when a text must wait (an invitation in quiet hours, a provider failure that
+may pass, Notify's rate limit), keeps it in ``SmsOutbox`` with the number encrypted until
+``deliver_due`` (``yjvoice sms run``) sends it and erases the number. Replies to a person
+who texted in are never held for quiet hours. When the job queue lands, ``deliver`` is the
+one function that moves onto it; callers do not change.
 
-Base URLs come from settings (``NOTIFY_BASE_URL``, ``TWILIO_BASE_URL``), so tests and
-benchmarks point the real clients at our own local servers. Neither client is thread-safe
-(each holds a ``requests`` session), so every thread gets its own.
-
-Nothing here logs a number or a text: log lines carry the provider and an error code only.
+Exactly once: nothing here is called for a duplicate delivery, so a re-delivered text sends
+nothing. Log lines carry ids, counts and error codes, never a number or a text.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-from typing import Any, Protocol
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from surveys.config import SmsSettings
+from surveys.services.texting import (
+    REPLY,
+    Outgoing,
+    is_suppressed,
+    number_row,
+    quiet_until,
+)
+from surveys.storage.models import SmsOutbox, utcnow
 
 log = logging.getLogger("yjvoice.sms")
-#: Twilio: "Attempt to send to unsubscribed recipient" (the number texted STOP).
-TWILIO_OPTED_OUT = 21610
+PENDING, SENT, FAILED, CANCELLED = "pending", "sent", "failed", "cancelled"
+#: A text that keeps failing is given up after this many attempts (about a day of back-off).
+MAX_ATTEMPTS = 10
+BACKOFF_FIRST = timedelta(seconds=30)
+BACKOFF_MAX = timedelta(hours=1)
 MAX_ERROR = 200
+
+Transaction = Callable[[], AbstractContextManager[Session]]
 
 
 class SendError(Exception):
@@ -53,114 +71,153 @@ class Sender(Protocol):
         ...
 
 
-def _retryable(status: int) -> bool:
-    return status == 429 or status >= 500
+@dataclass
+class Delivery:
+    """What ``deliver`` did with a batch of texts (counts only)."""
+
+    sent: int = 0
+    queued: int = 0
+    dropped: int = 0
+    ids: list[str] = field(default_factory=list)  # the provider's ids of texts sent
 
 
-class NotifySender:
-    """GOV.UK Notify through ``notifications-python-client``: a template whose body is ((body))."""
+def _backoff(attempts: int) -> timedelta:
+    return min(BACKOFF_MAX, BACKOFF_FIRST * (2 ** max(0, attempts - 1)))
 
-    name = "notify"
 
-    def __init__(self, settings: SmsSettings) -> None:
-        if not (settings.notify_api_key and settings.notify_template_id):
-            raise ValueError("NOTIFY_API_KEY and NOTIFY_TEMPLATE_ID are needed to send")
-        self._settings = settings
-        self._local = threading.local()
+def _keep(session: Session, text: Outgoing, not_before: datetime, error: str | None) -> None:
+    session.add(
+        SmsOutbox(
+            number=text.number,
+            number_hash=text.number_hash,
+            body=text.body,
+            kind=text.kind,
+            round_id=text.round_id,
+            status=PENDING,
+            not_before=not_before,
+            attempts=1 if error else 0,
+            last_error=error,
+        )
+    )
 
-    def _client(self) -> Any:
-        client = getattr(self._local, "client", None)
-        if client is None:
-            from notifications_python_client.notifications import NotificationsAPIClient
 
-            s = self._settings
-            client = NotificationsAPIClient(
-                s.notify_api_key, base_url=s.notify_base_url, timeout=s.timeout
-            )
-            self._local.client = client
-        return client
+def _opted_out(session: Session, key: str) -> None:
+    row = number_row(session, key)
+    row.opted_out_at = row.opted_out_at or utcnow()
 
-    def send(self, number: str, body: str, *, reference: str | None = None) -> str:
-        """Send one text with the configured template; return Notify's notification id."""
-        from notifications_python_client.errors import APIError, TokenError
 
-        s = self._settings
+def deliver(
+    transaction: Transaction,
+    sender: Sender | None,
+    texts: Sequence[Outgoing],
+    settings: SmsSettings,
+    *,
+    now: datetime | None = None,
+) -> Delivery:
+    """Send texts now, or keep them for the worker when they must wait; never raise.
+
+    Called after the commit that decided them (a duplicate delivery never gets here).
+    Invitations and reminders in quiet hours wait for the morning. A failure that may pass
+    (timeout, 5xx, Notify's 429 rate limit) keeps that text and every later one of the
+    batch for a retry with back-off, so a rate limit is not hammered. Twilio's 21610 (the
+    number opted out with Twilio) puts the number on our suppression list.
+    """
+    now = now or utcnow()
+    done = Delivery()
+    waiting: list[tuple[Outgoing, datetime, str | None]] = []
+    opted_out: list[str] = []
+    backoff_error: str | None = None
+    wake = quiet_until(settings, now)
+    for text in texts:
+        if text.kind != REPLY and wake is not None:
+            waiting.append((text, wake, None))
+            continue
+        if sender is None or backoff_error is not None:
+            waiting.append((text, now + BACKOFF_FIRST, backoff_error or "no provider"))
+            continue
         try:
-            result = self._client().send_sms_notification(
-                phone_number=number,
-                template_id=s.notify_template_id,
-                personalisation={"body": body},
-                reference=reference,
-                sms_sender_id=s.notify_sender_id,
-            )
-        except APIError as exc:
-            status = exc.status_code
-            raise SendError(f"notify:{status}", retry=_retryable(status)) from None
-        except TokenError:
-            raise SendError("notify:token", retry=False) from None
-        except Exception as exc:  # a reply that is not Notify's JSON, a broken connection
-            raise SendError(f"notify:{type(exc).__name__}", retry=True) from None
-        if not isinstance(result, dict) or not isinstance(result.get("id"), str):
-            raise SendError("notify:bad-reply", retry=True)
-        return result["id"]
-
-
-class TwilioSender:
-    """Twilio's Messages API through the ``twilio`` package."""
-
-    name = "twilio"
-
-    def __init__(self, settings: SmsSettings) -> None:
-        if not (settings.twilio_account_sid and settings.twilio_auth_token):
-            raise ValueError("TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are needed to send")
-        if not settings.twilio_from:
-            raise ValueError("TWILIO_FROM is needed to send")
-        self._settings = settings
-        self._local = threading.local()
-        # Twilio's HTTP client logs every request's URL and headers at INFO.
-        logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
-
-    def _client(self) -> Any:
-        client = getattr(self._local, "client", None)
-        if client is None:
-            from twilio.http.http_client import TwilioHttpClient
-            from twilio.rest import Client
-
-            s = self._settings
-            client = Client(
-                s.twilio_account_sid,
-                s.twilio_auth_token,
-                http_client=TwilioHttpClient(timeout=s.timeout),
-            )
-            client.api.base_url = s.twilio_base_url  # tests: our own local server
-            self._local.client = client
-        return client
-
-    def send(self, number: str, body: str, *, reference: str | None = None) -> str:
-        """Send one text from TWILIO_FROM; return Twilio's MessageSid."""
-        from twilio.base.exceptions import TwilioRestException
-
+            done.ids.append(sender.send(text.number, text.body))
+            done.sent += 1
+        except OptedOut as exc:
+            log.info("sms: provider says the number opted out (%s)", exc.code)
+            opted_out.append(text.number_hash)
+            done.dropped += 1
+        except SendError as exc:
+            if exc.retry:
+                log.warning("sms: send failed, will retry (%s)", exc.code)
+                backoff_error = exc.code
+                waiting.append((text, now + BACKOFF_FIRST, exc.code))
+            else:
+                log.error("sms: send refused (%s)", exc.code)
+                done.dropped += 1
+    if waiting or opted_out:
         try:
-            message = self._client().messages.create(
-                to=number, from_=self._settings.twilio_from, body=body
-            )
-        except TwilioRestException as exc:
-            if exc.code == TWILIO_OPTED_OUT:
-                raise OptedOut(f"twilio:{exc.code}") from None
-            status = int(exc.status or 0)
-            raise SendError(f"twilio:{exc.code or status}", retry=_retryable(status)) from None
-        except Exception as exc:  # timeouts, refused connections, a reply that is not JSON
-            raise SendError(f"twilio:{type(exc).__name__}", retry=True) from None
-        sid = getattr(message, "sid", None)
-        if not isinstance(sid, str):
-            raise SendError("twilio:bad-reply", retry=True)
-        return sid
+            with transaction() as session:
+                for text, when, error in waiting:
+                    _keep(session, text, when, error)
+                for key in opted_out:
+                    _opted_out(session, key)
+            done.queued = len(waiting)
+        except Exception as exc:  # the database is down too: nothing more we can do now
+            log.error("sms: could not keep %d text(s): %s", len(waiting), type(exc).__name__)
+            done.dropped += len(waiting)
+    return done
 
 
-def sender_for(settings: SmsSettings) -> Sender | None:
-    """Return the configured provider's sender, or None when no provider is set."""
-    if settings.provider == "notify":
-        return NotifySender(settings)
-    if settings.provider == "twilio":
-        return TwilioSender(settings)
-    return None
+def deliver_due(
+    transaction: Transaction,
+    sender: Sender | None,
+    settings: SmsSettings,
+    *,
+    now: datetime | None = None,
+    limit: int = 100,
+) -> int:
+    """Send waiting texts whose time has come; return how many went. Erases sent numbers."""
+    if sender is None:
+        return 0
+    now = now or utcnow()
+    wake = quiet_until(settings, now)
+    sent = 0
+    with transaction() as session:
+        stmt = (
+            select(SmsOutbox)
+            .where(SmsOutbox.status == PENDING, SmsOutbox.not_before <= now)
+            .order_by(SmsOutbox.not_before, SmsOutbox.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        for row in session.scalars(stmt):
+            if row.kind != REPLY and wake is not None:
+                row.not_before = wake
+                continue
+            if row.number is None or is_suppressed(session, row.number_hash):
+                row.status, row.number = CANCELLED, None
+                continue
+            row.attempts += 1
+            try:
+                sender.send(row.number, row.body)
+            except OptedOut as exc:
+                row.status, row.number, row.last_error = CANCELLED, None, exc.code
+                _opted_out(session, row.number_hash)
+                continue
+            except SendError as exc:
+                row.last_error = exc.code
+                if exc.retry and row.attempts < MAX_ATTEMPTS:
+                    row.not_before = now + _backoff(row.attempts)
+                    if exc.code.endswith(":429"):
+                        break  # rate limited: leave the rest for the next run
+                else:
+                    row.status, row.number = FAILED, None
+                    log.error("sms: outbox %d given up (%s)", row.id, exc.code)
+                continue
+            row.status, row.number, row.sent_at = SENT, None, utcnow()
+            sent += 1
+    return sent
+
+
+def waiting(session: Session, round_id: int | None = None) -> int:
+    """Return how many texts wait in the outbox (for a round, or in all)."""
+    stmt = select(SmsOutbox.id).where(SmsOutbox.status == PENDING)
+    if round_id is not None:
+        stmt = stmt.where(SmsOutbox.round_id == round_id)
+    return len(session.scalars(stmt).all())

@@ -1,22 +1,15 @@
-"""Text messages out: the suppression list, the per-number cap, quiet hours, invitations and
-the outbox of texts that must wait.
+"""Text messages: the suppression list, the per-number cap, quiet hours and invitations.
 
 A phone number is known by its keyed hash (``SmsNumber``); the number itself lives only in
-memory while a text is sent. ``deliver`` is the one way a text leaves: it sends at once,
-or, when a text must wait (an invitation in quiet hours, a provider failure that may pass,
-Notify's rate limit), keeps it in ``SmsOutbox`` with the number encrypted until a worker
-(``deliver_due``: ``yjvoice sms run``) sends it and erases the number. Replies to a person
-who texted in are never held for quiet hours.
-
-Exactly once: nothing here is called for a duplicate delivery, so a re-delivered text sends
-nothing. Log lines carry ids, counts and error codes, never a number or a text.
+memory while a text is decided and sent (``surveys.notify.sms.deliver`` sends, or keeps a
+text that must wait with its number encrypted). Log lines carry ids and counts, never a
+number or a text.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -26,25 +19,17 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from surveys.config import SmsSettings
-from surveys.core import engine, phones
+from surveys.core import phones
 from surveys.core.vocabulary import SMS
-from surveys.notify.sms import OptedOut, Sender, SendError
 from surveys.services import audit, conversation
 from surveys.storage import store
-from surveys.storage.models import SmsNumber, SmsOutbox, utcnow
+from surveys.storage.models import SmsNumber, utcnow
 
 log = logging.getLogger("yjvoice.sms")
 LONDON = ZoneInfo("Europe/London")
 REPLY, INVITE, REMINDER = "reply", "invite", "reminder"
-PENDING, SENT, FAILED, CANCELLED = "pending", "sent", "failed", "cancelled"
-#: A text that keeps failing is given up after this many attempts (about a day of back-off).
-MAX_ATTEMPTS = 10
-BACKOFF_FIRST = timedelta(seconds=30)
-BACKOFF_MAX = timedelta(hours=1)
 #: At most this many numbers in one invitation batch.
 MAX_INVITES = 500
-
-Transaction = Callable[[], AbstractContextManager[Session]]
 
 
 @dataclass(frozen=True)
@@ -56,16 +41,6 @@ class Outgoing:
     body: str
     kind: str = REPLY
     round_id: int | None = None
-
-
-@dataclass
-class Delivery:
-    """What ``deliver`` did with a batch of texts (counts only)."""
-
-    sent: int = 0
-    queued: int = 0
-    dropped: int = 0
-    ids: list[str] = field(default_factory=list)  # the provider's ids of texts sent
 
 
 def number_hash(secret: str, number: str) -> str:
@@ -129,151 +104,6 @@ def quiet_until(settings: SmsSettings, now: datetime | None = None) -> datetime 
     return wake.astimezone(UTC)
 
 
-# ------------------------------------------------------------------------- sending
-
-
-def _backoff(attempts: int) -> timedelta:
-    return min(BACKOFF_MAX, BACKOFF_FIRST * (2 ** max(0, attempts - 1)))
-
-
-def _keep(session: Session, text: Outgoing, not_before: datetime, error: str | None) -> None:
-    session.add(
-        SmsOutbox(
-            number=text.number,
-            number_hash=text.number_hash,
-            body=text.body,
-            kind=text.kind,
-            round_id=text.round_id,
-            status=PENDING,
-            not_before=not_before,
-            attempts=1 if error else 0,
-            last_error=error,
-        )
-    )
-
-
-def _opted_out(session: Session, key: str) -> None:
-    row = number_row(session, key)
-    row.opted_out_at = row.opted_out_at or utcnow()
-
-
-def deliver(
-    transaction: Transaction,
-    sender: Sender | None,
-    texts: Sequence[Outgoing],
-    settings: SmsSettings,
-    *,
-    now: datetime | None = None,
-) -> Delivery:
-    """Send texts now, or keep them for the worker when they must wait; never raise.
-
-    Called after the commit that decided them (a duplicate delivery never gets here).
-    Invitations and reminders in quiet hours wait for the morning. A failure that may pass
-    (timeout, 5xx, Notify's 429 rate limit) keeps that text and every later one of the
-    batch for a retry with back-off, so a rate limit is not hammered. Twilio's 21610 (the
-    number opted out with Twilio) puts the number on our suppression list.
-    """
-    now = now or utcnow()
-    done = Delivery()
-    waiting: list[tuple[Outgoing, datetime, str | None]] = []
-    opted_out: list[str] = []
-    backoff_error: str | None = None
-    wake = quiet_until(settings, now)
-    for text in texts:
-        if text.kind != REPLY and wake is not None:
-            waiting.append((text, wake, None))
-            continue
-        if sender is None or backoff_error is not None:
-            waiting.append((text, now + BACKOFF_FIRST, backoff_error or "no provider"))
-            continue
-        try:
-            done.ids.append(sender.send(text.number, text.body))
-            done.sent += 1
-        except OptedOut as exc:
-            log.info("sms: provider says the number opted out (%s)", exc.code)
-            opted_out.append(text.number_hash)
-            done.dropped += 1
-        except SendError as exc:
-            if exc.retry:
-                log.warning("sms: send failed, will retry (%s)", exc.code)
-                backoff_error = exc.code
-                waiting.append((text, now + BACKOFF_FIRST, exc.code))
-            else:
-                log.error("sms: send refused (%s)", exc.code)
-                done.dropped += 1
-    if waiting or opted_out:
-        try:
-            with transaction() as session:
-                for text, when, error in waiting:
-                    _keep(session, text, when, error)
-                for key in opted_out:
-                    _opted_out(session, key)
-            done.queued = len(waiting)
-        except Exception as exc:  # the database is down too: nothing more we can do now
-            log.error("sms: could not keep %d text(s): %s", len(waiting), type(exc).__name__)
-            done.dropped += len(waiting)
-    return done
-
-
-def deliver_due(
-    transaction: Transaction,
-    sender: Sender | None,
-    settings: SmsSettings,
-    *,
-    now: datetime | None = None,
-    limit: int = 100,
-) -> int:
-    """Send waiting texts whose time has come; return how many went. Erases sent numbers."""
-    if sender is None:
-        return 0
-    now = now or utcnow()
-    wake = quiet_until(settings, now)
-    sent = 0
-    with transaction() as session:
-        stmt = (
-            select(SmsOutbox)
-            .where(SmsOutbox.status == PENDING, SmsOutbox.not_before <= now)
-            .order_by(SmsOutbox.not_before, SmsOutbox.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        for row in session.scalars(stmt):
-            if row.kind != REPLY and wake is not None:
-                row.not_before = wake
-                continue
-            if row.number is None or is_suppressed(session, row.number_hash):
-                row.status, row.number = CANCELLED, None
-                continue
-            row.attempts += 1
-            try:
-                sender.send(row.number, row.body)
-            except OptedOut as exc:
-                row.status, row.number, row.last_error = CANCELLED, None, exc.code
-                _opted_out(session, row.number_hash)
-                continue
-            except SendError as exc:
-                row.last_error = exc.code
-                if exc.retry and row.attempts < MAX_ATTEMPTS:
-                    row.not_before = now + _backoff(row.attempts)
-                    if exc.code.endswith(":429"):
-                        break  # rate limited: leave the rest for the next run
-                else:
-                    row.status, row.number = FAILED, None
-                    log.error("sms: outbox %d given up (%s)", row.id, exc.code)
-                continue
-            row.status, row.number, row.sent_at = SENT, None, utcnow()
-            sent += 1
-    return sent
-
-
-def waiting(session: Session, round_id: int | None = None) -> int:
-    """Return how many texts wait in the outbox (for a round, or in all)."""
-    stmt = select(SmsOutbox.id).where(SmsOutbox.status == PENDING)
-    if round_id is not None:
-        stmt = stmt.where(SmsOutbox.round_id == round_id)
-    return len(session.scalars(stmt).all())
-
-
 # ------------------------------------------------------------------------- invitations
 
 
@@ -301,6 +131,7 @@ def invite(
     audience: str,
     numbers: Iterable[str],
     actor: object = None,
+    lang: str | None = None,
 ) -> Invitations:
     """Start an SMS conversation for each number and return the invitations to send.
 
@@ -324,7 +155,9 @@ def invite(
     result = Invitations()
     seen: set[str] = set()
     minutes = max(2, round(len(ctx.catalogue.questions_for(rnd.priorities, audience)) / 3))
-    body = engine.default_texts().get("sms_invite", audience, minutes=minutes)
+    offered = tuple(rnd.languages or ("en",))
+    lang = lang if lang in offered else offered[0]
+    body = ctx.texts.get("sms_invite", audience, lang, minutes=minutes)
     for position, item in enumerate(raw, start=1):
         e164 = phones.to_e164(item)
         if e164 is None:
@@ -345,7 +178,7 @@ def invite(
         resp = store.find_respondent(session, rnd, SMS, key)
         if resp is None:
             resp, _ = conversation.start(
-                session, rnd, ctx, channel=SMS, resume_key=key, audience=audience
+                session, rnd, ctx, channel=SMS, resume_key=key, audience=audience, lang=lang
             )
         store.link_chat(session, SMS, key, resp.id)
         result.texts.append(Outgoing(e164, key, body, INVITE, rnd.id))

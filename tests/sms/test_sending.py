@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 from click.testing import CliRunner
 from sqlalchemy import select, text
 
-from surveys.notify.sms import NotifySender, TwilioSender
+from sms.providers import NotifySender, TwilioSender
+from surveys.notify import sms as outbound
 from surveys.services import texting
 from surveys.storage.models import AuditEvent, SmsOutbox
 from tests.conftest import TEST_SECRET
@@ -88,7 +89,7 @@ def test_invitations_wait_for_the_end_of_quiet_hours(rt, open_round, notify):
         result = texting.invite(
             s, rt.context, settings, code=open_round, audience="child", numbers=[CHILD]
         )
-    done = texting.deliver(
+    done = outbound.deliver(
         rt.transaction, NotifySender(settings), result.texts, settings, now=night
     )
     assert done.sent == 0 and done.queued == 1 and notify.sent == []
@@ -96,9 +97,9 @@ def test_invitations_wait_for_the_end_of_quiet_hours(rt, open_round, notify):
     assert waiting.not_before == datetime(2026, 12, 4, 8, 0, tzinfo=UTC)
     assert raw_outbox_numbers(rt)[0].startswith("gAAAAA")  # encrypted while it waits
     sender = NotifySender(settings)
-    assert texting.deliver_due(rt.transaction, sender, settings, now=night) == 0
+    assert outbound.deliver_due(rt.transaction, sender, settings, now=night) == 0
     morning = datetime(2026, 12, 4, 8, 1, tzinfo=UTC)
-    assert texting.deliver_due(rt.transaction, sender, settings, now=morning) == 1
+    assert outbound.deliver_due(rt.transaction, sender, settings, now=morning) == 1
     assert len(notify.sent_to(CHILD)) == 1
     assert raw_outbox_numbers(rt) == [None]  # erased once sent
     assert outbox(rt)[0].status == "sent"
@@ -108,7 +109,7 @@ def test_replies_to_someone_who_texts_in_always_go_even_at_night(rt, open_round,
     settings = notify_settings(notify)
     settings = type(settings)(**{**settings.__dict__, "quiet_start": 0, "quiet_end": 23 * 60 + 59})
     reply = texting.Outgoing(CHILD, "h" * 64, "Thanks")
-    done = texting.deliver(rt.transaction, NotifySender(settings), [reply], settings)
+    done = outbound.deliver(rt.transaction, NotifySender(settings), [reply], settings)
     assert done.sent == 1
 
 
@@ -123,11 +124,11 @@ def test_a_provider_failure_keeps_the_reply_and_retries_with_backoff(rt, open_ro
     settings = notify_settings(p.api) if p.provider == "notify" else twilio_settings(p.api)
     sender = NotifySender(settings) if p.provider == "notify" else TwilioSender(settings)
     later = datetime.now(UTC) + timedelta(minutes=1)
-    assert texting.deliver_due(rt.transaction, sender, settings, now=later) == 0  # fails again
+    assert outbound.deliver_due(rt.transaction, sender, settings, now=later) == 0  # fails again
     assert outbox(rt)[0].attempts == 2
-    assert texting.deliver_due(rt.transaction, sender, settings, now=later) == 0  # backing off
+    assert outbound.deliver_due(rt.transaction, sender, settings, now=later) == 0  # backing off
     much_later = later + timedelta(minutes=5)
-    assert texting.deliver_due(rt.transaction, sender, settings, now=much_later) == 1
+    assert outbound.deliver_due(rt.transaction, sender, settings, now=much_later) == 1
     assert p.new()[0].body.startswith("(1/")
     assert raw_outbox_numbers(rt) == [None]
 

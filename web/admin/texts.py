@@ -15,11 +15,11 @@ from flask_login import current_user
 
 from surveys.core import sms_text
 from surveys.core.engine import default_texts
+from surveys.notify import sms as outbound
 from surveys.services import invites, texting
 from web import db, runtime
 from web.admin import bp
 from web.admin.access import LEAD, roles_required, round_or_404
-from web.admin.forms import EmptyForm
 
 log = logging.getLogger("yjvoice.admin")
 _SPLIT = re.compile(r"[\n,;]+")
@@ -33,14 +33,10 @@ def sms_invite(code: str):
     rnd = round_or_404(code)
     rt = runtime()
     here = url_for("admin.sms_invite", code=rnd.code)
-    form = EmptyForm()
     if request.method == "POST":
         audience = request.form.get("audience", "")
         raw = (request.form.get("numbers") or "")[:MAX_PASTE]
         numbers = [n for n in (x.strip() for x in _SPLIT.split(raw)) if n]
-        if not form.validate_on_submit():
-            flash("That did not work. Please try again.", "error")
-            return redirect(here, 303)
         if not rt.settings.sms.enabled:
             flash("Text messages are not set up (SMS_PROVIDER).", "error")
             return redirect(here, 303)
@@ -64,7 +60,7 @@ def sms_invite(code: str):
             return redirect(here, 303)
         from web.hooks import sms_sender
 
-        done = texting.deliver(rt.transaction, sms_sender(), result.texts, rt.settings.sms)
+        done = outbound.deliver(rt.transaction, sms_sender(), result.texts, rt.settings.sms)
         parts = [f"Invitations sent: {done.sent}."]
         if done.queued:
             parts.append(f"{done.queued} will be sent after quiet hours or a retry.")
@@ -87,10 +83,9 @@ def sms_invite(code: str):
     return render_template(
         "admin/invites/texts.html",
         rnd=rnd,
-        form=form,
         enabled=rt.settings.sms.enabled,
         number=rt.settings.sms.number,
         previews=previews,
-        waiting=texting.waiting(db(), rnd.id),
+        waiting=outbound.waiting(db(), rnd.id),
         can_send=current_user.role == LEAD,
     )

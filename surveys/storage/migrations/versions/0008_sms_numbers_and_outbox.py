@@ -1,7 +1,7 @@
 """text messages: numbers (by keyed hash) and the outbox of texts that must wait
 
-Revision ID: 0005
-Revises: 0003
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-03 15:20:00
 
 - ``sms_numbers``: one row per phone number, keyed by ``HMAC(SECRET_KEY, "sms", number)``;
@@ -18,8 +18,8 @@ from alembic import op
 
 import surveys.storage.models
 
-revision: str = "0005"
-down_revision: str | None = "0003"
+revision: str = "0008"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
