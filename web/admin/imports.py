@@ -29,6 +29,7 @@ from surveys.storage import store
 from web import db, runtime
 from web.admin import bp
 from web.admin.access import LEAD, SAFEGUARDERS, roles_required, round_or_404
+from web.transactions import transaction
 
 log = logging.getLogger("yjvoice.admin.imports")
 
@@ -200,7 +201,6 @@ def import_confirm(code: str):
             status=410,
         )
     data, meta = pending
-    session = db()
     try:
         preview = importer.preview_for_round(
             data, rnd, runtime().catalogue, filename=meta["filename"], encoding=meta["encoding"]
@@ -214,12 +214,11 @@ def import_confirm(code: str):
         _drop_pending(token)
         return _preview_page(rnd, preview, None, status=422)
     try:
-        result = importer.import_checked(
-            session, rnd, preview, secret=runtime().settings.secret_key, actor=current_user
-        )
-        session.commit()
+        with transaction() as session:
+            result = importer.import_checked(
+                session, rnd, preview, secret=runtime().settings.secret_key, actor=current_user
+            )
     except importer.ImportRefused as exc:
-        session.rollback()
         return _upload_page(rnd, error=str(exc), status=409)
     _drop_pending(token)
     log.info(
