@@ -19,7 +19,7 @@ from surveys.storage.models import Round
 from web import db, runtime
 from web.admin import bp
 from web.admin.access import READERS, REVIEWERS, roles_required, round_or_404
-from web.admin.review import common, pick_round, question_wording
+from web.admin.pages import common, pick_round, question_wording
 
 log = logging.getLogger("yjvoice.admin.dashboard")
 #: An SVG chart carries its own inline styles; it is shown as an image, never as a page.

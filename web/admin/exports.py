@@ -22,7 +22,7 @@ from surveys.services.exporting import FORMATS
 from web import db, runtime
 from web.admin import bp
 from web.admin.access import LEAD, READERS, roles_required, round_or_404
-from web.admin.review import common, pick_round, see_other
+from web.admin.pages import common, pick_round, see_other
 from web.errors import error_page
 from web.transactions import transaction
 

@@ -9,26 +9,30 @@ the reviewer's filters kept in the URL.
 from __future__ import annotations
 
 import logging
-from functools import cache
-from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from surveys.analysis.clustering import load_codebook
-from surveys.core.vocabulary import AUDIENCE_LABELS, AUDIENCES, CHANNEL_LABELS, SENTIMENT_LABELS
+from surveys.core.vocabulary import AUDIENCES
 from surveys.services import audit, review
-from surveys.storage import store
 from surveys.storage.models import Answer, Round
 from web import db, runtime
 from web.admin import bp
-from web.admin.access import READERS, REVIEWERS, roles_required, round_or_404
+from web.admin.access import REVIEWERS, roles_required, round_or_404
+from web.admin.pages import (
+    codebook,
+    common,
+    pick_round,
+    priority_titles,
+    question_options,
+    question_wording,
+    see_other,
+)
 from web.transactions import transaction
 
 log = logging.getLogger("yjvoice.admin.review")
 
-STATUS_LABELS = {"pending": "To review", "approved": "Approved", "rejected": "Rejected"}
 DONE_WORDS = {
     "approve": "approved",
     "reject": "rejected",
@@ -36,74 +40,6 @@ DONE_WORDS = {
     "quote": "chosen as quotes",
     "unquote": "no longer quotes",
 }
-
-
-@cache
-def codebook() -> tuple[tuple[str, str], ...]:
-    """Return the codebook's (key, label) pairs."""
-    return tuple((c.key, c.label) for c in load_codebook())
-
-
-def priority_titles() -> dict[str, str]:
-    """Return every priority's title by key, in plan order."""
-    return {b.key: b.title for b in runtime().catalogue.banks}
-
-
-def question_options(rnd: Round) -> list[tuple[str, str]]:
-    """Return (id, wording) of the round's written questions, in plan order."""
-    catalogue = runtime().catalogue
-    seen: dict[str, str] = {}
-    for aud in AUDIENCES:
-        for q in catalogue.questions_for(rnd.priorities, aud):
-            if q.type == "text" and q.id not in seen:
-                seen[q.id] = catalogue.heading(q.id, aud) or q.id
-    return list(seen.items())
-
-
-def question_wording(qid: str, audience: str) -> str:
-    """Return a question as this audience was asked it (the id when the bank has gone)."""
-    try:
-        return runtime().catalogue.heading(qid, audience) or qid
-    except KeyError:
-        return qid
-
-
-def round_tabs(rnd: Round, current: str) -> list[tuple[str, str, bool]]:
-    """Return the round's sub-navigation the signed-in role may follow."""
-    tabs = [
-        ("admin.dashboard_page", "Dashboard", READERS),
-        ("admin.review_queue", "Review", REVIEWERS),
-        ("admin.themes_overview", "Themes", REVIEWERS),
-        ("admin.quotes", "Quotes", READERS),
-        ("admin.exports_page", "Export", READERS),
-    ]
-    return [
-        (url_for(endpoint, code=rnd.code), label, endpoint == current)
-        for endpoint, label, roles in tabs
-        if current_user.role in roles and endpoint in _endpoints()
-    ]
-
-
-def _endpoints() -> set[str]:
-    from flask import current_app
-
-    return set(current_app.view_functions)
-
-
-def common(rnd: Round) -> dict[str, Any]:
-    """Return what every page of a round needs."""
-    return {
-        "rnd": rnd,
-        "priority_titles": priority_titles(),
-        "audience_labels": AUDIENCE_LABELS,
-        "channel_labels": CHANNEL_LABELS,
-        "sentiment_labels": SENTIMENT_LABELS,
-        "status_labels": STATUS_LABELS,
-        "codebook": dict(codebook()),
-        "round_tabs": round_tabs,
-        "hidden_phrase": review.hidden_phrase,
-        "question_wording": question_wording,
-    }
 
 
 def _int_arg(name: str) -> int | None:
@@ -137,22 +73,6 @@ def _answer_or_404(rnd: Round, answer_id: int) -> Answer:
         return review.get_answer(db(), rnd, answer_id)
     except review.NotReviewable:
         abort(404)
-
-
-def see_other(url: str) -> Response:
-    """Redirect after a POST (303: the browser follows with a GET)."""
-    return redirect(url, code=303)
-
-
-# ---- choosing a round -----------------------------------------------------------------------
-def pick_round(endpoint: str, heading: str) -> Response | str:
-    """Open the only round, or list the rounds to choose from."""
-    rounds = store.list_rounds(db())
-    if len(rounds) == 1:
-        return redirect(url_for(endpoint, code=rounds[0].code))
-    return render_template(
-        "admin/review/pick_round.html", rounds=rounds, endpoint=endpoint, heading=heading
-    )
 
 
 @bp.route("/review")

@@ -18,7 +18,7 @@ from surveys.storage.models import Round, Theme
 from web import db
 from web.admin import bp
 from web.admin.access import REVIEWERS, roles_required, round_or_404
-from web.admin.review import common, pick_round, question_options, see_other
+from web.admin.pages import common, pick_round, question_options, see_other
 from web.transactions import transaction
 
 log = logging.getLogger("yjvoice.admin.themes")
