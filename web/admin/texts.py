@@ -20,6 +20,7 @@ from surveys.services import invites, texting
 from web import db, runtime
 from web.admin import bp
 from web.admin.access import LEAD, roles_required, round_or_404
+from web.transactions import transaction
 
 log = logging.getLogger("yjvoice.admin")
 _SPLIT = re.compile(r"[\n,;]+")
@@ -44,18 +45,17 @@ def sms_invite(code: str):
             flash("Paste at least one phone number.", "error")
             return redirect(here, 303)
         try:
-            result = texting.invite(
-                db(),
-                rt.context,
-                rt.settings.sms,
-                code=rnd.code,
-                audience=audience,
-                numbers=numbers,
-                actor=current_user,
-            )
-            db().commit()
+            with transaction() as session:
+                result = texting.invite(
+                    session,
+                    rt.context,
+                    rt.settings.sms,
+                    code=rnd.code,
+                    audience=audience,
+                    numbers=numbers,
+                    actor=current_user,
+                )
         except texting.InviteError as exc:
-            db().rollback()
             flash(f"{str(exc)[:1].upper()}{str(exc)[1:]}.", "error")
             return redirect(here, 303)
         from web.hooks import sms_sender
