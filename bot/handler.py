@@ -56,6 +56,7 @@ def _join(session: Session, rt: Runtime, inc: Incoming) -> Applied:
         chat_key=inc.chat_key or "",
         key=inc.key,
         audience=inc.audience,
+        hint=inc.hint,
     )
     return Applied(turn)
 
@@ -92,7 +93,8 @@ def _resolve(rt: Runtime, resp: Respondent, button: Button) -> tuple[engine.Inbo
 def _stale(rt: Runtime, resp: Respondent) -> Applied:
     store.require_open(resp.round)
     current = conversation.current_replies(resp.round, resp, rt.context)
-    stale = engine.Reply("error", engine.default_texts().get("stale", resp.audience), stage="stale")
+    lang = engine.State.from_dict(resp.state).lang
+    stale = engine.Reply("error", rt.context.texts.get("stale", resp.audience, lang), stage="stale")
     return Applied(conversation.Turn((stale, *current), resp.id))
 
 
@@ -106,12 +108,14 @@ def _converse(session: Session, rt: Runtime, inc: Incoming) -> Applied:
             chat_key=inc.chat_key or "",
             inbound=inbound or engine.Inbound(media=True),
             key=inc.key,
+            lang=inc.hint or "en",
         )
         return Applied(turn)
     # A press: which prompt it belongs to is decided under the conversation's row lock.
     resp = store.linked_respondent(session, CHANNEL, inc.chat_key or "")
     if resp is None:
-        return Applied(conversation.Turn(conversation.problem_replies(conversation.GONE)))
+        gone = conversation.problem_replies(conversation.GONE, lang=inc.hint or "en")
+        return Applied(conversation.Turn(gone))
     resolved, accepted = _resolve(rt, resp, inc.button)
     if resolved is None and not store.seen(session, inc.key):
         return _stale(rt, resp)
@@ -123,13 +127,17 @@ def _converse(session: Session, rt: Runtime, inc: Incoming) -> Applied:
 
 
 def _withdrawal(session: Session, rt: Runtime, inc: Incoming) -> Applied:
-    """``/withdraw CODE`` and ``/delete`` ask to confirm; their "yes" button deletes."""
+    """``/withdraw CODE`` and ``/delete`` ask to confirm; their "yes" button deletes.
+
+    Worded in the language of the chat's conversation, else the app's language.
+    """
+    resp = store.linked_respondent(session, CHANNEL, inc.chat_key or "")
+    lang = resp.language if resp is not None else inc.hint or "en"
     if inc.button is not None:
-        replies = withdraw.confirm(session, inc.button.option or "", inc.chat_key or "")
+        replies = withdraw.confirm(session, inc.button.option or "", inc.chat_key or "", lang=lang)
         return Applied(conversation.Turn(replies), accepted=True)  # the prompt shows the choice
-    return Applied(
-        conversation.Turn(withdraw.command(session, inc.kind, inc.code or "", inc.chat_key or ""))
-    )
+    replies = withdraw.command(session, inc.kind, inc.code or "", inc.chat_key or "", lang=lang)
+    return Applied(conversation.Turn(replies))
 
 
 def handle_update(
@@ -163,7 +171,7 @@ def handle_update(
             on_locked()
         return applied.turn
 
-    turn = conversation.run(rt.transaction, work, label=str(inc.update_id))
+    turn = conversation.run(rt.transaction, work, label=str(inc.update_id), lang=inc.hint or "en")
     log.info(
         "update %s -> respondent %s%s",
         inc.update_id,

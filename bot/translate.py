@@ -7,6 +7,7 @@ texts and button labels stay in memory to address and word the reply.
 Buttons carry compact callback data (Telegram allows 64 bytes) naming the stage they
 belong to, so a press on an old message is recognised and refused kindly::
 
+    l:<en|cy>                      the "Cymraeg / English" buttons (a round in two languages)
     a:<audience>                   the "who are you?" buttons
     c:<yes|no>                     the consent buttons
     q:<10 hex of sha256(qid)>:<k>  a question's option: its key, or "#<index>" if too long
@@ -22,14 +23,16 @@ from telegram import CallbackQuery, Message, Update
 
 from bot import withdraw
 from surveys.core import engine
-from surveys.core.vocabulary import AUDIENCES
+from surveys.core.vocabulary import AUDIENCES, LANGUAGES
 from surveys.storage import store
 
 CHANNEL = "telegram"
 CALLBACK_LIMIT = 64  # bytes, Telegram's limit for callback_data
 COMMANDS = ("help", "skip", "back", "stop")
+#: Commands that switch the conversation's language (also typed "Cymraeg" / "English").
+LANGUAGE_COMMANDS = {"cymraeg": "cy", "welsh": "cy", "english": "en", "saesneg": "en"}
 _CALLBACK = re.compile(
-    r"^(?:a:(?P<aud>[a-z]+)|c:(?P<consent>yes|no)"
+    r"^(?:l:(?P<lang>[a-z]{2})|a:(?P<aud>[a-z]+)|c:(?P<consent>yes|no)"
     r"|q:(?P<q>[0-9a-f]{10}):(?P<opt>#\d{1,3}|[a-z0-9_]+))$"
 )
 _PAYLOAD_SPLIT = re.compile(r"[-_]")
@@ -39,7 +42,7 @@ _PAYLOAD_SPLIT = re.compile(r"[-_]")
 class Button:
     """A pressed button: the stage it was shown at and the option it names."""
 
-    stage: str  # audience | consent | question | unknown
+    stage: str  # language | audience | consent | question | unknown
     option: str | None = None  # an option key, or "#<index>" for a long key
     question: str | None = None  # question token, for the question stage
 
@@ -66,6 +69,9 @@ class Incoming:
     message_id: int | None = None  # the message whose button was pressed (if editable)
     message_text: str | None = None  # its text, to show the chosen answer under it
     button_label: str | None = None
+    #: The person's Telegram app language, when it is one we have: only a hint (it orders
+    #: the language buttons and words a problem); their choice is what counts.
+    hint: str | None = None
     origin: str = ""  # "m<message id>" or "c<callback query id>": what this update carries
 
     @property
@@ -99,6 +105,8 @@ def callback_data(reply: engine.Reply, index: int, key: str) -> str:
     """Return the callback data of one option of a prompt (at most 64 bytes)."""
     if reply.stage == withdraw.STAGE:  # /withdraw and /delete: the key is the data
         return key
+    if reply.stage == "language":
+        return f"l:{key}"
     if reply.stage == "audience":
         return f"a:{key}"
     if reply.stage == "consent":
@@ -117,6 +125,8 @@ def parse_callback(data: str | None) -> Button:
     m = _CALLBACK.match(data or "")
     if m is None:
         return Button("unknown")
+    if m["lang"] is not None:
+        return Button("language", m["lang"]) if m["lang"] in LANGUAGES else Button("unknown")
     if m["aud"] is not None:
         return Button("audience", m["aud"]) if m["aud"] in AUDIENCES else Button("unknown")
     if m["consent"] is not None:
@@ -144,12 +154,21 @@ def _command(text: str) -> tuple[str, str] | None:
     return name, rest.strip()
 
 
+def language_hint(code: str | None) -> str | None:
+    """Return the language a Telegram ``language_code`` ("cy", "en-GB") suggests, if ours."""
+    primary = (code or "").split("-")[0].lower()
+    return primary if primary in LANGUAGES else None
+
+
 def _from_message(update_id: int, msg: Message, secret: str, *, edited: bool) -> Incoming:
     user = msg.from_user
     if msg.chat.type != "private" or user is None or user.is_bot:
         return Incoming(update_id, "ignore")
     base = dict(
-        chat_id=msg.chat.id, chat_key=chat_key(secret, user.id), origin=f"m{msg.message_id}"
+        chat_id=msg.chat.id,
+        chat_key=chat_key(secret, user.id),
+        origin=f"m{msg.message_id}",
+        hint=language_hint(user.language_code),
     )
     if edited or msg.text is None:
         # Stickers, photos, voice notes, documents, locations... and edits of earlier
@@ -166,6 +185,9 @@ def _from_message(update_id: int, msg: Message, secret: str, *, edited: bool) ->
         return Incoming(update_id, "join", code=code, audience=audience, **base)
     if name in ("withdraw", "delete"):  # code: the withdrawal code typed after /withdraw
         return Incoming(update_id, name, code=arg if name == "withdraw" else None, **base)
+    if name in LANGUAGE_COMMANDS:
+        inbound = engine.Inbound(language=LANGUAGE_COMMANDS[name])
+        return Incoming(update_id, "input", inbound=inbound, **base)
     # Unknown commands get help rather than being stored as an answer.
     command = name if name in COMMANDS else "help"
     return Incoming(update_id, "input", inbound=engine.Inbound(command=command), **base)
@@ -193,6 +215,7 @@ def _from_callback(update_id: int, cq: CallbackQuery, secret: str) -> Incoming:
         message_id=message_id,
         message_text=text,
         button_label=label,
+        hint=language_hint(cq.from_user.language_code),
         origin=f"c{cq.id}"[:24],
     )
 

@@ -59,6 +59,39 @@ DONE = "Done. Your answers are deleted. Thank you for taking part."
 DONE_ALL = "Done. Everything we had from this chat is deleted. Thank you for taking part."
 KEPT = "OK, nothing was deleted."
 THROTTLED = "You have tried a lot of times. Please wait a few minutes, then try again."
+#: The same words in Welsh (drafted by the team: see docs/cy-glossary.md).
+WELSH = {
+    ASK_CODE: (
+        "I ddileu dy atebion, anfona /withdraw a'r cod o ddiwedd yr arolwg, fel hyn: "
+        "/withdraw ABCD-EFGH"
+    ),
+    NOT_FOUND: (
+        "Sori, allen ni ddim dod o hyd i unrhyw atebion ar gyfer y cod yna. Gwiria'r cod a "
+        "rho gynnig arall arni. Os wyt ti wedi defnyddio'r cod hwn o'r blaen, mae dy atebion "
+        "wedi'u dileu yn barod."
+    ),
+    SURE: (
+        "Bydd hyn yn dileu dy atebion. Wyt ti'n siŵr?\n\n"
+        "Os dywedaist ti rywbeth sy'n golygu efallai nad wyt ti neu rywun arall yn ddiogel, "
+        "efallai y byddwn ni'n cadw'r rhan honno nes bod gweithiwr wedi gwirio dy fod yn "
+        "ddiogel. Mae popeth arall yn cael ei ddileu nawr."
+    ),
+    SURE_ALL: (
+        "Bydd hyn yn dileu popeth sydd gennym o'r sgwrs hon: dy holl atebion, ym mhob arolwg. "
+        "Wyt ti'n siŵr?\n\n"
+        "Os dywedaist ti rywbeth sy'n golygu efallai nad wyt ti neu rywun arall yn ddiogel, "
+        "efallai y byddwn ni'n cadw'r rhan honno nes bod gweithiwr wedi gwirio dy fod yn ddiogel."
+    ),
+    YES: "Ie, dileu fy atebion",
+    YES_ALL: "Ie, dileu popeth",
+    NO: "Na, cadw nhw",
+    DONE: "Wedi'i wneud. Mae dy atebion wedi'u dileu. Diolch am gymryd rhan.",
+    DONE_ALL: (
+        "Wedi'i wneud. Mae popeth oedd gennym o'r sgwrs hon wedi'i ddileu. Diolch am gymryd rhan."
+    ),
+    KEPT: "Iawn, chafodd dim byd ei ddileu.",
+    THROTTLED: "Rwyt ti wedi trio lawer gwaith. Aros ychydig funudau, yna rho gynnig arall arni.",
+}
 
 _storage = MemoryStorage()
 _limiter = MovingWindowRateLimiter(_storage)
@@ -74,12 +107,17 @@ def is_callback(data: str | None) -> bool:
     return bool(CALLBACK.match(data or ""))
 
 
-def _info(text: str) -> tuple[engine.Reply, ...]:
-    return (engine.Reply("info", text, stage="withdrawal"),)
+def _say(text: str, lang: str) -> str:
+    return WELSH.get(text, text) if lang == "cy" else text
 
 
-def _ask(text: str, yes: tuple[str, str]) -> tuple[engine.Reply, ...]:
-    return (engine.Reply("prompt", text, choices=(yes, ("x:keep", NO)), stage=STAGE),)
+def _info(text: str, lang: str = "en") -> tuple[engine.Reply, ...]:
+    return (engine.Reply("info", _say(text, lang), stage="withdrawal"),)
+
+
+def _ask(text: str, yes: tuple[str, str], lang: str = "en") -> tuple[engine.Reply, ...]:
+    choices = ((yes[0], _say(yes[1], lang)), ("x:keep", _say(NO, lang)))
+    return (engine.Reply("prompt", _say(text, lang), choices=choices, stage=STAGE),)
 
 
 def _allowed(chat_key: str, limit: str = WITHDRAW_RATE_LIMIT) -> bool:
@@ -92,38 +130,49 @@ def reset_limits() -> None:
 
 
 def command(
-    session: Session, name: str, arg: str, chat_key: str, *, limit: str = WITHDRAW_RATE_LIMIT
+    session: Session,
+    name: str,
+    arg: str,
+    chat_key: str,
+    *,
+    limit: str = WITHDRAW_RATE_LIMIT,
+    lang: str = "en",
 ) -> tuple[engine.Reply, ...]:
     """Answer ``/withdraw CODE`` or ``/delete`` with a question and two buttons."""
     if name == "delete":
-        return _ask(SURE_ALL, ("d:all", YES_ALL))
+        return _ask(SURE_ALL, ("d:all", YES_ALL), lang)
     code = normalise(arg)
     if not code:
-        return _info(ASK_CODE)
+        return _info(ASK_CODE, lang)
     if not _allowed(chat_key, limit):
         log.info("withdrawal throttled")
-        return _info(THROTTLED)
+        return _info(THROTTLED, lang)
     if withdrawal.find(session, code) is None:
-        return _info(NOT_FOUND)
-    return _ask(SURE, (f"w:{code}", YES))
+        return _info(NOT_FOUND, lang)
+    return _ask(SURE, (f"w:{code}", YES), lang)
 
 
 def confirm(
-    session: Session, data: str, chat_key: str, *, limit: str = WITHDRAW_RATE_LIMIT
+    session: Session,
+    data: str,
+    chat_key: str,
+    *,
+    limit: str = WITHDRAW_RATE_LIMIT,
+    lang: str = "en",
 ) -> tuple[engine.Reply, ...]:
     """Act on a pressed confirm button; the caller commits."""
     m = CALLBACK.match(data or "")
     if m is None or data == "x:keep":
-        return _info(KEPT)
+        return _info(KEPT, lang)
     if data == "d:all":
         totals = withdrawal.delete_chat(session, chat_key)
         log.info("chat deleted respondents=%d answers=%d", totals["respondents"], totals["answers"])
-        return _info(DONE_ALL)
+        return _info(DONE_ALL, lang)
     if not _allowed(chat_key, limit):
         log.info("withdrawal throttled")
-        return _info(THROTTLED)
+        return _info(THROTTLED, lang)
     result = withdrawal.withdraw(session, m["code"], channel="telegram")
     if not result.found:
-        return _info(NOT_FOUND)
+        return _info(NOT_FOUND, lang)
     log.info("withdrawal done answers=%d kept=%d", result.answers, result.cases_kept)
-    return _info(DONE)
+    return _info(DONE, lang)

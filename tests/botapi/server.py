@@ -56,12 +56,15 @@ class User:
     id: int
     first_name: str = "Sam"
     username: str | None = None
+    language_code: str | None = None  # the app's language, e.g. "cy" (optional in the API)
 
     def as_json(self) -> dict[str, Any]:
         """Return the User object of the Bot API."""
         data: dict[str, Any] = {"id": self.id, "is_bot": False, "first_name": self.first_name}
         if self.username:
             data["username"] = self.username
+        if self.language_code:
+            data["language_code"] = self.language_code
         return data
 
     def chat(self) -> dict[str, Any]:
