@@ -127,10 +127,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from web import admin, auth, hooks, privacy, proposals, public, withdraw
+    from web import admin, auth, changes, hooks, privacy, proposals, public, withdraw
     from web.admin.nav import admin_nav
 
     app.register_blueprint(public.bp)
+    app.register_blueprint(changes.bp)
     app.register_blueprint(privacy.bp)
     app.register_blueprint(proposals.bp)
     auth.init_app(app)

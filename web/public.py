@@ -30,7 +30,7 @@ from werkzeug.wrappers import Response
 
 from surveys.core import engine
 from surveys.core.vocabulary import AUDIENCES
-from surveys.services import conversation, safeguarding
+from surveys.services import changes, conversation, safeguarding
 from surveys.storage import store
 from surveys.storage.models import Respondent, Round
 from web import db, error_page, i18n, resume, runtime
@@ -303,12 +303,15 @@ def _closed(rnd: Round, audience: str | None, resp: Respondent | None) -> tuple[
         i18n.use(i18n.guess() if i18n.guess() in rnd.languages else rnd.languages[0])
     lang = i18n.current()
     text = texts.get("not_open_yet" if draft else "closed", audience, lang)
+    extra: dict[str, str] = {}
+    if changes.is_public(rnd):  # the posters' QR codes lead here after the round
+        extra = {"link": url_for("changes.page", code=rnd.code), "link_text": _("See what changed")}
     if resp is not None and not draft:
         # Someone part-way through keeps their way to take back what they gave.
         code = store.withdrawal_code(runtime().settings.secret_key, resp.id)
         text = texts.get("closed_midway", resp.audience, lang, code=code)
-        return error_page(410, rnd.title, text, code=code)
-    return error_page(403 if draft else 410, rnd.title, text)
+        return error_page(410, rnd.title, text, code=code, **extra)
+    return error_page(403 if draft else 410, rnd.title, text, **extra)
 
 
 def _strip_danger(text: str, danger: str) -> str:

@@ -98,6 +98,8 @@ class Round(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the "You said, we did" page went public (None: not yet, or taken down).
+    changes_published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     respondents: Mapped[list[Respondent]] = relationship(back_populates="round")
 
@@ -242,6 +244,24 @@ class AnswerTheme(Base):
         ForeignKey("themes.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     source: Mapped[str] = mapped_column(String(16), default="engine")
+
+
+class Change(Base):
+    """One line of a round's "You said, we did" page, written by the lead for everyone."""
+
+    __tablename__ = "changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    priority: Mapped[str | None] = mapped_column(String(64))
+    you_said: Mapped[str] = mapped_column(Text)
+    we_did: Mapped[str] = mapped_column(Text)
+    # The same in Welsh, for a round offered in Welsh (English is shown where it is empty).
+    you_said_cy: Mapped[str | None] = mapped_column(Text)
+    we_did_cy: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Narrative(Base):

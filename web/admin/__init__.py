@@ -23,6 +23,7 @@ bp.after_request(_no_store)
 # and accounts, import, actions and the safeguarding queue, review, themes and dashboards.
 from web.admin import (  # noqa: E402,F401
     audit,
+    changes,
     dashboard,
     exports,
     imports,

@@ -31,6 +31,7 @@ ROUND_TABS = (
     ("admin.themes_overview", "Themes", REVIEWERS),
     ("admin.quotes", "Quotes", READERS),
     ("admin.exports_page", "Export", READERS),
+    ("admin.round_changes", "You said, we did", READERS),
 )
 
 
@@ -52,14 +53,14 @@ def question_options(rnd: Round) -> list[tuple[str, str]]:
     for aud in AUDIENCES:
         for q in catalogue.questions_for(rnd.priorities, aud):
             if q.type == "text" and q.id not in seen:
-                seen[q.id] = q.text_for(aud) or q.id
+                seen[q.id] = catalogue.heading(q.id, aud) or q.id
     return list(seen.items())
 
 
 def question_wording(qid: str, audience: str) -> str:
     """Return a question as this audience was asked it (the id when the bank has gone)."""
     try:
-        return runtime().catalogue.question(qid).text_for(audience) or qid
+        return runtime().catalogue.heading(qid, audience) or qid
     except KeyError:
         return qid
 
