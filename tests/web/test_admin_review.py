@@ -412,3 +412,10 @@ def test_texts_used_by_the_seed_are_secret_markers():
     # Guards the other tests: the markers are what those tests search for.
     assert "FLAGMARK" in FLAGGED_TEXT and "CASEMARK" in CASE_TEXT
     assert "OTHERMARK" in OTHER_ROUND_TEXT
+
+
+def test_the_question_filter_tells_follow_ups_apart(as_role, built):
+    page = as_role("reviewer").get(f"/admin/rounds/{built.code}/review").get_data(as_text=True)
+    # "Tell us why." alone would be the same four times; each comes after its own question.
+    assert ">How was your time with the YOT? Tell us why.<" in page
+    assert ">Tell us why.<" not in page
