@@ -151,3 +151,49 @@ def test_posters_speak_to_each_audience_in_its_own_words():
     for text in (child.intro, *child.points):
         for sentence in re.split(r"[.!?]\s", text):
             assert len(sentence.split()) <= 25, sentence
+
+
+# --------------------------------------------------------------------------- Cymraeg
+
+
+def welsh_kit(audience="child", languages=("cy", "en"), **kw):
+    return invites.build_kit(
+        code="ABC234",
+        title="Arolwg",
+        audience=audience,
+        base_url="https://yjs.example.gov.uk",
+        bot_username="yjvoice_bot",
+        question_count=12,
+        languages=languages,
+        **kw,
+    )
+
+
+@pytest.mark.parametrize("audience", AUDIENCES)
+def test_a_bilingual_kit_says_it_in_welsh_first_where_the_service_chooses(audience):
+    welsh_first = welsh_kit(audience)
+    assert [p.lang for p in welsh_first.posters] == ["cy", "en"]
+    assert welsh_first.poster.lang == "cy"
+    first, second = welsh_first.sms.split("\n")[:2]
+    assert welsh_first.sms.endswith(welsh_first.web_url)
+    assert welsh_first.sms.count(welsh_first.web_url) == 1
+    english_first = welsh_kit(audience, languages=("en", "cy"))
+    assert english_first.sms.split("\n")[0] == second.removesuffix(" " + welsh_first.web_url)
+    assert [p.lang for p in english_first.posters] == ["en", "cy"]
+    assert welsh_first.sms_parts.parts <= 3
+    assert "999" in welsh_first.poster.danger and "0800 1111" in welsh_first.poster.danger
+    assert first != second
+
+
+def test_a_welsh_text_with_accents_is_unicode_and_counted_as_such():
+    k = welsh_kit("child", languages=("cy",))
+    assert k.sms.startswith("Helo gan y gwasanaeth cyfiawnder ieuenctid.")
+    assert invites.sms_text_parts("Dere nôl") == 1
+    parts = invites.count_parts("Croeso! Mae'r arolwg yn Gymraeg: ŵ ŷ â " + "a" * 70)
+    assert parts.encoding == "UCS-2" and parts.parts == 2
+
+
+def test_a_welsh_poster_closes_on_a_welsh_date():
+    k = welsh_kit("parent", languages=("cy",), closes_on=date(2099, 3, 31))
+    assert "Ar agor tan 31 Mawrth 2099." in k.poster.points[-1]
+    assert k.poster.heading == "Rhieni a gofalwyr: dweud eich dweud"

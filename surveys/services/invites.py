@@ -6,6 +6,12 @@ and the settings and serves what these return.
 
 Telegram is offered to parents, staff and partners only: Telegram's own terms are for
 people aged 16 and over, so children are always given the web link.
+
+A round in two languages gets a bilingual kit: the text message and the poster carry both,
+in the round's order (Welsh first when the service lists ``cy`` first). Welsh is sent as
+written: a character outside GSM-7 makes the text Unicode (70, then 67 characters a part),
+and the kit says how many parts it takes (``surveys.core.sms_text``), rather than strip an
+accent to save one.
 """
 
 from __future__ import annotations
@@ -19,8 +25,10 @@ import qrcode
 from qrcode.constants import ERROR_CORRECT_M
 from qrcode.image.pure import PyPNGImage
 
-from surveys.core.engine import default_texts
-from surveys.core.vocabulary import AUDIENCES
+from surveys.core.engine import Texts, default_texts
+from surveys.core.sms_text import Parts
+from surveys.core.sms_text import count as count_parts
+from surveys.core.vocabulary import AUDIENCES, ENGLISH, WELSH
 
 AUDIENCE_NAMES = {
     "child": "Young people",
@@ -59,6 +67,8 @@ class Poster:
     points: tuple[str, ...]
     how: str
     danger: str
+    lang: str = ENGLISH
+    telegram: str = "On Telegram? Send {start} to {bot}"
 
 
 @dataclass(frozen=True)
@@ -76,6 +86,14 @@ class Kit:
     closes_on: date | None
     sms: str
     poster: Poster
+    #: Every language's poster, in the round's order (the first is ``poster``).
+    posters: tuple[Poster, ...] = ()
+    languages: tuple[str, ...] = (ENGLISH,)
+
+    @property
+    def sms_parts(self) -> Parts:
+        """Return how the text message is sent: encoding, characters and parts."""
+        return count_parts(self.sms)
 
     @property
     def telegram_offered(self) -> bool:
@@ -160,14 +178,60 @@ _SMS = {
 }
 
 
-def sms_text(audience: str, link: str, minutes: int) -> str:
-    """Return a ready-to-send text message with the link, in one text when it can be."""
+_SMS_CY = {
+    "child": (
+        "Helo gan y gwasanaeth cyfiawnder ieuenctid. Dywed dy farn er mwyn i ni wella. "
+        "Dim enwau. Tua {m} munud: {link}",
+        "Gwasanaeth cyfiawnder ieuenctid: dywed dy farn. Dim enwau. Tua {m} munud: {link}",
+        "Dywed dy farn (dim enwau): {link}",
+    ),
+    "parent": (
+        "Helo gan y gwasanaeth cyfiawnder ieuenctid. Sut gallwn ni eich cefnogi chi a'ch "
+        "plentyn yn well? Dim enwau, tua {m} munud: {link}",
+        "Gwasanaeth cyfiawnder ieuenctid: sut gallwn ni eich cefnogi? Tua {m} munud: {link}",
+        "Dweud eich dweud: {link}",
+    ),
+    "staff": (
+        "Helpwch i lunio cynllun cyfiawnder ieuenctid y flwyddyn nesaf: blaenoriaethau ac "
+        "anghenion hyfforddi. Dim enwau, tua {m} munud: {link}",
+        "Helpwch i lunio cynllun cyfiawnder ieuenctid y flwyddyn nesaf. Tua {m} munud: {link}",
+        "Dweud eich dweud: {link}",
+    ),
+    "partner": (
+        "Helpwch i lunio cynllun cyfiawnder ieuenctid y flwyddyn nesaf gyda'ch "
+        "blaenoriaethau a'ch cynigion. Dim enwau, tua {m} munud: {link}",
+        "Helpwch i lunio cynllun cyfiawnder ieuenctid y flwyddyn nesaf. Tua {m} munud: {link}",
+        "Dweud eich dweud: {link}",
+    ),
+}
+_SMS_BY_LANG = {ENGLISH: _SMS, WELSH: _SMS_CY}
+
+
+def sms_text(
+    audience: str, link: str, minutes: int, languages: tuple[str, ...] = (ENGLISH,)
+) -> str:
+    """Return a ready-to-send text message with the link, in one text when it can be.
+
+    In several languages, each says its words in the round's order, then the one link.
+    """
     _check_audience(audience)
-    options = [t.format(m=minutes, link=link) for t in _SMS[audience]]
+    if len(languages) == 1:
+        options = [t.format(m=minutes, link=link) for t in _SMS_BY_LANG[languages[0]][audience]]
+    else:
+        tiers = zip(*(_SMS_BY_LANG[lang][audience] for lang in languages), strict=True)
+        options = [
+            "\n".join(t.format(m=minutes, link="").rstrip() for t in tier) + " " + link
+            for tier in tiers
+        ]
     for text in options:
-        if gsm7_length(text) <= SMS_LIMIT:
+        if sms_text_parts(text) == 1:
             return text
-    return options[-1]  # a very long link: two texts, and the page says so
+    return options[-1]  # a very long link: more than one text, and the page says so
+
+
+def sms_text_parts(text: str) -> int:
+    """Return how many parts a text message takes (GSM-7 or, with Welsh accents, Unicode)."""
+    return count_parts(text).parts
 
 
 def _closes(closes_on: date | None) -> str:
@@ -176,10 +240,40 @@ def _closes(closes_on: date | None) -> str:
     return f" Open until {closes_on.day} {closes_on:%B %Y}."
 
 
-def poster_for(audience: str, minutes: int, closes_on: date | None = None) -> Poster:
+WELSH_MONTHS = [
+    "Ionawr",
+    "Chwefror",
+    "Mawrth",
+    "Ebrill",
+    "Mai",
+    "Mehefin",
+    "Gorffennaf",
+    "Awst",
+    "Medi",
+    "Hydref",
+    "Tachwedd",
+    "Rhagfyr",
+]
+
+
+def _closes_cy(closes_on: date | None) -> str:
+    if closes_on is None:
+        return ""
+    return f" Ar agor tan {closes_on.day} {WELSH_MONTHS[closes_on.month - 1]} {closes_on.year}."
+
+
+def poster_for(
+    audience: str,
+    minutes: int,
+    closes_on: date | None = None,
+    lang: str = ENGLISH,
+    texts: Texts | None = None,
+) -> Poster:
     """Return the poster's words for an audience: what, anonymity, time, how, danger."""
     _check_audience(audience)
-    danger = default_texts().get("danger", audience)
+    if lang == WELSH:
+        return _poster_cy(audience, minutes, closes_on, texts or default_texts())
+    danger = (texts or default_texts()).get("danger", audience)
     how = "Scan the code with your phone camera, or type the link."
     if audience == "child":
         return Poster(
@@ -235,6 +329,74 @@ def poster_for(audience: str, minutes: int, closes_on: date | None = None) -> Po
     )
 
 
+def _poster_cy(audience: str, minutes: int, closes_on: date | None, texts: Texts) -> Poster:
+    """The poster in Welsh (drafted by the team: see docs/cy-glossary.md)."""
+    danger = texts.get("danger", audience, WELSH)
+    telegram = "Ar Telegram? Anfonwch {start} at {bot}"
+    if audience == "child":
+        return Poster(
+            heading="Dweud dy ddweud",
+            intro=(
+                "Helpa i wneud y gwasanaeth cyfiawnder ieuenctid yn well i bobl ifanc. Rydyn "
+                "ni eisiau gwybod beth rwyt ti'n ei feddwl am bethau fel yr heddlu, yr ysgol a'r "
+                "help rwyt ti'n ei gael. Mae dy syniadau'n mynd i gynllun y flwyddyn nesaf."
+            ),
+            points=(
+                "Dwyt ti ddim yn rhoi dy enw. Mae beth rwyt ti'n ei ddweud yn breifat, oni bai "
+                "dy fod yn dweud bod rhywun mewn perygl. Yna rhaid i ni ddweud wrth rywun all eu "
+                "cadw'n ddiogel.",
+                f"Mae'n cymryd tua {minutes} munud. Gelli di hepgor unrhyw gwestiwn a stopio "
+                "unrhyw bryd." + _closes_cy(closes_on),
+            ),
+            how="Sgania'r cod gyda chamera dy ffôn, neu teipia'r ddolen.",
+            danger=danger,
+            lang=WELSH,
+            telegram=telegram,
+        )
+    anonymous = (
+        "Mae'n ddienw: dydyn ni ddim yn gofyn am eich enw. Yr unig eithriad yw os yw beth "
+        "rydych chi'n ei ysgrifennu yn awgrymu y gallai rhywun fod mewn perygl; yna rhaid i ni "
+        "ei drosglwyddo i'r arweinydd diogelu."
+    )
+    time = (
+        f"Mae'n cymryd tua {minutes} munud. Gallwch hepgor unrhyw gwestiwn, mynd yn ôl, neu "
+        "stopio unrhyw bryd." + _closes_cy(closes_on)
+    )
+    how = "Sganiwch y cod gyda chamera eich ffôn, neu teipiwch y ddolen."
+    if audience == "parent":
+        return Poster(
+            heading="Rhieni a gofalwyr: dweud eich dweud",
+            intro=(
+                "Dywedwch wrthym sut gall y gwasanaeth cyfiawnder ieuenctid eich cefnogi chi a'ch "
+                "plentyn yn well. Mae beth rydych chi'n ei ddweud yn helpu i lunio cynllun "
+                "cyfiawnder ieuenctid y flwyddyn nesaf."
+            ),
+            points=(anonymous, time),
+            how=how,
+            danger=danger,
+            lang=WELSH,
+            telegram=telegram,
+        )
+    who = "staff a gwirfoddolwyr" if audience == "staff" else "partneriaid ac aelodau'r bwrdd"
+    return Poster(
+        heading="Helpwch i lunio cynllun cyfiawnder ieuenctid y flwyddyn nesaf",
+        intro=(
+            f"Rydyn ni'n gofyn i {who} ar beth ddylai'r gwasanaeth cyfiawnder ieuenctid weithio "
+            "y flwyddyn nesaf: cynigiwch flaenoriaethau a chamau gweithredu"
+            + (
+                ", a dywedwch wrthym pa hyfforddiant sydd ei angen arnoch."
+                if audience == "staff"
+                else "."
+            )
+        ),
+        points=(anonymous, time),
+        how=how,
+        danger=danger,
+        lang=WELSH,
+        telegram=telegram,
+    )
+
+
 def build_kit(
     *,
     code: str,
@@ -244,10 +406,14 @@ def build_kit(
     bot_username: str | None,
     question_count: int,
     closes_on: date | None = None,
+    languages: tuple[str, ...] | list[str] = (ENGLISH,),
+    texts: Texts | None = None,
 ) -> Kit:
-    """Return the invitation kit of one round for one audience."""
+    """Return the invitation kit of one round for one audience, in the round's languages."""
     link = web_link(base_url, code, audience)
     minutes = estimate_minutes(question_count)
+    langs = tuple(languages) or (ENGLISH,)
+    posters = tuple(poster_for(audience, minutes, closes_on, lang, texts) for lang in langs)
     return Kit(
         code=code,
         title=title,
@@ -258,8 +424,10 @@ def build_kit(
         telegram_start=telegram_start(code, audience),
         minutes=minutes,
         closes_on=closes_on,
-        sms=sms_text(audience, link, minutes),
-        poster=poster_for(audience, minutes, closes_on),
+        sms=sms_text(audience, link, minutes, langs),
+        poster=posters[0],
+        posters=posters,
+        languages=langs,
     )
 
 

@@ -226,3 +226,19 @@ def test_staff_screens_stay_english(client):
     html = page.get_data(as_text=True)
     assert "language-link" not in html
     assert 'lang="cy"' not in html
+
+
+def test_a_bilingual_round_s_kit_and_poster_are_welsh_first(app, staff, bilingual):
+    from tests.web.test_admin_rounds import lead_on
+
+    lead = lead_on(app, staff)
+    kit = unescape(lead.get(f"/admin/rounds/{bilingual}/invite/child").get_data(as_text=True))
+    assert "offered in Welsh and English, in that order" in kit
+    assert "Dywed dy farn" in kit and "Tell us what you think" in kit
+    assert kit.index("Dywed dy farn") < kit.index("Tell us what you think")
+    poster = unescape(
+        lead.get(f"/admin/rounds/{bilingual}/invite/child/poster").get_data(as_text=True)
+    )
+    assert '<section lang="cy">' in poster and '<section lang="en-GB">' in poster
+    assert poster.index("Dweud dy ddweud") < poster.index("Have your say")
+    assert WELSH_DANGER in poster and ENGLISH_DANGER in poster

@@ -30,6 +30,8 @@ def _kit(code: str, audience: str) -> tuple[Round, invites.Kit]:
         bot_username=rt.settings.telegram_bot_username,
         question_count=len(rt.catalogue.questions_for(rnd.priorities, audience)),
         closes_on=rnd.closes_on,
+        languages=rnd.languages,
+        texts=rt.context.texts,
     )
     return rnd, kit
 
