@@ -233,12 +233,23 @@ def round_list(as_json: bool) -> None:
     help="Hide any number about a group smaller than this ('fewer than N').",
 )
 @click.option(
+    "--lang",
+    type=click.Choice(["en", "cy"]),
+    default="en",
+    show_default=True,
+    help="The plan's language: cy prints Welsh headings, questions and labels (Word and "
+    "Markdown); quotes are printed as given, and an English plan adds the lead's English "
+    "translation of a Welsh quote.",
+)
+@click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
     required=True,
     help="File to write ('-' for standard output; csv and md only).",
 )
-def export(code: str, fmt: str | None, everything: bool, min_group: int, out: Path) -> None:
+def export(
+    code: str, fmt: str | None, everything: bool, min_group: int, lang: str, out: Path
+) -> None:
     """Export the plan's tables: approved quotes per priority, ratings, actions, method.
 
     Only approved, redacted, unflagged answers are printed; numbers about small groups are
@@ -275,7 +286,14 @@ def export(code: str, fmt: str | None, everything: bool, min_group: int, out: Pa
                 out,
                 mode,
                 lambda fh: exporting.export_plan(
-                    session, rnd, rt.catalogue, fmt, fh, actor=cli_actor(), min_group=min_group
+                    session,
+                    rnd,
+                    rt.catalogue,
+                    fmt,
+                    fh,
+                    actor=cli_actor(),
+                    min_group=min_group,
+                    lang=lang,
                 ),
             )
         except NoApprovedQuotes as exc:

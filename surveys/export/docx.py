@@ -21,6 +21,7 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 
 from surveys.core.vocabulary import SENTIMENT_LABELS, SENTIMENTS
+from surveys.export import words
 from surveys.export.plan import (
     Plan,
     Section,
@@ -36,7 +37,7 @@ BOX_FILL = "EAF1FB"
 BOX_BORDER = "1F4E79"
 # Colour-blind safe (Okabe-Ito): positive, neutral, negative.
 SENTIMENT_COLOURS = ("#009E73", "#BBBBBB", "#D55E00")
-ACTION_COLUMNS = ("ID", "Achieve", "Do", "Evidence / Measure")
+ACTION_COLUMNS = words.ACTION_COLUMNS["en"]
 
 
 def clean(text: str) -> str:
@@ -132,8 +133,12 @@ class _Writer:
             self.italic(container, q.wording)
             for quote in q.quotes:
                 line = quoted(quote.text)
-                if count := said_by(quote, box.audience):
+                if count := said_by(quote, box.audience, box.lang):
                     line += " " + count
+                if quote.translation:
+                    line += " " + words.word(
+                        "translation", box.lang, text=quoted(quote.translation)
+                    )
                 self.styled(container.add_paragraph(line), self.bullet_id)
 
     def table(self, header: Sequence[str], rows: Sequence[Sequence[str]]) -> Any:
@@ -171,7 +176,7 @@ class _Writer:
     def ratings(self, section: Section) -> None:
         if not section.ratings:
             return
-        self.doc.add_heading("Ratings", level=3)
+        self.doc.add_heading(words.word("ratings", self.plan.lang), level=3)
         for r in section.ratings:
             self.italic(self.doc, r.wording)
             t = r.table
@@ -179,13 +184,13 @@ class _Writer:
                 [t.rows[i]] + [t.percent_text(i, j) for j in range(len(t.columns))]
                 for i in range(len(t.rows))
             ]
-            self.table(["Who", *t.columns], rows)
+            self.table([words.word("who", self.plan.lang), *t.columns], rows)
 
     def sentiment(self, section: Section) -> None:
         t = section.sentiment
         if not t.rows:
             return
-        self.doc.add_heading("How people felt", level=3)
+        self.doc.add_heading(words.word("feelings", self.plan.lang), level=3)
         png = sentiment_chart(t) if self.charts else None
         if png:
             self.doc.add_picture(io.BytesIO(png), width=Cm(12))
@@ -198,15 +203,17 @@ class _Writer:
                     f"{t.percent_text(i, j)} {name.lower()}" for j, name in enumerate(t.columns)
                 )
                 parts.append(f"{who}: {pcts}")
-        note = self.doc.add_paragraph("Sentiment of written answers. " + "; ".join(parts) + ".")
+        note = self.doc.add_paragraph(
+            words.word("sentiment_note", self.plan.lang) + " " + "; ".join(parts) + "."
+        )
         note.runs[0].font.size = Pt(9)
 
     def actions(self, section: Section) -> None:
         if not section.actions:
             return
-        self.doc.add_heading("Actions", level=3)
+        self.doc.add_heading(words.word("actions", self.plan.lang), level=3)
         self.table(
-            ACTION_COLUMNS,
+            words.ACTION_COLUMNS[self.plan.lang],
             [[a.id, a.achieve, a.do, a.evidence] for a in section.actions],
         )
 
@@ -223,28 +230,28 @@ class _Writer:
     def appendix(self) -> None:
         plan = self.plan
         self.doc.add_page_break()
-        self.doc.add_heading("Appendix: how we consulted", level=1)
+        self.doc.add_heading(words.word("appendix", plan.lang), level=1)
         for line in method_lines(plan):
             self.doc.add_paragraph(line)
         header, rows = who_took_part(plan)
         if rows:
-            self.doc.add_heading("Who took part", level=3)
+            self.doc.add_heading(words.word("who_took_part", plan.lang), level=3)
             self.table(header, rows)
-        self.doc.add_heading("Numbers not shown", level=3)
+        self.doc.add_heading(words.word("hidden", plan.lang), level=3)
         hidden = plan.suppressed
         if not hidden:
-            self.doc.add_paragraph("Every number in this document is shown.")
+            self.doc.add_paragraph(words.word("all_shown", plan.lang))
         for line in summarise(hidden):
             self.styled(self.doc.add_paragraph(clean(line)), self.bullet_id)
 
     def build(self) -> Any:
         plan = self.plan
-        self.doc.add_heading("Voice of children and families", level=0)
-        self.doc.add_paragraph(clean(f"{plan.round.title} (round {plan.round.code})"))
+        lang = plan.lang
+        self.doc.add_heading(words.word("document", lang), level=0)
         self.doc.add_paragraph(
-            "Any quotes from children and families have been carefully edited to ensure "
-            "their anonymity."
+            clean(words.word("round", lang, title=plan.round.title, code=plan.round.code))
         )
+        self.doc.add_paragraph(words.word("edited", lang))
         for section in plan.sections:
             self.section(section)
         self.appendix()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from surveys.export.docx import ACTION_COLUMNS, section_heading
+from surveys.export import words
+from surveys.export.docx import section_heading
 from surveys.export.plan import (
     Plan,
     Section,
@@ -40,8 +41,12 @@ def _box(box: VoiceBox, prefix: str = "> ") -> list[str]:
     for q in box.questions:
         lines += [f"*{escape(q.wording)}*", ""]
         for quote in q.quotes:
-            count = said_by(quote, box.audience)
-            lines.append(f"- \u201c{escape(quote.text)}\u201d" + (f" {count}" if count else ""))
+            count = said_by(quote, box.audience, box.lang)
+            line = f"- \u201c{escape(quote.text)}\u201d" + (f" {count}" if count else "")
+            if quote.translation:
+                english = f"\u201c{escape(quote.translation)}\u201d"
+                line += " " + words.word("translation", box.lang, text=english)
+            lines.append(line)
         lines.append("")
     lines += [box.footer, ""]
     return [(prefix + line).rstrip() for line in lines]
@@ -55,46 +60,45 @@ def _pct_rows(t: SafeTable) -> list[list[str]]:
     ]
 
 
-def _section(s: Section) -> list[str]:
+def _section(s: Section, lang: str = "en") -> list[str]:
     lines = [f"## {escape(section_heading(s))}", ""]
+    who = words.word("who", lang)
     for box in s.voice_boxes:
         lines += [*_box(box), ""]
     if s.narrative:
         lines += [escape(s.narrative), ""]
     if s.ratings:
-        lines += ["### Ratings", ""]
+        lines += [f"### {words.word('ratings', lang)}", ""]
         for r in s.ratings:
             lines += [f"*{escape(r.wording)}*", ""]
-            lines += _table(["Who", *r.table.columns], _pct_rows(r.table))
+            lines += _table([who, *r.table.columns], _pct_rows(r.table))
     if s.sentiment.rows:
-        lines += ["### How people felt", ""]
-        lines += _table(["Who", *s.sentiment.columns], _pct_rows(s.sentiment))
+        lines += [f"### {words.word('feelings', lang)}", ""]
+        lines += _table([who, *s.sentiment.columns], _pct_rows(s.sentiment))
     if s.actions:
-        lines += ["### Actions", ""]
-        lines += _table(ACTION_COLUMNS, [[a.id, a.achieve, a.do, a.evidence] for a in s.actions])
+        lines += [f"### {words.word('actions', lang)}", ""]
+        rows = [[a.id, a.achieve, a.do, a.evidence] for a in s.actions]
+        lines += _table(words.ACTION_COLUMNS[lang], rows)
     return lines
 
 
 def render_markdown(plan: Plan) -> str:
     """Return the whole plan as Markdown text."""
-    lines = ["# Voice of children and families", ""]
-    lines += [f"{escape(plan.round.title)} (round {plan.round.code})", ""]
-    lines += [
-        "Any quotes from children and families have been carefully edited to ensure their "
-        "anonymity.",
-        "",
-    ]
+    lang = plan.lang
+    lines = [f"# {words.word('document', lang)}", ""]
+    lines += [words.word("round", lang, title=escape(plan.round.title), code=plan.round.code), ""]
+    lines += [words.word("edited", lang), ""]
     for s in plan.sections:
-        lines += _section(s)
-    lines += ["## Appendix: how we consulted", ""]
+        lines += _section(s, lang)
+    lines += [f"## {words.word('appendix', lang)}", ""]
     lines += [escape(line) + "\n" for line in method_lines(plan)]
     header, rows = who_took_part(plan)
     if rows:
-        lines += ["### Who took part", ""]
+        lines += [f"### {words.word('who_took_part', lang)}", ""]
         lines += _table(header, rows)
-    lines += ["### Numbers not shown", ""]
+    lines += [f"### {words.word('hidden', lang)}", ""]
     hidden = plan.suppressed
-    lines += [f"- {escape(line)}" for line in summarise(hidden)] or ["Every number is shown."]
+    lines += [f"- {escape(line)}" for line in summarise(hidden)] or [words.word("all_shown", lang)]
     return "\n".join(lines).rstrip() + "\n"
 
 

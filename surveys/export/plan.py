@@ -50,10 +50,9 @@ from surveys.core.vocabulary import (
     AUDIENCES,
     CHANNEL_PHRASES,
     QUOTE_AUDIENCES,
-    SENTIMENT_LABELS,
     SENTIMENTS,
 )
-from surveys.export import narrative
+from surveys.export import narrative, words
 from surveys.export.suppression import (
     MIN_GROUP,
     NOT_SHOWN,
@@ -97,6 +96,8 @@ class AnswerRow(NamedTuple):
     quotable: bool  # approved, unflagged, no safeguarding case, redacted, chosen as quote
     flagged: bool
     themes: tuple[str, ...] = ()  # codebook theme keys tagged on the answer
+    language: str = "en"  # the language the question was asked in (words kept as given)
+    translation: str = ""  # the lead's English translation of a quote in another language
 
 
 @dataclass(frozen=True)
@@ -128,10 +129,15 @@ class RoundInfo:
 
 
 class Quote(NamedTuple):
-    """One printed quote, and how many people gave these same words."""
+    """One printed quote, and how many people gave these same words.
+
+    ``translation``: the lead's English translation of a quote given in another language,
+    printed after it in an English plan.
+    """
 
     text: str
     count: int = 1
+    translation: str = ""
 
 
 @dataclass(frozen=True)
@@ -151,6 +157,7 @@ class VoiceBox:
     n: int
     n_text: str  # the number, or "fewer than 10"
     questions: tuple[QuestionQuotes, ...]
+    lang: str = "en"  # the plan's language
 
     @property
     def quote_count(self) -> int:
@@ -165,22 +172,20 @@ class VoiceBox:
     @property
     def heading(self) -> str:
         """Return the box's heading."""
-        return "Children's voices" if self.audience == "child" else "Parents' and carers' voices"
+        return words.word(
+            "voices_child" if self.audience == "child" else "voices_parent", self.lang
+        )
 
     @property
     def footer(self) -> str:
         """Return the line printed under the quotes: the same words for every box."""
-        group = AUDIENCE_LABELS.get(self.audience, self.audience).lower()
-        count = "" if self.n_text == NOT_SHOWN else f"{self.n_text} "
-        return f"(A selection from responses from {count}{group} compiled for this plan)"
+        count = "" if self.n_text == NOT_SHOWN else self.n_text
+        return words.count_line(self.audience, count, self.lang)
 
 
-def said_by(quote: Quote, audience: str) -> str:
+def said_by(quote: Quote, audience: str, lang: str = "en") -> str:
     """Return "(3 young people said this)" for a quote several people gave, else ""."""
-    if quote.count < 2:
-        return ""
-    who = "young people" if audience == "child" else AUDIENCE_LABELS.get(audience, "").lower()
-    return f"({quote.count} {who} said this)"
+    return words.said_by(quote.count, audience, lang)
 
 
 @dataclass(frozen=True)
@@ -256,6 +261,7 @@ class Plan:
     sections: tuple[Section, ...]
     method: Method
     min_group: int
+    lang: str = "en"
 
     @property
     def quote_count(self) -> int:
@@ -293,16 +299,19 @@ def plan_from_rows(
     min_group: int = MIN_GROUP,
     narratives: Mapping[str, str] | None = None,
     theme_labels: Mapping[str, str] | None = None,
+    lang: str = "en",
 ) -> Plan:
     """Return the plan for a round from its answer rows and accepted proposals.
 
     ``narratives`` holds the lead's own narrative per priority key (a draft is written for
-    the others); ``theme_labels`` names the codebook's themes for the drafts.
+    the others); ``theme_labels`` names the codebook's themes for the drafts. ``lang`` is the
+    plan's language: section titles, question wording and fixed words (quotes are printed
+    as given, whatever their language; an English plan adds the lead's translation).
     """
     if min_group < 1:
         raise ValueError("min_group must be at least 1")
     order = {b.key: b.order for b in catalogue.banks}
-    titles = {b.key: b.title for b in catalogue.banks}
+    titles = {b.key: b.title_in(lang) for b in catalogue.banks}
     q_rank: dict[str, tuple[int, int]] = {}
     for b in catalogue.banks:
         for k, q in enumerate(b.questions):
@@ -329,8 +338,8 @@ def plan_from_rows(
     # A priority unknown to the banks (a bank since removed) still gets its section, last.
     keys += sorted(k for k in {*by_priority, *actions_by} if k not in order and has_content(k))
 
-    method = _method(info, rows, min_group)
-    group_n = _group_counts(method.respondents)
+    method = _method(info, rows, min_group, lang)
+    group_n = _group_counts(method.respondents, lang)
     sections = []
     for key in keys:
         sections.append(
@@ -346,22 +355,23 @@ def plan_from_rows(
                 (narratives or {}).get(key, ""),
                 theme_labels or {},
                 group_n,
+                lang,
             )
         )
-    return Plan(info, tuple(sections), method, min_group)
+    return Plan(info, tuple(sections), method, min_group, lang)
 
 
-def _wording(catalogue: Catalogue, qid: str, audience: str) -> tuple[str, str]:
+def _wording(catalogue: Catalogue, qid: str, audience: str, lang: str = "en") -> tuple[str, str]:
     try:
         q = catalogue.question(qid)
     except KeyError:
         return UNKNOWN_QUESTION, "text"
-    return q.text_for(audience) or UNKNOWN_QUESTION, q.type
+    return q.text_for(audience, lang) or UNKNOWN_QUESTION, q.type
 
 
-def _heading(catalogue: Catalogue, qid: str, audience: str) -> str:
+def _heading(catalogue: Catalogue, qid: str, audience: str, lang: str = "en") -> str:
     try:
-        return catalogue.heading(qid, audience) or UNKNOWN_QUESTION
+        return catalogue.heading(qid, audience, lang) or UNKNOWN_QUESTION
     except KeyError:
         return UNKNOWN_QUESTION
 
@@ -378,6 +388,7 @@ def _section(
     narrative: str,
     theme_labels: Mapping[str, str],
     group_n: Mapping[str, str],
+    lang: str = "en",
 ) -> Section:
     people: dict[str, set[str]] = defaultdict(set)
     for r in rows:
@@ -386,9 +397,12 @@ def _section(
     boxes, gaps = [], []
     for aud in QUOTE_AUDIENCES:
         quotes: dict[str, list[str]] = defaultdict(list)
+        translations: dict[str, str] = {}
         for r in rows:
             if r.audience == aud and r.quotable:
                 quotes[r.question_id].append(r.publishable_text)
+                if r.translation and r.language != lang:
+                    translations.setdefault(r.publishable_text, r.translation)
         n = len(people.get(aud, ()))
         if not quotes and n == 0:
             continue
@@ -397,19 +411,23 @@ def _section(
             gaps.append(f"no {group} quotes chosen yet")
         questions = []
         for qid in sorted(quotes, key=lambda q: (q_rank.get(q, (10**6, 0)), q)):
-            wording = _heading(catalogue, qid, aud)
-            questions.append(QuestionQuotes(qid, wording, merge_quotes(quotes[qid])))
+            wording = _heading(catalogue, qid, aud, lang)
+            merged = tuple(
+                q._replace(translation=translations.get(q.text, "")) if lang == "en" else q
+                for q in merge_quotes(quotes[qid])
+            )
+            questions.append(QuestionQuotes(qid, wording, merged))
         # N is the group's own count in the method table (shown or hidden the same way):
         # one count of each group in the whole document, so no two can be subtracted.
         n_text = group_n.get(aud, _count_text(n, min_group))
-        boxes.append(VoiceBox(aud, n, n_text, tuple(questions)))
+        boxes.append(VoiceBox(aud, n, n_text, tuple(questions), lang))
     if not people:
         gaps.append("nobody has answered yet")
     if not actions:
         gaps.append("no actions accepted yet")
 
-    ratings = _ratings(title, rows, catalogue, q_rank, min_group)
-    sentiment = _sentiment(title, rows, people, min_group)
+    ratings = _ratings(title, rows, catalogue, q_rank, min_group, lang)
+    sentiment = _sentiment(title, rows, people, min_group, lang)
     numbered = [
         Action(f"{number}:{seq} {a.agency}".strip(), a.agency, a.achieve, a.do, a.evidence)
         for seq, a in enumerate(actions, start=1)
@@ -491,9 +509,9 @@ def _representative(box: VoiceBox | None) -> str | None:
     return max(quotes, key=lambda q: q.count).text  # max() keeps the first of equals
 
 
-def _group_counts(respondents: SafeTable) -> dict[str, str]:
+def _group_counts(respondents: SafeTable, lang: str = "en") -> dict[str, str]:
     """Return each group's count of people as the method table prints it."""
-    labels = {AUDIENCE_LABELS.get(a, a): a for a in AUDIENCES}
+    labels = {words.audience_label(a, lang): a for a in AUDIENCES}
     return {
         labels[label]: respondents.cell_text(i, 0)
         for i, label in enumerate(respondents.rows)
@@ -511,6 +529,7 @@ def _ratings(
     catalogue: Catalogue,
     q_rank: dict[str, tuple[int, int]],
     min_group: int,
+    lang: str = "en",
 ) -> tuple[RatingTable, ...]:
     keys = [k for k, _ in RATING_OPTIONS]
     counts: dict[str, dict[str, Counter[str]]] = defaultdict(lambda: defaultdict(Counter))
@@ -520,11 +539,11 @@ def _ratings(
     out = []
     for qid in sorted(counts, key=lambda q: (q_rank.get(q, (10**6, 0)), q)):
         auds = tuple(a for a in AUDIENCES if a in counts[qid])
-        wording = _wording(catalogue, qid, auds[0])[0]
+        wording = _wording(catalogue, qid, auds[0], lang)[0]
         table = suppress(
             [[counts[qid][a][k] for k in keys] for a in auds],
-            rows=[AUDIENCE_LABELS.get(a, a) for a in auds],
-            columns=[label for _, label in RATING_OPTIONS],
+            rows=[words.audience_label(a, lang) for a in auds],
+            columns=words.rating_labels(lang),
             title=f"{title}: {wording}",
             min_group=min_group,
             rule="row",
@@ -535,7 +554,11 @@ def _ratings(
 
 
 def _sentiment(
-    title: str, rows: list[AnswerRow], people: dict[str, set[str]], min_group: int
+    title: str,
+    rows: list[AnswerRow],
+    people: dict[str, set[str]],
+    min_group: int,
+    lang: str = "en",
 ) -> SafeTable:
     labels = list(SENTIMENTS)
     counts: dict[str, Counter[str]] = defaultdict(Counter)
@@ -545,8 +568,8 @@ def _sentiment(
     auds = [a for a in QUOTE_AUDIENCES if counts.get(a)]
     return suppress(
         [[counts[a][k] for k in labels] for a in auds],
-        rows=[AUDIENCE_LABELS[a] for a in auds],
-        columns=[SENTIMENT_LABELS[s] for s in SENTIMENTS],
+        rows=[words.audience_label(a, lang) for a in auds],
+        columns=words.sentiment_labels(lang),
         title=f"{title}: sentiment of written answers",
         min_group=min_group,
         rule="row",
@@ -556,7 +579,7 @@ def _sentiment(
     )
 
 
-def _method(info: RoundInfo, rows: Sequence[AnswerRow], min_group: int) -> Method:
+def _method(info: RoundInfo, rows: Sequence[AnswerRow], min_group: int, lang: str = "en") -> Method:
     channels = sorted({r.channel for r in rows})
     who: dict[str, set[str]] = defaultdict(set)
     for r in rows:
@@ -566,9 +589,9 @@ def _method(info: RoundInfo, rows: Sequence[AnswerRow], min_group: int) -> Metho
     # nothing printed elsewhere can be subtracted from them (channels are named in words).
     respondents = suppress(
         [[len(who[a])] for a in auds],
-        rows=[AUDIENCE_LABELS.get(a, a) for a in auds],
-        columns=["People"],
-        title="Who took part",
+        rows=[words.audience_label(a, lang) for a in auds],
+        columns=[words.word("people", lang)],
+        title=words.word("who_took_part", lang),
         min_group=min_group,
         rule="cell",
         column_totals=True,
@@ -599,8 +622,8 @@ def who_took_part(plan: Plan) -> tuple[list[str], list[list[str]]]:
     t = plan.method.respondents
     rows = [[t.rows[i], t.cell_text(i, 0)] for i in range(len(t.rows))]
     if t.rows:
-        rows.append(["Total", t.column_total_text(0)])
-    return ["Who", "People"], rows
+        rows.append([words.word("total", plan.lang), t.column_total_text(0)])
+    return [words.word("who", plan.lang), words.word("people", plan.lang)], rows
 
 
 def method_lines(plan: Plan) -> list[str]:

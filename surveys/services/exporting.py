@@ -46,9 +46,14 @@ FORMATS: dict[str, Format] = {
 
 
 def build_plan(
-    session: Session, rnd: Round, catalogue: Catalogue, *, min_group: int = MIN_GROUP
+    session: Session,
+    rnd: Round,
+    catalogue: Catalogue,
+    *,
+    min_group: int = MIN_GROUP,
+    lang: str = "en",
 ) -> Plan:
-    """Read one round and return its plan tables, small numbers suppressed."""
+    """Read one round and return its plan tables, small numbers suppressed, in a language."""
     return plan_from_rows(
         queries.round_info(session, rnd),
         queries.plan_rows(session, rnd),
@@ -57,6 +62,7 @@ def build_plan(
         min_group=min_group,
         narratives=queries.narratives(session, rnd),
         theme_labels=theme_labels(),
+        lang=lang,
     )
 
 
@@ -142,12 +148,14 @@ def export_plan(
     *,
     actor: Any,
     min_group: int = MIN_GROUP,
+    lang: str = "en",
 ) -> Plan:
     """Write the round's plan tables to ``out`` and record the export; return the plan.
 
-    Raises NoApprovedQuotes, before writing anything, when no quote is approved yet.
+    ``lang`` is the plan's language (``cy``: Welsh headings, wording and labels in Word and
+    Markdown). Raises NoApprovedQuotes, before writing anything, when no quote is approved.
     """
-    plan = build_plan(session, rnd, catalogue, min_group=min_group)
+    plan = build_plan(session, rnd, catalogue, min_group=min_group, lang=lang)
     plan.require_quotes()
     write_plan(plan, fmt, out)
     audit.record(
@@ -155,7 +163,7 @@ def export_plan(
         "export",
         actor=actor,
         round_id=rnd.id,
-        details={"format": fmt, "scope": "quotes", "quotes": plan.quote_count},
+        details={"format": fmt, "scope": "quotes", "quotes": plan.quote_count, "lang": lang},
     )
     return plan
 

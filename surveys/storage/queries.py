@@ -39,6 +39,8 @@ def plan_rows(session: Session, rnd: Round) -> list[AnswerRow]:
             Answer.is_quote,
             Answer.flagged,
             Answer.themes,
+            Answer.language,
+            Answer.quote_translation,
             SafeguardingCase.id.label("case_id"),
         )
         .outerjoin(SafeguardingCase, SafeguardingCase.answer_id == Answer.id)
@@ -64,6 +66,8 @@ def plan_rows(session: Session, rnd: Round) -> list[AnswerRow]:
         is_quote,
         flagged,
         themes,
+        language,
+        quote_translation,
         case_id,
     ) in session.connection().execute(stmt):
         quotable = (
@@ -88,6 +92,8 @@ def plan_rows(session: Session, rnd: Round) -> list[AnswerRow]:
                 quotable and bool(text),
                 bool(flagged or case_id is not None),
                 tuple(themes or ()),
+                language or "en",
+                (quote_translation or "").strip() if quotable else "",
             )
         )
     return rows

@@ -223,7 +223,11 @@ def review_quote(code: str, answer_id: int) -> Response | tuple[str, int]:
     try:
         with transaction() as session:
             result = review.use_as_quote(
-                answer, current_user.user_id, draft, confirmed=request.form.get("confirm") == "yes"
+                answer,
+                current_user.user_id,
+                draft,
+                confirmed=request.form.get("confirm") == "yes",
+                translation=request.form.get("translation"),
             )
             if result.saved:
                 audit.record(

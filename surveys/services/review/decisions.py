@@ -140,12 +140,18 @@ class QuoteResult:
 
 
 def use_as_quote(
-    answer: Answer, user_id: int | None, edit: str | None = None, *, confirmed: bool = False
+    answer: Answer,
+    user_id: int | None,
+    edit: str | None = None,
+    *,
+    confirmed: bool = False,
+    translation: str | None = None,
 ) -> QuoteResult:
     """Choose an answer as a quote, optionally with a light edit (the redacted text is kept).
 
     An edit with warnings is saved only when ``confirmed``; the reviewer and time are
-    recorded whenever the edit changes.
+    recorded whenever the edit changes. ``translation`` (a quote given in Welsh): the
+    lead's English translation, printed after the quote in the English plan; None leaves it.
     """
     text = _clean_quote(edit)
     if text is not None and text == (answer.redacted or "").strip():
@@ -153,6 +159,8 @@ def use_as_quote(
     check = check_quote_edit(answer, text) if text is not None else QuoteCheck()
     if not check.ok and not confirmed:
         return QuoteResult(False, check)
+    if translation is not None:
+        answer.quote_translation = _clean_quote(translation)
     if text != answer.quote_text:
         answer.quote_text = text
         answer.reviewed_by, answer.reviewed_at = user_id, utcnow()

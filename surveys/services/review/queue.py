@@ -212,6 +212,8 @@ class QueueItem:
     sentiment_overridden: bool
     tags: tuple[str, ...]
     redaction_count: int
+    language: str = "en"  # the language the question was asked in
+    quote_translation: str | None = None  # the lead's English translation of the quote
 
 
 @dataclass(frozen=True)
@@ -326,6 +328,8 @@ def _item(a: Answer, respondent_id: str) -> QueueItem:
         sentiment_overridden=a.sentiment_override is not None,
         tags=tuple(a.themes or ()),
         redaction_count=sum(1 for s in spans if not s.get("undone")),
+        language=a.language or "en",
+        quote_translation=a.quote_translation,
     )
 
 
