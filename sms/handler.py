@@ -29,11 +29,15 @@ from surveys.core.vocabulary import ENGLISH
 from surveys.runtime import Runtime
 from surveys.services import conversation, texting, withdrawal
 from surveys.storage import store
-from surveys.storage.models import Respondent, SmsNumber, utcnow
+from surveys.storage.models import Respondent, utcnow
 
 log = logging.getLogger("yjvoice.sms")
 WITHDRAW_RATE_LIMIT = "5 per minute;30 per hour"
 _limiter = MovingWindowRateLimiter(MemoryStorage())
+
+
+class _Duplicate(Exception):
+    """This text was applied before: roll its transaction back, store and send nothing."""
 
 
 @dataclass
@@ -99,9 +103,6 @@ class _Delivery:
 
     # ----------------------------------------------------------------- the kinds of text
     def run(self) -> Result:
-        if store.seen(self.session, self.inc.key):
-            self.result.duplicate = True
-            return self.result
         row = texting.number_row(self.session, self.key)
         last_seen, row.seen_at = row.seen_at, self.now
         kind = self.inc.kind
@@ -118,9 +119,12 @@ class _Delivery:
             pass
         else:
             self.converse(row, last_seen)
+        if self.result.duplicate:
+            raise _Duplicate  # roll back what this copy changed (the number's row)
         if self.result.texts:
             allowed = texting.take_quota(row, len(self.result.texts), self.cap, self.now)
             del self.result.texts[allowed:]
+        texting.save_number(self.session, row)
         return self.result
 
     @property
@@ -130,14 +134,14 @@ class _Delivery:
     def linked(self) -> Respondent | None:
         return store.linked_respondent(self.session, CHANNEL, self.key)
 
-    def opt_out(self, row: SmsNumber) -> None:
+    def opt_out(self, row: texting.Number) -> None:
         row.opted_out_at = self.now
         if self.claim() and self.inc.provider != "twilio":
             # Twilio confirms an opt-out itself (and would refuse our text: error 21610).
             self.say(self.t("sms_opted_out"))
         log.info("sms: a number opted out")
 
-    def opt_in(self, row: SmsNumber) -> None:
+    def opt_in(self, row: texting.Number) -> None:
         row.opted_out_at = None
         resp = self.linked()
         if resp is not None and store.is_open(resp.round):
@@ -200,7 +204,7 @@ class _Delivery:
         self.record(turn, resp)
         return True
 
-    def converse(self, row: SmsNumber, last_seen: datetime | None) -> None:
+    def converse(self, row: texting.Number, last_seen: datetime | None) -> None:
         resp = self.linked()
         if resp is None:
             if self.claim():
@@ -237,7 +241,7 @@ class _Delivery:
         self.apply(resp, inbound, prefix=prefix)
 
     def read_answer(
-        self, row: SmsNumber, resp: Respondent, state: engine.State
+        self, row: texting.Number, resp: Respondent, state: engine.State
     ) -> tuple[engine.Inbound, str]:
         """Return the engine input a reply means here, and any words to put before the reply."""
         text, lang = self.inc.text, state.lang
@@ -278,7 +282,11 @@ def handle(rt: Runtime, inc: Incoming, *, now: datetime | None = None) -> Result
         holder["result"] = _Delivery(session, rt, inc, now or utcnow()).run()
         return conversation.Turn(())
 
-    turn = conversation.run(rt.transaction, work, label=inc.key)
+    try:
+        turn = conversation.run(rt.transaction, work, label=inc.key)
+    except _Duplicate:
+        log.info("sms %s (duplicate)", inc.key)
+        return Result(duplicate=True)
     if turn.problem is not None:  # a domain error the delivery did not expect
         return Result(render.texts(turn.replies))
     result = holder["result"]

@@ -49,6 +49,8 @@ class NotifySender:
             client = NotificationsAPIClient(
                 s.notify_api_key, base_url=s.notify_base_url, timeout=s.timeout
             )
+            # No proxy settings from the environment: looking them up costs every request.
+            client.request_session.trust_env = False
             self._local.client = client
         return client
 

@@ -31,6 +31,7 @@ from surveys.services.texting import (
     is_suppressed,
     number_row,
     quiet_until,
+    save_number,
 )
 from surveys.storage.models import SmsOutbox, utcnow
 
@@ -104,6 +105,7 @@ def _keep(session: Session, text: Outgoing, not_before: datetime, error: str | N
 def _opted_out(session: Session, key: str) -> None:
     row = number_row(session, key)
     row.opted_out_at = row.opted_out_at or utcnow()
+    save_number(session, row)
 
 
 def deliver(

@@ -12,9 +12,10 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -51,23 +52,64 @@ def number_hash(secret: str, number: str) -> str:
 # ------------------------------------------------------------------------- numbers
 
 
-def _insert_number(session: Session, key: str) -> None:
-    dialect = session.get_bind().dialect.name
+@dataclass
+class Number:
+    """A number's row as plain data: change the fields, then ``save_number`` writes them."""
+
+    number_hash: str
+    opted_out_at: datetime | None
+    seen_at: datetime | None
+    misses: int
+    miss_question: str | None
+    window_start: datetime | None
+    window_count: int
+    _saved: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def changes(self) -> dict[str, Any]:
+        """Return the fields changed since the row was read."""
+        return {k: getattr(self, k) for k, v in self._saved.items() if getattr(self, k) != v}
+
+
+_FIELDS = ("opted_out_at", "seen_at", "misses", "miss_question", "window_start", "window_count")
+_TABLE = SmsNumber.__table__
+
+
+def _upsert(dialect: str) -> Any:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(SmsNumber.__table__).on_conflict_do_nothing(index_elements=["number_hash"])
-    session.execute(stmt, {"number_hash": key, "misses": 0, "window_count": 0})
+    stmt = insert(_TABLE).values(number_hash=bindparam("key"), misses=0, window_count=0)
+    # The no-op update takes the row's lock when it exists; RETURNING gives it either way.
+    return stmt.on_conflict_do_update(
+        index_elements=["number_hash"], set_={"number_hash": stmt.excluded.number_hash}
+    ).returning(*(_TABLE.c[f] for f in _FIELDS))
 
 
-def number_row(session: Session, key: str) -> SmsNumber:
+_UPSERT = {"postgresql": _upsert("postgresql"), "sqlite": _upsert("sqlite")}
+_UTC_FIELDS = ("opted_out_at", "seen_at", "window_start")
+
+
+def number_row(session: Session, key: str) -> Number:
     """Return a number's row, created if new and locked for the rest of the transaction.
 
-    Every delivery from one number takes this lock first, so texts from one phone are
-    applied one at a time, in a fixed lock order (number, then respondent).
+    One statement (``INSERT ... ON CONFLICT DO UPDATE ... RETURNING``). Every delivery from
+    one number takes this lock first, so texts from one phone are applied one at a time, in
+    a fixed lock order (number, then respondent).
     """
-    _insert_number(session, key)
-    row = session.get(SmsNumber, key, with_for_update=True, populate_existing=True)
-    assert row is not None
-    return row
+    row = session.execute(_UPSERT[session.get_bind().dialect.name], {"key": key}).one()
+    values = dict(zip(_FIELDS, row, strict=True))
+    for name in _UTC_FIELDS:  # SQLite keeps no zone
+        if values[name] is not None and values[name].tzinfo is None:
+            values[name] = values[name].replace(tzinfo=UTC)
+    return Number(key, **values, _saved=dict(values))
+
+
+def save_number(session: Session, number: Number) -> None:
+    """Write what changed in a number's row (one UPDATE, none when nothing changed)."""
+    changes = number.changes()
+    if changes:
+        session.execute(
+            update(SmsNumber).where(SmsNumber.number_hash == number.number_hash).values(changes)
+        )
+        number._saved.update(changes)
 
 
 def is_suppressed(session: Session, key: str) -> bool:
@@ -76,7 +118,7 @@ def is_suppressed(session: Session, key: str) -> bool:
     return found is not None
 
 
-def take_quota(row: SmsNumber, wanted: int, cap: int, now: datetime | None = None) -> int:
+def take_quota(row: Number, wanted: int, cap: int, now: datetime | None = None) -> int:
     """Count ``wanted`` texts to a number against its hourly cap; return how many may go."""
     now = now or utcnow()
     if row.window_start is None or now - row.window_start >= timedelta(hours=1):
@@ -172,7 +214,9 @@ def invite(
         if row.opted_out_at is not None:
             result.suppressed += 1
             continue
-        if take_quota(row, 1, settings.hourly_cap) < 1:
+        allowed = take_quota(row, 1, settings.hourly_cap)
+        save_number(session, row)
+        if allowed < 1:
             result.capped += 1
             continue
         resp = store.find_respondent(session, rnd, SMS, key)

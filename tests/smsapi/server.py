@@ -64,12 +64,14 @@ class _State:
     failures: list[tuple[int, int, dict[str, Any]]] = field(default_factory=list)
     opted_out: set[str] = field(default_factory=set)
     refused: int = 0  # calls refused for bad credentials
+    accepted: int = 0  # texts accepted in all (``sent`` may keep only the newest)
 
 
 class _StandIn:
     """A threaded HTTP server holding the texts; subclasses answer the provider's API."""
 
     def __init__(self) -> None:
+        self.keep = 1_000_000
         self.state = _State()
         self.lock = threading.Condition()
         self._httpd: ThreadingHTTPServer | None = None
@@ -86,6 +88,18 @@ class _StandIn:
             def log_message(self, *args: Any) -> None:  # keep test output quiet
                 pass
 
+            def do_GET(self) -> None:  # the benchmark asks how many texts arrived
+                if self.path != "/_sent":
+                    self.send_error(404)
+                    return
+                with standin.lock:
+                    data = json.dumps({"sent": standin.state.accepted}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
@@ -97,7 +111,7 @@ class _StandIn:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", getattr(self, "_bind_port", 0)), Handler)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -126,6 +140,13 @@ class _StandIn:
 
     def handle(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, Any]:
         raise NotImplementedError
+
+    def serve(self, port: int) -> None:
+        """Serve on a given port of 127.0.0.1 until killed (a benchmark runs one per process)."""
+        self._bind_port = port
+        self.start()
+        assert self._thread is not None
+        self._thread.join()
 
     # ---------------------------------------------------------------- what tests read
     @property
@@ -181,6 +202,9 @@ class _StandIn:
     def _accept(self, to: str, body: str, ident: str) -> Text:
         text = Text(ident, to, body, time.time())
         self.state.sent.append(text)
+        self.state.accepted += 1
+        if len(self.state.sent) > self.keep:  # a long benchmark: keep the newest only
+            del self.state.sent[: -self.keep]
         self.lock.notify_all()
         return text
 
