@@ -21,6 +21,8 @@ from typing import Any
 import yaml
 
 DEFAULT_LEXICON_PATH = Path(__file__).parent / "data" / "safeguard.yaml"
+#: The Welsh patterns for the same categories, read with the English ones.
+WELSH_LEXICON_PATH = Path(__file__).parent / "data" / "safeguard_cy.yaml"
 
 #: Category keys, in the order they are reported.
 CATEGORIES: tuple[str, ...] = (
@@ -188,8 +190,22 @@ def _macro(m: re.Match[str], macros: dict[str, str], node: yaml.Node, source: st
 
 @cache
 def default_lexicon() -> Lexicon:
-    """Return the product's lexicon (data/safeguard.yaml), compiled once."""
-    return Lexicon.from_yaml(DEFAULT_LEXICON_PATH)
+    """Return the product's lexicon (data/safeguard.yaml and safeguard_cy.yaml), compiled once."""
+    english = Lexicon.from_yaml(DEFAULT_LEXICON_PATH)
+    welsh = Lexicon.from_yaml(WELSH_LEXICON_PATH)
+    both = dict(english.patterns)
+    for category, pattern in welsh.patterns:  # one pattern per category: either language
+        known = both.get(category)
+        both[category] = (
+            re.compile(f"(?:{known.pattern})|(?:{pattern.pattern})") if known else pattern
+        )
+    idioms = [p.pattern for p in (english.idioms, welsh.idioms) if p is not None]
+    return Lexicon(
+        tuple(both.items()),
+        re.compile("|".join(f"(?:{p})" for p in idioms)) if idioms else None,
+        {**english.labels, **welsh.labels},
+        f"{english.source}+{welsh.source}",
+    )
 
 
 # Look-alike characters typed inside words to dodge filters: k1ll, su1c1de, d!e.

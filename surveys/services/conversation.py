@@ -30,7 +30,7 @@ import logging
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
@@ -245,6 +245,8 @@ def apply(
     flagged: list[tuple[Answer, list[str]]] = []
     for i, ev in enumerate(result.answers):
         analysis = pipeline.analyse(ev.text, choice=ev.choice)
+        if ev.choice is None and state.lang != "en":
+            analysis = unread(analysis)
         answer_id = store.insert_answer(
             session,
             round_id=rnd.id,
@@ -288,6 +290,23 @@ def apply(
         completed=result.completed,
         stored=len(result.answers),
         flagged=bool(flagged),
+    )
+
+
+def unread(analysis: pipeline.Analysis) -> pipeline.Analysis:
+    """Say "unknown" rather than guess: the sentiment, priority and theme engines read English.
+
+    Words typed in a Welsh conversation keep their redaction and their safeguarding check
+    (the lexicon has Welsh patterns, data/safeguard_cy.yaml); sentiment and the priority
+    guess are left empty ("unknown") and a person reads the answer in review.
+    """
+    return replace(
+        analysis,
+        sentiment=None,
+        sentiment_score=None,
+        priority_guess=None,
+        priority_confidence=None,
+        themes=[],
     )
 
 

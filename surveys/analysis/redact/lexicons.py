@@ -26,6 +26,11 @@ class Lexicon:
 
 
 @cache
+def _common_words() -> frozenset[str]:
+    return frozenset((DATA_DIR / "common_words.txt").read_text(encoding="utf-8").split())
+
+
+@cache
 def lexicon() -> Lexicon:
     """Return the word lists, read from data/ once."""
     first: set[str] = set()
@@ -34,11 +39,18 @@ def lexicon() -> Lexicon:
         for line in fh:
             name, _, flag = line.rstrip("\n").partition("\t")
             (word if flag == "w" else first).add(name)
+    # Welsh given names (data/first_names_cy.txt): a name that is also an everyday English
+    # word is one that needs context, like the "w" names above.
+    for name in (DATA_DIR / "first_names_cy.txt").read_text(encoding="utf-8").split():
+        (word if name in _common_words() else first).add(name)
     word |= NEVER_NAMES
     first -= NEVER_NAMES
     surnames = frozenset((DATA_DIR / "surnames.txt").read_text(encoding="utf-8").split())
-    common = frozenset((DATA_DIR / "common_words.txt").read_text(encoding="utf-8").split())
-    places = frozenset((DATA_DIR / "places.txt").read_text(encoding="utf-8").splitlines())
+    common = _common_words()
+    places = frozenset(
+        (DATA_DIR / "places.txt").read_text(encoding="utf-8").splitlines()
+        + (DATA_DIR / "places_cy.txt").read_text(encoding="utf-8").splitlines()
+    )
     return Lexicon(frozenset(first), frozenset(word), surnames, common | _EXTRA_COMMON, places)
 
 
