@@ -84,6 +84,10 @@ class Settings:
     answer_keys: tuple[str, ...] = ()
     #: Days after a round closes that raw answer text is kept (RETENTION_DAYS).
     retention_days: int = 90
+    #: Minutes away after which the web form asks "is this still you?" (RESUME_IDLE_MINUTES).
+    resume_idle_minutes: int = 30
+    #: Minutes away after which a shared device starts afresh (SHARED_DEVICE_IDLE_MINUTES).
+    shared_idle_minutes: int = 5
 
     def telegram_link(self, code: str) -> str | None:
         """Return the t.me deep link for a round, when the bot's username is known."""
@@ -132,17 +136,17 @@ def _answer_keys(env: Mapping[str, str], production: bool) -> tuple[str, ...]:
     return ()
 
 
-def _retention_days(env: Mapping[str, str]) -> int:
-    raw = env.get("RETENTION_DAYS", "").strip()
+def _whole_number(env: Mapping[str, str], name: str, default: int, what: str) -> int:
+    raw = env.get(name, "").strip()
     if not raw:
-        return 90
+        return default
     try:
-        days = int(raw)
+        value = int(raw)
     except ValueError:
-        raise ConfigError("RETENTION_DAYS must be a whole number of days") from None
-    if days < 1:
-        raise ConfigError("RETENTION_DAYS must be at least 1")
-    return days
+        raise ConfigError(f"{name} must be a whole number of {what}") from None
+    if value < 1:
+        raise ConfigError(f"{name} must be at least 1")
+    return value
 
 
 def _emails(value: str | None) -> tuple[str, ...]:
@@ -267,7 +271,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         banks_dir=Path(banks) if banks else None,
         **_alert_settings(env),
         answer_keys=_answer_keys(env, production),
-        retention_days=_retention_days(env),
+        retention_days=_whole_number(env, "RETENTION_DAYS", 90, "days"),
+        resume_idle_minutes=_whole_number(env, "RESUME_IDLE_MINUTES", 30, "minutes"),
+        shared_idle_minutes=_whole_number(env, "SHARED_DEVICE_IDLE_MINUTES", 5, "minutes"),
         service_phone=" ".join((env.get("SERVICE_PHONE") or "").split())[:40] or None,
         **_helpline_settings(env),
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 from sqlalchemy import Engine
@@ -49,6 +49,13 @@ class Runtime:
             self.settings.second_helpline, self.settings.second_helpline_languages
         )
         return Context(self.catalogue, self.settings.secret_key, self.settings.service_phone, texts)
+
+    def context_for(self, channel: str) -> Context:
+        """Return the context with a channel's own wording (the web form says "press Skip")."""
+        cache = self.__dict__.setdefault("_channel_contexts", {})
+        if channel not in cache:
+            cache[channel] = replace(self.context, texts=self.context.texts.for_channel(channel))
+        return cache[channel]
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

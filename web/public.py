@@ -16,6 +16,7 @@ from flask import (
     Blueprint,
     abort,
     flash,
+    g,
     get_flashed_messages,
     make_response,
     redirect,
@@ -34,6 +35,7 @@ from surveys.services import changes, conversation, safeguarding
 from surveys.storage import store
 from surveys.storage.models import Respondent, Round
 from web import db, error_page, i18n, resume, runtime
+from web.transactions import transaction
 
 bp = Blueprint("public", __name__)
 log = logging.getLogger("yjvoice.web.public")
@@ -110,6 +112,11 @@ def respond(code: str, audience: str | None = None) -> Response | tuple[str, int
 def _get(
     rnd: Round, resp: Respondent | None, audience: str | None
 ) -> Response | tuple[str, int] | str:
+    if resp is not None and resume.left_idle(resp):
+        if not resume.shared():
+            # Someone else may be holding the phone: ask before showing any answer.
+            return _who_page(rnd, resp, audience)
+        resp = None  # an office tablet left alone: the next person starts afresh
     if resp is not None:
         wanted = i18n.asked()
         if wanted is not None and wanted != engine.State.from_dict(resp.state).lang:
@@ -118,12 +125,12 @@ def _get(
         return _page(rnd, resp, audience, notices=_notices(), offer_contact=offer)
     if request.method == "HEAD":  # link checkers and previews: do not start anyone
         return ""
-    rt, session = runtime(), db()
+    session = db()
     token = resume.new_token()
     resp, _turn = conversation.start(
         session,
         rnd,
-        rt.context,
+        _ctx(),
         channel=resume.CHANNEL,
         resume_key=store.token_hash(token),
         audience=audience,
@@ -132,7 +139,43 @@ def _get(
     session.commit()
     response = make_response(_page(rnd, resp, audience))
     resume.remember(response, rnd, audience, token)
+    if request.args.get("device") == resume.SHARED:
+        resume.mark_shared(response, rnd)
     return response
+
+
+def _who_page(rnd: Round, resp: Respondent, audience: str | None) -> tuple[str, int]:
+    """Ask whether the person holding the device is the one who started this survey."""
+    i18n.use(engine.State.from_dict(resp.state).lang)
+    texts = _ctx().texts
+    danger = texts.get("danger", resp.audience, i18n.current())
+    action = url_for(".who", code=rnd.code, audience=audience)
+    return render_template("who.html", round=rnd, danger=danger, action=action), 200
+
+
+@bp.post("/r/<code>/who")
+@bp.post("/r/<code>/<audience>/who")
+def who(code: str, audience: str | None = None) -> Response:
+    """Carry on a survey left idle, or start afresh as someone else (the old one is kept)."""
+    if audience is not None and audience not in AUDIENCES:
+        abort(404)
+    resp = resume.find_by_code(code, audience, lock=False)
+    if resp is None:
+        return redirect(url_for(".respond", code=code, audience=audience), 303)
+    here = url_for(".respond", code=resp.round.code, audience=audience)
+    response = redirect(here, 303)
+    if request.form.get("choice") == "someone_else":
+        resume.forget(response, resp.round, audience)
+        log.info("someone else on the device round=%s respondent=%s", resp.round_id, resp.id)
+    else:
+        with transaction() as session:
+            store.touch_respondent(session, resp)
+    return response
+
+
+def _ctx() -> conversation.Context:
+    """Return the conversation context with the web form's own wording ("press Skip")."""
+    return runtime().context_for(resume.CHANNEL)
 
 
 def _switch_language(resp: Respondent, lang: str) -> None:
@@ -140,7 +183,11 @@ def _switch_language(resp: Respondent, lang: str) -> None:
     session = db()
     key = f"{resume.CHANNEL}:lang:{uuid.uuid4()}"
     turn = conversation.apply(
-        session, runtime().context, resp.id, engine.Inbound(language=lang), key=key
+        session,
+        _ctx(),
+        resp.id,
+        engine.Inbound(language=lang),
+        key=key,
     )
     session.commit()
     log.info("language switched round=%s respondent=%s", resp.round_id, turn.respondent_id)
@@ -154,6 +201,10 @@ def _post(rnd: Round, resp: Respondent | None, audience: str | None) -> Response
             400, _("We lost your place"), str(LOST_PLACE), link=here, link_text=_("Start")
         )
     i18n.use(engine.State.from_dict(resp.state).lang)
+    if resume.shared() and resume.left_idle(resp):
+        # An office tablet left on a question: do not add the next person's answer to the
+        # last person's survey. Ask who they are first.
+        return _who_page(rnd, resp, audience)
     try:
         form = _read_form()
     except BadForm as exc:
@@ -162,10 +213,10 @@ def _post(rnd: Round, resp: Respondent | None, audience: str | None) -> Response
             400, _("Something went wrong"), str(BAD_FORM), link=here, link_text=_("Go back")
         )
 
-    rt, session = runtime(), db()
+    session = db()
     key = f"{resume.CHANNEL}:{form.submission}"
     state = engine.State.from_dict(resp.state)
-    texts = rt.context.texts
+    texts = _ctx().texts
     if _answers_another_page(state, form):
         if store.seen(session, key):  # a double-click or re-post of a page already applied
             return redirect(here, 303)
@@ -278,7 +329,7 @@ def _inbound(state: engine.State, form: Posted) -> engine.Inbound:
 
 
 def _apply(resp: Respondent, inbound: engine.Inbound, key: str) -> conversation.Turn:
-    return conversation.apply(db(), runtime().context, resp.id, inbound, key=key, locked=True)
+    return conversation.apply(db(), _ctx(), resp.id, inbound, key=key, locked=True)
 
 
 def _info(replies: tuple[engine.Reply, ...]) -> list[str]:
@@ -296,7 +347,7 @@ def _marker(stage: str, question_id: str | None) -> str:
 
 def _closed(rnd: Round, audience: str | None, resp: Respondent | None) -> tuple[str, int]:
     draft = rnd.status == "draft"
-    texts = runtime().context.texts
+    texts = _ctx().texts
     if resp is not None:
         i18n.use(engine.State.from_dict(resp.state).lang)
     else:
@@ -335,10 +386,10 @@ def _page(
     secret = rt.settings.secret_key
     state = engine.State.from_dict(resp.state)
     i18n.use(state.lang)
-    texts = rt.context.texts
+    texts = _ctx().texts
     aud, lang = state.audience, state.lang
     danger = texts.get("danger", aud, lang)
-    reply = conversation.current_replies(rnd, resp, rt.context)[-1]
+    reply = conversation.current_replies(rnd, resp, _ctx())[-1]
     common = {
         "round": rnd,
         "danger": danger,
@@ -348,10 +399,24 @@ def _page(
         "error": error,
         "offer_contact": offer_contact,
         "contact_action": url_for(".leave_contact", code=rnd.code, audience=audience),
+        "contact_token": resume.contact_token(resp) if offer_contact else "",
+        "help_now": resp.disclosed_at is not None,
+        "service_phone": rt.settings.service_phone,
+        # An office tablet starts afresh when left: once a survey is under way or done
+        # (a welcome page left alone has nothing to hide).
+        "shared_idle": (
+            int(resume.idle_limit().total_seconds())
+            if resume.shared() and (state.stage in ("question", "done") or state.paused)
+            else 0
+        ),
+        "restart_url": url_for(".respond", code=rnd.code, audience=audience),
     }
     if state.stage == "done":
         code = store.withdrawal_code(secret, resp.id)
         text = _strip_danger(reply.text, danger)
+        # The device forgets this person now: the next one to pick it up starts afresh and
+        # cannot see this code again (the page says to write it down).
+        g.yjv_forget = (rnd, audience)
         return render_template("done.html", text=text, code=code, **common), status
     if state.paused:
         text = texts.get("declined" if state.stage == "consent" else "stopped", aud, lang)
@@ -378,6 +443,15 @@ def _page(
         **common,
     )
     return html, status
+
+
+@bp.after_request
+def _forget_finished(response: Response) -> Response:
+    """Delete the resume cookie of a survey whose thank-you page this response shows."""
+    forget = g.pop("yjv_forget", None)
+    if forget is not None:
+        resume.forget(response, *forget)
+    return response
 
 
 @bp.app_template_filter("paragraphs")
@@ -433,6 +507,12 @@ def leave_contact(code: str, audience: str | None = None) -> Response | tuple[st
         abort(404)
     here = url_for(".respond", code=rnd.code, audience=audience)
     resp = resume.find(rnd, audience)
+    finished = resp is None  # the thank-you page has already forgotten the device
+    if resp is None:
+        rid = resume.from_contact_token(request.form.get("contact_token", ""))
+        resp = db().get(Respondent, rid) if rid else None
+        if resp is not None and resp.round_id != rnd.id:
+            resp = None
     contact = request.form.get("contact", "")
     if resp is None or len(contact) > 1000:
         return error_page(
@@ -443,5 +523,7 @@ def leave_contact(code: str, audience: str | None = None) -> Response | tuple[st
     if safeguarding.leave_contact(session, resp.id, contact):
         session.commit()
         log.info("contact left round=%s respondent=%s", rnd.id, resp.id)
+        if finished:  # no survey to go back to: say thank you here
+            return error_page(200, rnd.title, str(CONTACT_THANKS))
         flash(str(CONTACT_THANKS), "notice")
     return redirect(here, 303)

@@ -91,6 +91,18 @@ class Texts:
             )
         return text.format(**fmt) if fmt else text
 
+    def for_channel(self, channel: str) -> Texts:
+        """Return these texts with a channel's own wording where it has some.
+
+        ``web_help`` replaces ``help`` for the web form ("press Skip", not "say skip").
+        """
+        prefix = f"{channel}_"
+        data = dict(self._data)
+        for name, value in self._data.items():
+            if name.startswith(prefix) and name[len(prefix) :] in self._data:
+                data[name[len(prefix) :]] = value
+        return Texts(data, helpline=self.helpline, helpline_languages=self.helpline_languages)
+
     def label(self, audience: str, lang: str = ENGLISH) -> str:
         """Return the button label for choosing an audience."""
         return str(_in_language(self._data["audience_labels"][audience], lang))

@@ -277,6 +277,8 @@ def apply(
             changes["language"] = result.state.lang
     if result.completed and resp.completed_at is None:
         changes["completed_at"] = utcnow()
+    if flagged and resp.disclosed_at is None:
+        changes["disclosed_at"] = utcnow()  # help stays on every page after this one
     if changes:
         store.update_respondent(session, resp, changes)
     if flagged:

@@ -126,6 +126,8 @@ class Respondent(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When an answer of theirs was flagged: every page after shows where to get help.
+    disclosed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     round: Mapped[Round] = relationship(back_populates="respondents")
     answers: Mapped[list[Answer]] = relationship(

@@ -321,6 +321,11 @@ _BY_KEY = (
 _BY_KEY_LOCKED = _BY_KEY.with_for_update(of=Respondent).execution_options(populate_existing=True)
 
 
+def touch_respondent(session: Session, resp: Respondent) -> None:
+    """Record that the person is still there (they said "carry on" after a while away)."""
+    update_respondent(session, resp, {"updated_at": utcnow()})
+
+
 def link_chat(session: Session, channel: str, chat_key: str, respondent_id: str) -> None:
     """Point a chat at the respondent it is now talking as."""
     link = session.get(ChatLink, (channel, chat_key))

@@ -18,7 +18,7 @@ from surveys.storage.models import Answer, Inbound, Respondent, Round
 from tests.web.conftest import count, form_of, hidden_fields, live_answers
 from web import create_app
 
-TEXTS = engine.default_texts()
+TEXTS = engine.default_texts().for_channel("web")  # the web form says "press Skip"
 DANGER = TEXTS.get("danger", None)
 CHILD_HELP_FIRST_LINE = TEXTS.get("help", "child").splitlines()[0]
 

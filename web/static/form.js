@@ -32,6 +32,41 @@
     return new URLSearchParams(data);
   }
 
+  // Each page shown in place is a step in the browser's history, so the phone's Back
+  // button goes back one question (as the page's own Back button does) instead of
+  // leaving the survey.
+  function stepInHistory() {
+    if (window.history && window.history.pushState) {
+      window.history.pushState({ yjv: true }, "", window.location.href);
+    }
+  }
+
+  window.addEventListener("popstate", function () {
+    var form = document.querySelector("form[data-inline]");
+    var back = form && form.querySelector('button[name="command"][value="back"]');
+    if (back && form.requestSubmit && !busy) {
+      form.requestSubmit(back);
+    } else if (!back) {
+      window.history.back(); // nothing to go back to in the survey: leave as asked
+    }
+  });
+
+  // An office tablet (its link said ?device=shared): a survey left alone starts afresh for
+  // the next person, so nobody picks up someone else's answers. The page says when
+  // (data-idle-restart, in seconds; none on a welcome page) and where to go.
+  var idleTimer = null;
+  function resetIdle() {
+    clearTimeout(idleTimer);
+    var seconds = parseInt(document.body.getAttribute("data-idle-restart") || "0", 10);
+    var url = document.body.getAttribute("data-restart-url");
+    if (seconds > 0 && url) {
+      idleTimer = setTimeout(function () { window.location.assign(url); }, seconds * 1000);
+    }
+  }
+  ["keydown", "pointerdown", "input", "scroll"].forEach(function (name) {
+    document.addEventListener(name, resetIdle, { passive: true });
+  });
+
   function show(html) {
     var next = new DOMParser().parseFromString(html, "text/html");
     if (!next.body || !next.querySelector("main")) {
@@ -47,6 +82,12 @@
       target.setAttribute("tabindex", "-1");
       target.focus();
     }
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", resetIdle);
+  } else {
+    resetIdle();
   }
 
   document.addEventListener("submit", function (event) {
@@ -76,7 +117,12 @@
       .then(function (response) { return response.text(); })
       .then(function (html) {
         clearTimeout(timer);
+        var goingBack = submitter && submitter.name === "command" && submitter.value === "back";
         show(html);
+        if (!goingBack) {
+          stepInHistory();
+        }
+        resetIdle(); // the new page says whether, and when, to start afresh
         busy = false;
       })
       .catch(function () {
