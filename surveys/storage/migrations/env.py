@@ -19,18 +19,38 @@ def _engine():
     return engine
 
 
+def _sqlite_foreign_keys(connection, on: bool) -> None:
+    # SQLite changes a table by copying it, dropping the old one and renaming the copy
+    # (Alembic's batch mode). With foreign keys enforced, dropping the old table deletes
+    # every row that refers to it (ON DELETE CASCADE): a migration would empty the answers.
+    # The pragma only works outside a transaction, so it goes to the driver's connection.
+    raw = connection.connection.driver_connection
+    raw.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+
+
 def run_migrations_online() -> None:
     """Run migrations in a transaction on a live connection."""
     engine = _engine()
     with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            _sqlite_foreign_keys(connection, on=False)
         context.configure(
             connection=connection,
             target_metadata=target_metadata,
-            render_as_batch=connection.dialect.name == "sqlite",  # SQLite cannot ALTER much
+            render_as_batch=sqlite,  # SQLite cannot ALTER much
             compare_type=True,
         )
-        with context.begin_transaction():
-            context.run_migrations()
+        try:
+            with context.begin_transaction():
+                context.run_migrations()
+                if sqlite:  # the rows still point where they should
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"a migration broke {len(broken)} references")
+        finally:
+            if sqlite:
+                _sqlite_foreign_keys(connection, on=True)
 
 
 run_migrations_online()
