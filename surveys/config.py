@@ -88,6 +88,14 @@ class Settings:
     resume_idle_minutes: int = 30
     #: Minutes away after which a shared device starts afresh (SHARED_DEVICE_IDLE_MINUTES).
     shared_idle_minutes: int = 5
+    #: Background jobs (surveys.jobs): the queue's storage (JOBS_URL; None: a SQLite file next
+    #: to the database), how long a worker's claim on a job lasts without a heartbeat
+    #: (JOBS_LEASE_SECONDS), how often a worker sweeps for lost or undelivered jobs
+    #: (JOBS_SWEEP_SECONDS) and how many jobs one worker process runs at once (JOBS_WORKERS).
+    jobs_url: str | None = None
+    jobs_lease_seconds: float = 60.0
+    jobs_sweep_seconds: float = 10.0
+    jobs_workers: int = 2
 
     def telegram_link(self, code: str) -> str | None:
         """Return the t.me deep link for a round, when the bot's username is known."""
@@ -244,6 +252,20 @@ def _sms_settings(env: Mapping[str, str]) -> SmsSettings:
     )
 
 
+def _jobs_settings(env: Mapping[str, str]) -> dict:
+    url = (env.get("JOBS_URL") or "").strip() or None
+    if url and not url.startswith(("sqlite:", "redis:", "rediss:", "postgres")):
+        raise ConfigError(
+            "JOBS_URL must start with sqlite:///, redis://, rediss:// or postgresql://"
+        )
+    return {
+        "jobs_url": url,
+        "jobs_lease_seconds": _number(env, "JOBS_LEASE_SECONDS", 60.0, 1),
+        "jobs_sweep_seconds": _number(env, "JOBS_SWEEP_SECONDS", 10.0, 0.2),
+        "jobs_workers": int(_number(env, "JOBS_WORKERS", 2, 1)),
+    }
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read settings from the environment (``os.environ`` by default)."""
     env = os.environ if env is None else env
@@ -274,6 +296,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         retention_days=_whole_number(env, "RETENTION_DAYS", 90, "days"),
         resume_idle_minutes=_whole_number(env, "RESUME_IDLE_MINUTES", 30, "minutes"),
         shared_idle_minutes=_whole_number(env, "SHARED_DEVICE_IDLE_MINUTES", 5, "minutes"),
+        **_jobs_settings(env),
         service_phone=" ".join((env.get("SERVICE_PHONE") or "").split())[:40] or None,
         **_helpline_settings(env),
     )

@@ -466,6 +466,7 @@ def _register_filters() -> None:
         cli_admin,
         cli_alerts,
         cli_import,
+        cli_jobs,
         cli_retention,
         cli_review,
         cli_sms,
@@ -481,6 +482,7 @@ def _register_filters() -> None:
     cli_retention.register(main)
     cli_alerts.register(main)
     cli_sms.register(main)
+    cli_jobs.register(main)
 
 
 _register_filters()

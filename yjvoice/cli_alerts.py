@@ -1,14 +1,15 @@
-"""The safeguarding alert worker: ``yjvoice alerts run [--once] [--interval SECONDS]``.
+"""Safeguarding alerts: ``yjvoice alerts run [--once]``.
 
-It escalates cases nobody has acknowledged in time and delivers the outbox (email and the
-Telegram staff chat), retrying failures with a back-off. Logs carry ids only.
+Alerts are delivered by background jobs (``surveys.notify.alerts``: a delivery job queued with
+each case, an escalation job every 30 s) that ``yjvoice worker`` runs. ``alerts run`` starts
+that worker; ``--once`` instead escalates and delivers once, here, without a worker (cron, a
+test). Logs carry ids only.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import time
 
 import click
 
@@ -29,31 +30,21 @@ def alerts_group() -> None:
     type=click.FloatRange(min=0.5),
     default=10.0,
     show_default=True,
-    help="Seconds between passes.",
+    hidden=True,
+    help="Ignored: kept so old service files still start (the worker sweeps JOBS_SWEEP_SECONDS).",
 )
 def alerts_run(once: bool, interval: float) -> None:
-    """Escalate overdue cases and send due alert messages; loop until stopped."""
+    """Run the worker that delivers alerts (same as `yjvoice worker`); --once: one pass here."""
     from surveys.notify import alerts
 
+    if not once:
+        from yjvoice.cli_jobs import start_worker
+
+        start_worker()
+        return
     rt = ready_runtime()
     alerts.configure(rt.settings)
-    while True:
-        try:
-            counts = alerts.run_once(rt.sessions, rt.settings)
-        except Exception:  # a database blip must not stop the worker; try again next pass
-            if once:
-                raise
-            log.exception("alert pass failed; retrying in %ss", interval)
-            counts = None
-        if once:
-            click.echo(json.dumps(counts))
-            return
-        if counts and any(counts.values()):
-            log.info("alert pass %s", counts)
-        try:
-            time.sleep(interval)
-        except KeyboardInterrupt:
-            return
+    click.echo(json.dumps(alerts.run_once(rt.sessions, rt.settings)))
 
 
 def register(group: click.Group) -> None:

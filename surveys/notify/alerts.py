@@ -22,8 +22,10 @@ Log lines carry ids only. Each step is recorded in the audit log.
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
 import ssl
+import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -33,10 +35,11 @@ from email.utils import make_msgid
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from surveys import jobs
 from surveys.config import Settings, load_settings
 from surveys.core.vocabulary import OPEN_CASE_STATUSES
 from surveys.services import audit, safeguarding
-from surveys.storage.models import AlertMessage, Round, SafeguardingCase, User, utcnow
+from surveys.storage.models import AlertMessage, Answer, Round, SafeguardingCase, User, utcnow
 
 log = logging.getLogger("yjvoice.alerts")
 
@@ -46,7 +49,15 @@ BACKOFF_MAX = timedelta(minutes=10)
 #: How long a worker owns a message it is sending; a crashed worker's claim runs out.
 LEASE = timedelta(minutes=2)
 MAX_ERROR = 300
-BATCH = 100
+#: Up to this many due messages are looked at in one pass (a burst must fit to be grouped).
+BATCH = 1000
+#: After an alert, alerts about near-identical answers in the same round wait this long, so
+#: the rest of a burst goes out as one grouped alert (the first never waits).
+COALESCE_HOLD = timedelta(seconds=60)
+#: Two answers are near-identical when they share this much of their words (numbers alike).
+SIMILAR = 0.8
+#: A grouped alert links this many cases, then points at the queue for the rest.
+GROUP_LINKS = 50
 
 PENDING, SENT, CANCELLED = "pending", "sent", "cancelled"
 
@@ -161,6 +172,8 @@ def enqueue_for_case(
     if settings.telegram_staff_chat_id:
         msgs.append(_add(session, case.id, "telegram", settings.telegram_staff_chat_id, kind, now))
     session.flush()
+    if msgs:
+        kick(session, now)
     for m in msgs:
         log.info("alert queued msg=%s case=%s channel=%s", m.id, case.id, m.channel)
     _audit(
@@ -234,6 +247,72 @@ def render(session: Session, msg: AlertMessage, settings: Settings) -> Rendered:
         f"Open the case (sign-in required): {link}\n\n"
         "The young person's words are not in this message. Sign in to read them, acknowledge "
         "the case and record what was done.\n"
+    )
+    return Rendered(subject=subject, body=body)
+
+
+def render_group(session: Session, msgs: list[AlertMessage], settings: Settings) -> Rendered:
+    """Build one message for several cases with near-identical answers (never the answers)."""
+    case_ids = sorted({m.case_id for m in msgs})
+    cases = list(
+        session.scalars(
+            select(SafeguardingCase)
+            .where(SafeguardingCase.id.in_(case_ids))
+            .order_by(SafeguardingCase.created_at, SafeguardingCase.id)
+        )
+    )
+    rnd = session.get(Round, cases[0].round_id) if cases else None
+    code = rnd.code if rnd else "round"
+    round_line = f"{rnd.title} ({rnd.code})" if rnd else "unknown round"
+    categories = sorted({c for case in cases for c in (case.categories or [])})
+    first = min((c.created_at for c in cases if c.created_at), default=None)
+    last = max((c.created_at for c in cases if c.created_at), default=None)
+    span = f"{first:%Y-%m-%d %H:%M} and {last:%H:%M} UTC" if first and last else "unknown times"
+    n = len(case_ids)
+    earlier = session.scalar(
+        select(func.count())
+        .select_from(SafeguardingCase)
+        .where(
+            SafeguardingCase.round_id == (rnd.id if rnd else -1),
+            SafeguardingCase.id < case_ids[0],
+            SafeguardingCase.created_at >= (first or utcnow()) - COALESCE_HOLD * 2,
+        )
+    )
+    links = [f"  #{cid}: {case_url(settings, cid)}" for cid in case_ids[:GROUP_LINKS]]
+    if n > GROUP_LINKS:
+        links.append(
+            f"  ... and {n - GROUP_LINKS} more: "
+            f"{settings.public_base_url.rstrip('/')}/admin/safeguarding"
+        )
+    if msgs[0].kind == "escalation":
+        minutes = f"{settings.safeguarding_escalate_minutes:g}"
+        subject = f"ESCALATION: {n} safeguarding cases not acknowledged ({code})"
+        intro = (
+            f"{n} safeguarding cases with near-identical answers have not been acknowledged "
+            f"within {minutes} minutes. You are on the deputy list: please make sure someone "
+            "deals with them now."
+        )
+    else:
+        subject = f"Safeguarding alert: {n} cases with near-identical answers ({code})"
+        intro = (
+            f"This one alert covers {n} safeguarding cases: answers with near-identical words "
+            f"in one round, opened between {span}. It may be one young person answering more "
+            "than once, or a flood of false answers hiding a real one. Every case is open in "
+            "the queue and each needs looking at."
+        )
+        if earlier:
+            intro += (
+                f" {earlier} similar case{'s' if earlier != 1 else ''} opened just before "
+                "(alerted already)."
+            )
+    body = (
+        f"{intro}\n\n"
+        f"Cases covered: {n}\n"
+        f"Categories: {', '.join(c.replace('_', ' ') for c in categories) or 'not given'}\n"
+        f"Round: {round_line}\n\n"
+        "Open each case (sign-in required):\n" + "\n".join(links) + "\n\n"
+        "The young people's words are not in this message. Sign in to read them, acknowledge "
+        "the cases and record what was done.\n"
     )
     return Rendered(subject=subject, body=body)
 
@@ -327,13 +406,18 @@ class Counts:
     escalated: int = 0
     redirected: int = 0
     queued: int = 0
+    held: int = 0
+    grouped: int = 0
 
     def as_dict(self) -> dict[str, int]:
         """Return the numbers (no ids)."""
         return {
             k: getattr(self, k)
-            for k in ("sent", "failed", "cancelled", "escalated", "redirected", "queued")
-        }
+            for k in (
+                "sent", "failed", "cancelled", "escalated", "redirected", "queued", "held",
+                "grouped",
+            )
+        }  # fmt: skip
 
 
 def _claim(session: Session, msg_id: int, now: datetime) -> bool:
@@ -355,6 +439,139 @@ def _case_status(session: Session, case_id: int) -> str | None:
     return session.scalar(select(SafeguardingCase.status).where(SafeguardingCase.id == case_id))
 
 
+@dataclass(frozen=True)
+class _Due:
+    """A due message with what grouping needs (the words stay in memory, never stored)."""
+
+    id: int
+    case_id: int
+    round_id: int
+    kind: str
+    channel: str
+    recipient: str
+    words: frozenset[str]
+
+
+_WORD_RE = re.compile(r"[^\W\d_]+|\d+")
+
+
+def fingerprint(text: str | None) -> frozenset[str]:
+    """Return an answer's words, lower-cased, every number the same (for near-identity)."""
+    return frozenset(
+        "#" if w.isdigit() else w
+        for w in _WORD_RE.findall(unicodedata.normalize("NFKC", text or "").lower())
+    )
+
+
+def near_identical(a: frozenset[str], b: frozenset[str]) -> bool:
+    """Return True when two answers share at least ``SIMILAR`` of their words."""
+    if not a or not b:
+        return False
+    return len(a & b) / len(a | b) >= SIMILAR
+
+
+def _due_messages(session: Session, now: datetime, limit: int) -> list[_Due]:
+    rows = session.execute(
+        select(
+            AlertMessage.id,
+            AlertMessage.case_id,
+            SafeguardingCase.round_id,
+            AlertMessage.kind,
+            AlertMessage.channel,
+            AlertMessage.recipient,
+            SafeguardingCase.answer_id,
+        )
+        .join(SafeguardingCase, SafeguardingCase.id == AlertMessage.case_id)
+        .where(AlertMessage.status == PENDING, AlertMessage.next_attempt_at <= now)
+        .order_by(AlertMessage.next_attempt_at, AlertMessage.id)
+        .limit(limit)
+    ).all()
+    words = _answer_words(session, {r.answer_id for r in rows})
+    return [
+        _Due(
+            r.id,
+            r.case_id,
+            r.round_id,
+            r.kind,
+            r.channel,
+            r.recipient,
+            words.get(r.answer_id, frozenset()),
+        )
+        for r in rows
+    ]
+
+
+def _answer_words(session: Session, answer_ids: Iterable[int]) -> dict[int, frozenset[str]]:
+    ids = list(answer_ids)
+    out: dict[int, frozenset[str]] = {}
+    for start in range(0, len(ids), 500):
+        for aid, text, redacted in session.execute(
+            select(Answer.id, Answer.text, Answer.redacted).where(
+                Answer.id.in_(ids[start : start + 500])
+            )
+        ):
+            out[aid] = fingerprint(text or redacted)
+    return out
+
+
+def _recently_sent(
+    session: Session, now: datetime
+) -> dict[tuple[str, str, str, int], list[tuple[datetime, frozenset[str]]]]:
+    """Return the alerts sent within ``COALESCE_HOLD``, by (kind, channel, recipient, round)."""
+    rows = session.execute(
+        select(
+            AlertMessage.kind,
+            AlertMessage.channel,
+            AlertMessage.recipient,
+            SafeguardingCase.round_id,
+            AlertMessage.sent_at,
+            SafeguardingCase.answer_id,
+        )
+        .join(SafeguardingCase, SafeguardingCase.id == AlertMessage.case_id)
+        .where(AlertMessage.status == SENT, AlertMessage.sent_at > now - COALESCE_HOLD)
+    ).all()
+    words = _answer_words(session, {r.answer_id for r in rows})
+    out: dict[tuple[str, str, str, int], list[tuple[datetime, frozenset[str]]]] = {}
+    for kind, channel, recipient, round_id, sent_at, answer_id in rows:
+        out.setdefault((kind, channel, recipient, round_id), []).append(
+            (sent_at, words.get(answer_id, frozenset()))
+        )
+    return out
+
+
+def plan_batches(
+    due: list[_Due], recent: dict, now: datetime
+) -> tuple[list[list[int]], dict[int, datetime]]:
+    """Group due messages into what goes out as one message; say which wait, and until when.
+
+    Messages to one recipient about near-identical answers in one round form one batch. A batch
+    near-identical to an alert that recipient got less than ``COALESCE_HOLD`` ago waits until
+    the hold is over, so the rest of a burst arrives as one grouped alert. A lone answer unlike
+    any recent one never waits.
+    """
+    clusters: dict[tuple, list[tuple[frozenset[str], list[_Due]]]] = {}
+    for d in due:
+        slot = clusters.setdefault((d.kind, d.channel, d.recipient, d.round_id), [])
+        for words, members in slot:
+            if near_identical(words, d.words) or (d.case_id in {m.case_id for m in members}):
+                members.append(d)
+                break
+        else:
+            slot.append((d.words, [d]))
+    batches: list[list[int]] = []
+    held: dict[int, datetime] = {}
+    for group_key, slot in clusters.items():
+        for words, members in slot:
+            sent = [at for at, w in recent.get(group_key, []) if near_identical(words, w)]
+            if sent:
+                until = max(sent) + COALESCE_HOLD
+                if until > now:
+                    held.update({m.id: until for m in members})
+                    continue
+            batches.append([m.id for m in members])
+    return batches, held
+
+
 def deliver_due(
     session_factory,
     settings: Settings,
@@ -366,23 +583,44 @@ def deliver_due(
     """Send the messages that are due; return counts {sent, failed, cancelled, ...}.
 
     Each message is claimed, sent outside any transaction, then marked sent, or kept pending
-    with ``attempts`` + 1, a short error and the next try after the back-off.
+    with ``attempts`` + 1, a short error and the next try after the back-off. Messages about
+    near-identical answers in one round go to a recipient as one grouped alert that lists
+    every case (``plan_batches``); ``counts["grouped"]`` says how many such alerts went.
     """
     now = now or utcnow()
     senders = senders or SENDERS
     counts = Counts()
     redirect_disabled(session_factory, settings, now, counts=counts)
     with session_factory.begin() as session:
-        due = list(
-            session.scalars(
-                select(AlertMessage.id)
-                .where(AlertMessage.status == PENDING, AlertMessage.next_attempt_at <= now)
-                .order_by(AlertMessage.next_attempt_at, AlertMessage.id)
-                .limit(limit)
+        due = _due_messages(session, now, limit)
+        batches, held = plan_batches(due, _recently_sent(session, now) if due else {}, now)
+        for msg_id, until in held.items():
+            session.execute(
+                update(AlertMessage)
+                .where(AlertMessage.id == msg_id, AlertMessage.status == PENDING)
+                .values(next_attempt_at=until)
+                .execution_options(synchronize_session=False)
             )
-        )
-    for msg_id in due:
-        with session_factory.begin() as session:
+        if held:
+            counts.held += len(held)
+            log.info("alerts held to group a burst messages=%s", len(held))
+    for ids in batches:
+        _deliver_batch(session_factory, settings, ids, now, senders, counts)
+    return counts.as_dict()
+
+
+def _deliver_batch(
+    session_factory,
+    settings: Settings,
+    ids: list[int],
+    now: datetime,
+    senders: dict[str, Sender],
+    counts: Counts,
+) -> None:
+    """Claim, send as one message, and record the outcome of each message in the batch."""
+    with session_factory.begin() as session:
+        mine: list[int] = []
+        for msg_id in ids:
             if not _claim(session, msg_id, now):
                 continue  # another worker has it, or it was sent meanwhile
             msg = session.get(AlertMessage, msg_id)
@@ -391,17 +629,26 @@ def deliver_due(
                 counts.cancelled += 1
                 log.info("alert cancelled msg=%s case=%s (acknowledged)", msg.id, msg.case_id)
                 continue
-            channel, recipient, case_id = msg.channel, msg.recipient, msg.case_id
-            rendered = render(session, msg, settings)
-        try:
-            sender = senders.get(channel)
-            if sender is None:
-                raise DeliveryError(f"unknown channel {channel}")
-            sender(settings, recipient, rendered)
-            error = None
-        except Exception as exc:  # any failure: keep the message and try again later
-            error = _short_error(exc, settings)
-        with session_factory.begin() as session:
+            mine.append(msg_id)
+        if not mine:
+            return
+        msgs = [session.get(AlertMessage, i) for i in mine]
+        channel, recipient = msgs[0].channel, msgs[0].recipient
+        case_ids = [m.case_id for m in msgs]
+        if len(msgs) == 1:
+            rendered = render(session, msgs[0], settings)
+        else:
+            rendered = render_group(session, msgs, settings)
+    try:
+        sender = senders.get(channel)
+        if sender is None:
+            raise DeliveryError(f"unknown channel {channel}")
+        sender(settings, recipient, rendered)
+        error = None
+    except Exception as exc:  # any failure: keep the messages and try again later
+        error = _short_error(exc, settings)
+    with session_factory.begin() as session:
+        for msg_id, case_id in zip(mine, case_ids, strict=True):
             msg = session.get(AlertMessage, msg_id)
             msg.attempts = (msg.attempts or 0) + 1
             if error is None:
@@ -412,8 +659,9 @@ def deliver_due(
                     session,
                     "safeguarding.alert_sent",
                     target=f"case:{case_id}",
-                    details={"message": msg_id, "channel": channel, "kind": msg.kind},
-                )
+                    details={"message": msg_id, "channel": channel, "kind": msg.kind,
+                             "grouped_with": len(mine) - 1},
+                )  # fmt: skip
             else:
                 msg.last_error = error
                 msg.next_attempt_at = now + backoff(msg.attempts)
@@ -431,7 +679,9 @@ def deliver_due(
                     target=f"case:{case_id}",
                     details={"message": msg_id, "channel": channel, "attempts": msg.attempts},
                 )
-    return counts.as_dict()
+    if error is None and len(mine) > 1:
+        counts.grouped += 1
+        log.info("grouped alert sent messages=%s channel=%s", len(mine), channel)
 
 
 # --------------------------------------------------------------------------- escalation
@@ -495,6 +745,8 @@ def redirect_disabled(
                 added.append(_add(session, m.case_id, "email", deputy, m.kind, now))
             session.flush()
             counts.redirected += len(added)
+            if added:
+                kick(session, now)
             if not added and not settings.safeguarding_deputy_emails:
                 log.error("alert for disabled lead has no deputy to go to case=%s", m.case_id)
             for new in added:
@@ -561,6 +813,8 @@ def escalate_due(
                     )
                 )
             session.flush()
+            if msgs:
+                kick(session, now)
             counts.escalated += 1
             counts.queued += len(msgs)
             if not deputies:
@@ -586,6 +840,57 @@ def run_once(session_factory, settings: Settings, now: datetime | None = None) -
     for key, value in deliver_due(session_factory, settings, now).items():
         out[key] = out.get(key, 0) + value
     return out
+
+
+# --------------------------------------------------------------------------- jobs
+
+DELIVER = "alerts.deliver"
+ESCALATE = "alerts.escalate"
+
+
+def kick(session: Session, now: datetime | None = None) -> None:
+    """Queue a delivery job in the caller's transaction (one waits at a time; it sends all)."""
+    jobs.enqueue(session, DELIVER, key=DELIVER, now=now)
+
+
+@jobs.job(DELIVER, label="Send safeguarding alerts", max_attempts=None)
+def deliver_job(ctx: jobs.Context) -> dict[str, int]:
+    """Send every due alert; while some wait for a retry, run again when the first is due."""
+    counts = deliver_due(ctx.sessions, ctx.settings, now=ctx.now())
+    with ctx.sessions() as session:
+        waiting, first, error = session.execute(
+            select(
+                func.count(),
+                func.min(AlertMessage.next_attempt_at),
+                func.max(AlertMessage.last_error),
+            ).where(AlertMessage.status == PENDING)
+        ).one()
+    if waiting:
+        at = max(first, ctx.now() + timedelta(seconds=1))
+        reason = f"{waiting} alert message{'s' if waiting != 1 else ''} waiting"
+        raise jobs.Defer(f"{reason}: {error}" if error else reason, at=at)
+    return counts
+
+
+@jobs.job(
+    ESCALATE,
+    label="Escalate unacknowledged safeguarding cases",
+    every=timedelta(seconds=30),
+    max_attempts=2,
+)
+def escalate_job(ctx: jobs.Context) -> dict[str, int]:
+    """Escalate overdue cases, and make sure a delivery job exists for anything due."""
+    now = ctx.now()
+    counts = escalate_due(ctx.sessions, ctx.settings, now)
+    with ctx.sessions.begin() as session:
+        due = session.scalar(
+            select(func.count())
+            .select_from(AlertMessage)
+            .where(AlertMessage.status == PENDING, AlertMessage.next_attempt_at <= now)
+        )
+        if due and jobs.active_job(session, DELIVER) is None:
+            kick(session, now)
+    return counts
 
 
 def pending_count(session: Session) -> int:

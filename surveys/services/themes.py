@@ -29,9 +29,10 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
+from surveys import jobs
 from surveys.analysis import clustering as engine
 from surveys.services import review
-from surveys.storage.models import Answer, AnswerTheme, Round, Theme
+from surveys.storage.models import Answer, AnswerTheme, Job, Round, Theme
 
 log = logging.getLogger("yjvoice.theming")
 
@@ -575,3 +576,66 @@ def remove(session: Session, theme: Theme) -> None:
     session.delete(theme)
     session.flush()
     log.info("theme deleted theme=%s", theme.id)
+
+
+# ---- every question of a round, as a background job -----------------------------------------
+ROUND_JOB = "themes.round"
+
+
+def round_job_key(round_id: int) -> str:
+    """Return the job key of a round's theme discovery (one waits or runs at a time)."""
+    return f"{ROUND_JOB}:{round_id}"
+
+
+def queue_round(
+    session: Session, rnd: Round, *, requested_by: int | None = None
+) -> tuple[Job, bool]:
+    """Queue theme discovery for every question of the round; return (job, newly queued).
+
+    While one is queued or running, asking again returns it instead of queueing a second.
+    """
+    existing = jobs.active_job(session, round_job_key(rnd.id))
+    if existing is not None:
+        return existing, False
+    job = jobs.enqueue(
+        session,
+        ROUND_JOB,
+        {"round_id": rnd.id},
+        key=round_job_key(rnd.id),
+        round_id=rnd.id,
+        requested_by=requested_by,
+    )
+    return job, True
+
+
+@jobs.job(
+    ROUND_JOB,
+    label="Find themes for every question of a round",
+    max_attempts=3,
+    backoff=jobs.Backoff(first=30, cap=600),
+)
+def round_job(ctx: jobs.Context, round_id: int) -> dict[str, Any]:
+    """Recompute each question's themes in its own transaction, recording progress.
+
+    After a worker is killed the next attempt skips the questions already done (each
+    recompute keeps the lead's edits, so doing one twice changes nothing).
+    """
+    with ctx.sessions() as session:
+        rnd = session.get(Round, round_id)
+        if rnd is None:
+            return {"questions": 0, "themes": 0, "note": "the round no longer exists"}
+        qids = [q.question_id for q in questions(session, rnd)]
+    done: list[str] = [q for q in ctx.saved.get("done", []) if q in qids]
+    found = int(ctx.saved.get("themes", 0))
+    ctx.progress(len(done), len(qids))
+    for qid in qids:
+        if qid in done:
+            continue
+        with ctx.sessions.begin() as session:
+            rnd = session.get(Round, round_id)
+            result = recompute(session, rnd, qid)
+        done.append(qid)
+        found += result.themes
+        ctx.progress(len(done), len(qids), result={"done": done, "themes": found})
+    log.info("themes found for a round round=%s questions=%s", round_id, len(qids))
+    return {"questions": len(qids), "themes": found, "done": done}
