@@ -46,8 +46,14 @@ log = logging.getLogger("yjvoice.alerts")
 SAFEGUARDING_ROLE = "safeguarding"
 BACKOFF_FIRST = timedelta(seconds=10)
 BACKOFF_MAX = timedelta(minutes=10)
-#: How long a worker owns a message it is sending; a crashed worker's claim runs out.
-LEASE = timedelta(minutes=2)
+#: How long a worker owns a message it is sending (a crashed worker's claim runs out): four
+#: times SMTP_TIMEOUT (one send waits at most about that per step), at least LEASE_FLOOR.
+LEASE_FLOOR = timedelta(seconds=10)
+
+
+def send_lease(settings: Settings) -> timedelta:
+    """Return how long a claim on a message lasts: 4 x SMTP_TIMEOUT, at least 10 s."""
+    return max(LEASE_FLOOR, timedelta(seconds=4 * settings.smtp_timeout))
 MAX_ERROR = 300
 #: Up to this many due messages are looked at in one pass (a burst must fit to be grouped).
 BATCH = 1000
@@ -420,7 +426,7 @@ class Counts:
         }  # fmt: skip
 
 
-def _claim(session: Session, msg_id: int, now: datetime) -> bool:
+def _claim(session: Session, msg_id: int, now: datetime, lease: timedelta) -> bool:
     """Take a due message for this worker (a lease), so two workers never both send it."""
     result = session.execute(
         update(AlertMessage)
@@ -429,7 +435,7 @@ def _claim(session: Session, msg_id: int, now: datetime) -> bool:
             AlertMessage.status == PENDING,
             AlertMessage.next_attempt_at <= now,
         )
-        .values(next_attempt_at=now + LEASE)
+        .values(next_attempt_at=now + lease)
         .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1
@@ -621,7 +627,7 @@ def _deliver_batch(
     with session_factory.begin() as session:
         mine: list[int] = []
         for msg_id in ids:
-            if not _claim(session, msg_id, now):
+            if not _claim(session, msg_id, now, send_lease(settings)):
                 continue  # another worker has it, or it was sent meanwhile
             msg = session.get(AlertMessage, msg_id)
             if msg.kind == "escalation" and _case_status(session, msg.case_id) != "new":

@@ -60,3 +60,11 @@ def gate(ctx: jobs.Context, folder: str) -> dict:
         time.sleep(0.05)
     (where / f"done-{os.getpid()}").touch()
     return {"pid": os.getpid()}
+
+
+@jobs.job("test.flaky", max_attempts=3, backoff=jobs.Backoff(first=1, cap=2))
+def flaky(ctx: jobs.Context, value: int) -> dict:
+    """Fail the first attempt, then return the value (a short back-off, for real workers)."""
+    if ctx.attempt == 1:
+        raise RuntimeError("boom on attempt 1")
+    return {"value": value}
