@@ -45,6 +45,15 @@ def _pg_available() -> str | None:
         return f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
 
 
+@pytest.fixture(autouse=True)
+def _no_job_queue_left_behind():
+    """Forget the job queue a test configured (an app, a worker), so the next starts clean."""
+    yield
+    from surveys.jobs import broker
+
+    broker.reset()
+
+
 @pytest.fixture(scope="session")
 def pg_database():
     """Create a fresh PostgreSQL database for this test session, migrated; drop it after."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import re
 import socket
 import threading
 from datetime import timedelta
@@ -564,3 +565,138 @@ def test_a_failing_audit_call_never_stops_the_alert(rt, open_round, lead, instal
     installed(settings_for(rt))
     case_id = open_flagged_case(rt, open_round)
     assert [(m.case_id, m.recipient) for m in messages(rt)] == [(case_id, LEAD)]
+
+
+# --------------------------------------------------------------------------- bursts
+
+FAKE = "my teacher hits me every day, help me please {n}"
+
+
+def linked(body: str) -> set[int]:
+    """Return the case ids a message links to."""
+    return {int(m) for m in re.findall(r"/admin/safeguarding/(\d+)\s", body)}
+
+
+def open_many(rt, code, n, text=FAKE, created_at=None) -> list[int]:
+    return [open_flagged_case(rt, code, text.format(n=i), created_at=created_at) for i in range(n)]
+
+
+def test_a_burst_of_near_identical_disclosures_is_one_grouped_alert(
+    rt, open_round, lead, smtp, installed
+):
+    settings = settings_for(rt, smtp.port)
+    installed(settings)
+    case_ids = open_many(rt, open_round, 60)  # 60 cases in a second, before the worker looks
+    counts = alerts.deliver_due(rt.sessions, settings)
+    assert counts["sent"] == 60 and counts["grouped"] == 1
+    assert len(smtp.inbox.messages) == 1 and smtp.inbox.to() == [LEAD]
+    mail = smtp.inbox.parsed()[0]
+    body = mail.get_content()
+    assert "60 cases" in mail["Subject"] and "covers 60 safeguarding cases" in body
+    assert "Cases covered: 60" in body and "... and 10 more" in body
+    assert linked(body) == set(case_ids[:50])
+    assert "teacher" not in body and "hits" not in body
+    with rt.sessions() as s:  # every case is open, every message marked sent
+        assert {c.status for c in s.scalars(select(SafeguardingCase))} == {"new"}
+        assert len(case_ids) == 60
+        assert {m.status for m in s.scalars(select(AlertMessage))} == {"sent"}
+
+
+def test_a_real_disclosure_inside_a_flood_gets_its_own_alert(rt, open_round, lead, smtp, installed):
+    settings = settings_for(rt, smtp.port)
+    installed(settings)
+    open_many(rt, open_round, 20)
+    real = open_flagged_case(rt, open_round, ANSWER)
+    alerts.deliver_due(rt.sessions, settings)
+    subjects = sorted(m["Subject"] for m in smtp.inbox.parsed())
+    assert len(subjects) == 2
+    assert "20 cases" in subjects[0] and f"case #{real} " in subjects[1]
+
+
+def test_the_first_alert_of_a_burst_goes_at_once_and_the_rest_are_grouped(
+    rt, open_round, lead, smtp, installed
+):
+    settings = settings_for(rt, smtp.port)
+    installed(settings)
+    t0 = utcnow() + timedelta(seconds=1)
+    first = open_flagged_case(rt, open_round, FAKE.format(n=0))
+    assert alerts.deliver_due(rt.sessions, settings, now=t0)["sent"] == 1  # nothing to wait for
+    rest = open_many(rt, open_round, 59)
+    counts = alerts.deliver_due(rt.sessions, settings, now=t0 + timedelta(seconds=5))
+    assert counts["sent"] == 0 and counts["held"] == 59  # held to be grouped
+    counts = alerts.deliver_due(rt.sessions, settings, now=t0 + alerts.COALESCE_HOLD)
+    assert counts["sent"] == 59 and counts["grouped"] == 1
+    assert len(smtp.inbox.messages) == 2
+    body = smtp.inbox.parsed()[1].get_content()
+    assert "covers 59 safeguarding cases" in body and "1 other case in this round" in body
+    assert first not in linked(body) and set(rest[:50]) == linked(body)
+
+
+def test_a_different_disclosure_right_after_an_alert_is_not_held(
+    rt, open_round, lead, smtp, installed
+):
+    settings = settings_for(rt, smtp.port)
+    installed(settings)
+    t0 = utcnow() + timedelta(seconds=1)
+    open_flagged_case(rt, open_round, FAKE.format(n=0))
+    alerts.deliver_due(rt.sessions, settings, now=t0)
+    open_flagged_case(rt, open_round, ANSWER)
+    assert alerts.deliver_due(rt.sessions, settings, now=t0 + timedelta(seconds=2))["sent"] == 1
+
+
+def test_unacknowledged_cases_of_a_burst_escalate_as_one_message(
+    rt, open_round, lead, smtp, installed
+):
+    settings = settings_for(rt, smtp.port)
+    installed(settings)
+    t0 = utcnow() + timedelta(seconds=1)
+    open_many(rt, open_round, 5, created_at=t0)
+    alerts.deliver_due(rt.sessions, settings, now=t0)
+    late = t0 + timedelta(minutes=31)
+    assert alerts.escalate_due(rt.sessions, settings, now=late)["escalated"] == 5
+    assert alerts.deliver_due(rt.sessions, settings, now=late)["grouped"] == 1
+    assert smtp.inbox.to() == [LEAD, DEPUTY]
+    mail = smtp.inbox.parsed()[-1]
+    assert mail["Subject"].startswith("ESCALATION: 5 safeguarding cases")
+
+
+def test_near_identical_means_the_same_words_whatever_the_numbers():
+    fp = alerts.fingerprint
+    assert alerts.near_identical(fp("help me 1"), fp("Help me 22!"))
+    assert alerts.near_identical(fp(FAKE.format(n=1)), fp(FAKE.format(n=2) + " now"))
+    assert not alerts.near_identical(fp(ANSWER), fp(FAKE.format(n=1)))
+    assert not alerts.near_identical(fp(""), fp(""))  # nothing to compare: never grouped
+
+
+def test_a_case_queues_a_delivery_job_with_its_alerts(rt, open_round, lead, installed):
+    from surveys.storage.models import Job
+
+    installed(settings_for(rt))
+    open_flagged_case(rt, open_round)
+    open_flagged_case(rt, open_round, "something else entirely is wrong at home")
+    with rt.sessions() as s:
+        (job,) = s.scalars(select(Job))  # one waits at a time, and sends everything due
+        assert (job.kind, job.status, job.max_attempts) == ("alerts.deliver", "queued", None)
+
+
+def test_the_delivery_job_waits_for_the_back_off_and_never_gives_up(
+    rt, open_round, lead, smtp, installed
+):
+    from surveys.jobs import runner
+    from surveys.storage.models import Job
+
+    settings = settings_for(rt, smtp.port)
+    installed(settings)
+    smtp.stop()
+    open_flagged_case(rt, open_round)
+    t0 = utcnow() + timedelta(seconds=1)
+    t = t0
+    for _ in range(8):  # an outage longer than any job's attempts
+        runner.run_due(rt.sessions, settings, clock=lambda t=t: t)
+        with rt.sessions() as s:
+            job = s.scalar(select(Job))
+            assert job.status == "queued" and "1 alert message waiting" in job.last_error
+            t = job.run_after
+    smtp.start()
+    assert runner.run_due(rt.sessions, settings, clock=lambda: t) == {"done": 1}
+    assert smtp.inbox.to() == [LEAD]

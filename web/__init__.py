@@ -112,6 +112,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from surveys.notify import alerts
 
     alerts.install(settings)
+    # Jobs queued by a request (alerts, themes for a round) go to the worker on commit;
+    # JOBS_IMMEDIATE (unit tests only) runs them in the request instead.
+    from surveys.jobs import broker
+
+    runtime_ = app.extensions["yjvoice"]
+    broker.configure(settings, runtime_.sessions, immediate=bool(config.get("JOBS_IMMEDIATE")))
 
     csrf.init_app(app)
     i18n.init_app(app)

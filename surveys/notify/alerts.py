@@ -308,8 +308,8 @@ def render_group(session: Session, msgs: list[AlertMessage], settings: Settings)
         )
         if earlier:
             intro += (
-                f" {earlier} similar case{'s' if earlier != 1 else ''} opened just before "
-                "(alerted already)."
+                f" {earlier} other case{'s' if earlier != 1 else ''} in this round opened in "
+                "the two minutes before (alerted already)."
             )
     body = (
         f"{intro}\n\n"

@@ -28,6 +28,7 @@ from web.admin import (  # noqa: E402,F401
     exports,
     imports,
     invites,
+    jobs,
     proposals,
     review,
     rounds,

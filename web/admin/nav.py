@@ -22,6 +22,7 @@ NAV: list[tuple[str, str, tuple[str, ...]]] = [
     ("admin.safeguarding_queue", "Safeguarding", SAFEGUARDERS),
     ("admin.users", "Users", (LEAD,)),
     ("admin.audit_log", "Audit log", (LEAD,)),
+    ("admin.jobs_index", "Jobs", (LEAD,)),
     ("admin.own_password", "Your password", ROLES),
 ]
 

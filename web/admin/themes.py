@@ -11,8 +11,11 @@ import logging
 import re
 
 from flask import abort, flash, render_template, request, url_for
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from surveys import jobs
+from surveys.jobs import table as job_table
 from surveys.services import themes
 from surveys.storage.models import Round, Theme
 from web import db
@@ -63,7 +66,13 @@ def themes_overview(code: str) -> str:
     listed = question_options(rnd)
     rows = [(qid, wording, summaries.get(qid)) for qid, wording in listed]
     rows += [(qid, qid, s) for qid, s in summaries.items() if qid not in dict(listed)]
-    return render_template("admin/themes/overview.html", rows=rows, **common(rnd))
+    job = jobs.latest_job(db(), themes.round_job_key(rnd.id))
+    return render_template(
+        "admin/themes/overview.html",
+        rows=rows,
+        job=job_table.view(job) if job else None,
+        **common(rnd),
+    )
 
 
 @bp.route("/rounds/<code>/themes/<question_id>")
@@ -219,3 +228,22 @@ def themes_delete(code: str, question_id: str, theme_id: int) -> Response:
         themes.remove(session, theme)
     flash(f"Deleted the theme “{label}”.", "success")
     return see_other(_question_url(rnd, qid))
+
+
+@bp.route("/rounds/<code>/themes/all", methods=["POST"])
+@roles_required(*REVIEWERS)
+@checked_post
+def themes_all(code: str) -> Response:
+    """Find themes for every question of the round, in the background, with progress."""
+    rnd = round_or_404(code)
+    _job, new = themes.queue_round(db(), rnd, requested_by=current_user.user_id)
+    db().commit()  # handed to a worker on commit
+    if new:
+        flash(
+            "Finding themes for every question. This page shows how far it has got; "
+            "your names and placements are kept.",
+            "success",
+        )
+    else:
+        flash("Themes are already being found for this round.", "warning")
+    return see_other(url_for("admin.themes_overview", code=rnd.code))
