@@ -54,6 +54,8 @@ LEASE_FLOOR = timedelta(seconds=10)
 def send_lease(settings: Settings) -> timedelta:
     """Return how long a claim on a message lasts: 4 x SMTP_TIMEOUT, at least 10 s."""
     return max(LEASE_FLOOR, timedelta(seconds=4 * settings.smtp_timeout))
+
+
 MAX_ERROR = 300
 #: Up to this many due messages are looked at in one pass (a burst must fit to be grouped).
 BATCH = 1000
