@@ -18,7 +18,8 @@ def env_vars_read_by_the_product() -> set[str]:
 
 
 def test_compose_has_database_web_and_bot():
-    assert set(SERVICES) == {"db", "web", "bot", "purge", "alerts", "sms"}
+    assert {"db", "web", "bot", "purge", "worker", "sms"} <= set(SERVICES)
+    assert "alerts" not in SERVICES  # the worker delivers alerts now
 
 
 def test_purge_runs_daily_with_the_answer_keys():
@@ -30,15 +31,18 @@ def test_purge_runs_daily_with_the_answer_keys():
         assert SERVICES[name]["environment"]["ANSWER_KEYS"].startswith("${ANSWER_KEYS:?")
 
 
-def test_alerts_worker_shares_the_image_and_waits_for_the_migrated_database():
-    alerts = SERVICES["alerts"]
-    assert alerts["command"] == ["yjvoice", "alerts", "run"]
-    assert alerts["image"] == SERVICES["web"]["image"]
-    assert alerts["depends_on"]["web"]["condition"] == "service_healthy"
-    env = alerts["environment"]
+def test_the_worker_shares_the_image_and_the_queue_and_waits_for_the_migrated_database():
+    worker = SERVICES["worker"]
+    assert worker["command"] == ["yjvoice", "worker"]
+    assert worker["image"] == SERVICES["web"]["image"]
+    assert worker["depends_on"]["web"]["condition"] == "service_healthy"
+    assert worker["env_file"] == SERVICES["web"]["env_file"] == ".env"  # one JOBS_URL for both
+    env = worker["environment"]
     assert env["YJVOICE_ENV"] == "production"
-    for var in ("DATABASE_URL", "SECRET_KEY", "ANSWER_KEYS"):
-        assert env[var].startswith("${" + var + ":?"), f"alerts must require {var}"
+    for var in ("DATABASE_URL", "SECRET_KEY", "ANSWER_KEYS", "JOBS_URL"):
+        assert env[var].startswith("${" + var + ":?"), f"the worker must require {var}"
+    example = (ROOT / ".env.example").read_text(encoding="utf-8")
+    assert "\nJOBS_URL=redis://" in example  # production: a queue web and worker share
 
 
 def test_database_is_postgres_16_with_a_volume_and_healthcheck():
