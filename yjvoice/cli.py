@@ -456,7 +456,18 @@ def demo(host: str, port: int, no_serve: bool) -> None:
     from web import create_app
 
     click.echo(f"Serving on {base}  (Ctrl-C stops)")
-    create_app().run(host=host, port=port, debug=False, use_reloader=False)
+    # Background jobs (alerts, themes for a whole round) need a worker: run one alongside.
+    import subprocess
+
+    worker = subprocess.Popen([sys.executable, "-m", "yjvoice", "worker", "--workers", "1"])
+    try:
+        create_app().run(host=host, port=port, debug=False, use_reloader=False)
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            worker.kill()
 
 
 def _register_filters() -> None:
