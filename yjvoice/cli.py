@@ -361,6 +361,9 @@ def bot() -> None:
         raise click.ClickException("TELEGRAM_TOKEN is not set (get one from @BotFather)")
     _require_schema(rt)
     alerts.install(rt.settings)  # flagged answers in Telegram queue alerts too
+    from surveys.jobs import broker
+
+    broker.configure(rt.settings, rt.sessions)  # ...handed to the worker on commit
     run_polling(rt)
 
 
