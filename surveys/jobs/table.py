@@ -279,10 +279,15 @@ def reschedule(
             return FAILED
         if at is None:
             at = now + get_kind(job.kind).backoff.after(max(job.attempts, 1))
-        if _queued_with_key(session, job.key) is not None:
-            # A newer job with the same key is already waiting: it does this work.
+        newer = _queued_with_key(session, job.key)
+        if newer is not None:
+            # A newer job with the same key is already waiting: it does this work, no later
+            # than this one would have.
             job.status, job.finished_at = DONE, now
             job.last_error = "superseded by a newer job"
+            if at < newer.run_after:
+                newer.run_after, newer.dispatched_at = at, now
+                _later(session, newer)
             return DONE
         job.status, job.run_after, job.dispatched_at = QUEUED, at, now
         _later(session, job)
@@ -334,7 +339,8 @@ def sweep(
                 job.status, job.finished_at, job.last_error = DONE, now, "superseded"
             else:
                 job.status, job.run_after, job.last_error = QUEUED, now, msg
-                job.lease_until, job.worker = None, None
+                job.lease_until, job.worker, job.dispatched_at = None, None, now
+                _later(session, job)
                 out.recovered += 1
         session.flush()
         due = list(
@@ -496,9 +502,16 @@ def counts(session: Session) -> dict[str, int]:
     return out
 
 
-def purge_finished(session: Session, older_than: timedelta, now: datetime | None = None) -> int:
-    """Delete done jobs finished longer ago than ``older_than``; return how many."""
+def purge_finished(
+    session: Session,
+    older_than: timedelta,
+    now: datetime | None = None,
+    *,
+    kinds: Iterable[str] | None = None,
+) -> int:
+    """Delete done jobs (of these kinds) finished longer ago than ``older_than``; say how many."""
     now = now or utcnow()
-    return session.execute(
-        delete(Job).where(and_(Job.status == DONE, Job.finished_at < now - older_than))
-    ).rowcount
+    stmt = delete(Job).where(and_(Job.status == DONE, Job.finished_at < now - older_than))
+    if kinds is not None:
+        stmt = stmt.where(Job.kind.in_(list(kinds)))
+    return session.execute(stmt).rowcount

@@ -20,6 +20,8 @@ log = logging.getLogger("yjvoice.jobs")
 
 #: Done jobs are deleted this long after they finished (failed ones stay until retried).
 KEEP_DONE = timedelta(days=7)
+#: Periodic jobs (escalation every 30 s) that did their work are deleted after an hour.
+KEEP_PERIODIC = timedelta(hours=1)
 
 
 class Sweeper(threading.Thread):
@@ -46,8 +48,10 @@ class Sweeper(threading.Thread):
             if swept.recovered or swept.failed:
                 log.warning("sweep recovered=%s failed=%s", swept.recovered, swept.failed)
             self.passes += 1
-            if self.passes % 360 == 1:
+            if self.passes % 60 == 1:
+                periodic = [k.name for k in kinds if k.every is not None]
                 with self.rt.transaction() as session:
+                    table.purge_finished(session, KEEP_PERIODIC, utcnow(), kinds=periodic)
                     table.purge_finished(session, KEEP_DONE, utcnow())
         except Exception as exc:  # a database blip: the next pass tries again
             log.warning("sweep failed (%s); retrying", type(exc).__name__)

@@ -131,16 +131,17 @@ def test_a_rolled_back_job_is_never_handed_to_the_queue(rt, dispatched):
 def test_a_job_whose_worker_died_goes_back_to_the_queue(rt, dispatched):
     t0 = utcnow()
     job_id = queue(rt, now=t0)
-    assert table.claim(rt.sessions, job_id, "killed", LEASE, t0) is not None
-    assert table.sweep(rt.sessions, t0 + timedelta(seconds=30)).recovered == 0  # lease alive
+    short = timedelta(seconds=5)
+    assert table.claim(rt.sessions, job_id, "killed", short, t0) is not None
+    assert table.sweep(rt.sessions, t0 + timedelta(seconds=4)).recovered == 0  # lease alive
     dispatched.clear()
-    swept = table.sweep(rt.sessions, t0 + timedelta(seconds=61))
-    assert swept.recovered == 1 and [i for i, _ in dispatched] == [job_id]
+    swept = table.sweep(rt.sessions, t0 + timedelta(seconds=6))
+    assert swept.recovered == 1 and [i for i, _ in dispatched] == [job_id]  # handed over now
     job = get(rt, job_id)
     assert job.status == "queued" and "lease ran out" in job.last_error
     # The dead worker's outcome no longer counts; the new run does.
     assert not table.finish(rt.sessions, job_id, "killed", t0, {"late": True})
-    assert run(rt, job_id, t0 + timedelta(seconds=62), worker="w2") == "done"
+    assert run(rt, job_id, t0 + timedelta(seconds=7), worker="w2") == "done"
     job = get(rt, job_id)
     assert (job.attempts, job.result) == (2, {"value": 7})
 
