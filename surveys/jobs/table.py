@@ -24,7 +24,7 @@ from sqlalchemy import and_, delete, event, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from surveys.jobs.registry import get_kind, label_of
+from surveys.jobs.registry import get_kind, label_of, load_kinds
 from surveys.storage.models import Job, utcnow
 
 log = logging.getLogger("yjvoice.jobs")
@@ -482,12 +482,24 @@ def view(job: Job) -> JobView:
 
 
 def list_jobs(
-    session: Session, statuses: Iterable[str] | None = None, *, limit: int = 200
+    session: Session,
+    statuses: Iterable[str] | None = None,
+    *,
+    limit: int = 200,
+    hide_done_periodic: bool = False,
 ) -> list[JobView]:
-    """Return jobs for the workbench: unfinished first, then the newest."""
+    """Return jobs for the workbench: unfinished first, then the newest.
+
+    ``hide_done_periodic`` leaves out periodic jobs that did their work (escalation checks
+    every 30 s would fill the page); their failures still show.
+    """
     stmt = select(Job)
     if statuses:
         stmt = stmt.where(Job.status.in_(list(statuses)))
+    if hide_done_periodic:
+        periodic = [k.name for k in load_kinds().values() if k.every is not None]
+        if periodic:
+            stmt = stmt.where(~and_(Job.status == DONE, Job.kind.in_(periodic)))
     stmt = stmt.order_by((Job.status.in_([RUNNING, QUEUED, FAILED])).desc(), Job.id.desc()).limit(
         limit
     )

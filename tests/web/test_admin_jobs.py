@@ -152,3 +152,17 @@ def test_job_pages_hold_no_answer_text(as_role, themed, rt):
         assert words not in page and words not in stored
     with rt.sessions() as s:
         assert table.counts(s)["done"] == 1
+
+
+def test_periodic_checks_that_did_their_work_do_not_crowd_the_page(as_role, rt):
+    from surveys.jobs import registry
+
+    spec = registry.get_kind("alerts.escalate")
+    t0 = utcnow()
+    for n in range(3):
+        table.sweep(rt.sessions, t0 + n * spec.every, kinds=[spec])
+        runner.run_due(rt.sessions, rt.settings, clock=lambda n=n: t0 + n * spec.every)
+    client = as_role("lead")
+    assert "Escalate unacknowledged" not in client.get("/admin/jobs").get_data(as_text=True)
+    done = client.get("/admin/jobs?status=done").get_data(as_text=True)
+    assert done.count("Escalate unacknowledged safeguarding cases") == 3

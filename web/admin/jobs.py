@@ -26,7 +26,7 @@ from web.admin.review import checked_post, see_other
 log = logging.getLogger("yjvoice.admin.jobs")
 
 FILTERS = {
-    "": ("Unfinished and recent", None),
+    "": ("Unfinished and recent", None),  # periodic checks that did their work are left out
     "queued": ("Queued", ["queued"]),
     "running": ("Running", ["running"]),
     "failed": ("Failed", ["failed"]),
@@ -42,7 +42,7 @@ def jobs_index() -> str:
     if status not in FILTERS:
         status = ""
     session = db()
-    rows = table.list_jobs(session, FILTERS[status][1])
+    rows = table.list_jobs(session, FILTERS[status][1], hide_done_periodic=not status)
     round_ids = {v.round_id for v in rows if v.round_id}
     rounds = {r.id: r for r in session.scalars(select(Round).where(Round.id.in_(round_ids)))}
     return render_template(
