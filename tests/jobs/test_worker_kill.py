@@ -45,15 +45,31 @@ def stack(request, tmp_path):
         import shutil
 
         shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
-        return f"sqlite:///{path}", f"sqlite:///{tmp_path / 'queue.sqlite3'}"
+        yield f"sqlite:///{path}", f"sqlite:///{tmp_path / 'queue.sqlite3'}"
+        return
     from tests.conftest import _truncate_all
 
     db_url = request.getfixturevalue("pg_database")
     _truncate_all(db_url)
     if request.param == "redis":
-        return db_url, request.getfixturevalue("redis_queue_url")
+        yield db_url, request.getfixturevalue("redis_queue_url")
+        return
     name = f"yjvtest{os.getpid()}{time.monotonic_ns() % 10**6}"
-    return db_url, f"{db_url}?queue={name}"
+    yield db_url, f"{db_url}?queue={name}"
+    drop_queue_tables(db_url)
+
+
+def drop_queue_tables(db_url: str) -> None:
+    """Drop Huey's tables from the shared test database (the schema test compares it)."""
+    from sqlalchemy import text
+
+    from surveys.storage import db
+
+    engine = db.make_engine(db_url)
+    with engine.begin() as conn:
+        for suffix in ("kv", "schedule", "task", "counter"):
+            conn.execute(text(f"DROP TABLE IF EXISTS yjv_queue_{suffix}"))
+    engine.dispose()
 
 
 class Workers:

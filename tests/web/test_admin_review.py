@@ -55,6 +55,7 @@ def routes(seed) -> list[tuple[str, str, str, set[str]]]:
         ("admin.themes_overview", "GET", f"/admin/rounds/{c}/themes", REVIEWERS),
         ("admin.themes_question", "GET", f"/admin/rounds/{c}/themes/{q}", REVIEWERS),
         ("admin.themes_recompute", "POST", f"/admin/rounds/{c}/themes/{q}/recompute", REVIEWERS),
+        ("admin.themes_all", "POST", f"/admin/rounds/{c}/themes/all", REVIEWERS),
         ("admin.themes_merge", "POST", f"/admin/rounds/{c}/themes/{q}/merge", REVIEWERS),
         ("admin.themes_answers", "POST", f"/admin/rounds/{c}/themes/{q}/answers", REVIEWERS),
         ("admin.themes_theme", "GET", f"/admin/rounds/{c}/themes/{q}/{t}", REVIEWERS),
