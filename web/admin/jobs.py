@@ -21,7 +21,8 @@ from surveys.storage.models import Job, Round
 from web import db
 from web.admin import bp
 from web.admin.access import LEAD, REVIEWERS, roles_required
-from web.admin.review import checked_post, see_other
+from web.admin.pages import see_other
+from web.transactions import transaction
 
 log = logging.getLogger("yjvoice.admin.jobs")
 
@@ -57,20 +58,18 @@ def jobs_index() -> str:
 
 @bp.route("/jobs/<int:job_id>/retry", methods=["POST"])
 @roles_required(LEAD)
-@checked_post
 def jobs_retry(job_id: int) -> Response:
     """Queue a failed job again with fresh attempts."""
-    session = db()
     try:
-        job = table.retry(session, job_id)
+        with transaction() as session:  # handed to the queue when it commits
+            job = table.retry(session, job_id)
+            audit.record(session, "job.retried", actor=current_user, round_id=job.round_id,
+                         target=f"job:{job.id}", details={"kind": job.kind})  # fmt: skip
     except table.JobNotFound:
         abort(404)
     except table.NotRetryable as exc:
         flash(str(exc), "error")
         return see_other(url_for("admin.jobs_index", status="failed"))
-    audit.record(session, "job.retried", actor=current_user, round_id=job.round_id,
-                 target=f"job:{job.id}", details={"kind": job.kind})  # fmt: skip
-    session.commit()  # handed to the queue on commit
     flash(f"Job #{job_id} is queued again.", "success")
     return see_other(url_for("admin.jobs_index"))
 

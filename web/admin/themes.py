@@ -232,12 +232,11 @@ def themes_delete(code: str, question_id: str, theme_id: int) -> Response:
 
 @bp.route("/rounds/<code>/themes/all", methods=["POST"])
 @roles_required(*REVIEWERS)
-@checked_post
 def themes_all(code: str) -> Response:
     """Find themes for every question of the round, in the background, with progress."""
     rnd = round_or_404(code)
-    _job, new = themes.queue_round(db(), rnd, requested_by=current_user.user_id)
-    db().commit()  # handed to a worker on commit
+    with transaction() as session:  # handed to a worker when it commits
+        _job, new = themes.queue_round(session, rnd, requested_by=current_user.user_id)
     if new:
         flash(
             "Finding themes for every question. This page shows how far it has got; "

@@ -41,8 +41,8 @@ def run_migrations_online() -> None:
             render_as_batch=sqlite,  # SQLite cannot ALTER much
             compare_type=True,
             # Huey's own tables when JOBS_URL is this PostgreSQL database (not ours to migrate).
-            include_name=lambda name, type_, _parents: not (
-                type_ == "table" and (name or "").startswith("yjv_queue_")
+            include_name=lambda name, type_, _parents: (
+                not (type_ == "table" and (name or "").startswith("yjv_queue_"))
             ),
         )
         try:

@@ -1,7 +1,7 @@
 """jobs table for background work (surveys.jobs)
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-03 14:42:11.662278
 
 One row per piece of background work: the queue (Huey) carries only its id. At most one job
@@ -15,8 +15,8 @@ from alembic import op
 
 import surveys.storage.models
 
-revision: str = "0005"
-down_revision: str | None = "0004"
+revision: str = "0010"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
