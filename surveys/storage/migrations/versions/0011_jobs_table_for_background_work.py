@@ -1,7 +1,7 @@
 """jobs table for background work (surveys.jobs)
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-03 14:42:11.662278
 
 One row per piece of background work: the queue (Huey) carries only its id. At most one job
@@ -15,8 +15,8 @@ from alembic import op
 
 import surveys.storage.models
 
-revision: str = "0010"
-down_revision: str | None = "0009"
+revision: str = "0011"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
