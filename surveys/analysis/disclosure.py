@@ -40,6 +40,7 @@ CATEGORIES: tuple[str, ...] = (
     "threat_to_others",
     "immediate_danger",
     "homelessness_running_away",
+    "harm_by_professional",
 )
 
 

@@ -299,6 +299,11 @@ def classify(
     return _decide(_lexicon_scores(text, index), index.keys, min_score)
 
 
+def default_keys() -> tuple[str, ...]:
+    """Return the packaged priorities' keys, in the banks' order (``general`` excluded)."""
+    return _default_index().keys
+
+
 def classify_many(
     texts: Iterable[str], catalogue: Any = None, **kwargs: Any
 ) -> list[Classification]:

@@ -12,7 +12,7 @@ Engines behind one function, :func:`score`:
   come out neutral with ``mixed=True`` rather than strongly one way;
 * ``trained``  - a small logistic-regression layer over our rules' readings plus VADER's and
   TextBlob's scores (``data/sentiment_model.json``), trained only on public human-rated
-  sets (Hutto & Gilbert 2014, TweetEval val; ``bench/analysis_sentiment.py``). Better on
+  sets (Hutto & Gilbert 2014, TweetEval val; ``bench/analysis/sentiment.py``). Better on
   adult-style text (tweets, editorials); falls back to ``lexicon`` without the weights file;
 * ``vader``    - stock VADER 3.3.2 (Hutto & Gilbert 2014), a peer;
 * ``textblob`` - TextBlob's pattern lexicon (the brief's named default), a peer.
@@ -424,11 +424,13 @@ def features(text: str, lexicon: _Lexicon | None = None) -> dict[str, float]:
     return _features(_read(text, lex), _clean(text))
 
 
-def _features(r: _Reading, text: str) -> dict[str, float]:
-    from textblob import TextBlob
+def rule_features(text: str) -> dict[str, float]:
+    """Return our rules' and VADER's readings of a text (no TextBlob: it is the slow one)."""
+    return _rule_features(_read(text, _default_lexicon()), _clean(text))
 
+
+def _rule_features(r: _Reading, text: str) -> dict[str, float]:
     v = _vader().polarity_scores(text)
-    tb = TextBlob(text).sentiment
     n = sum(1 for t in r.tokens if t not in (_BOUNDARY, "!"))
     return {
         "_bias": 1.0,
@@ -442,6 +444,15 @@ def _features(r: _Reading, text: str) -> dict[str, float]:
         "_vader": float(v["compound"]),
         "_vpos": float(v["pos"]),
         "_vneg": float(v["neg"]),
+    }
+
+
+def _features(r: _Reading, text: str) -> dict[str, float]:
+    from textblob import TextBlob
+
+    tb = TextBlob(text).sentiment
+    return {
+        **_rule_features(r, text),
         "_tb": float(tb.polarity),
         "_tbsubj": float(tb.subjectivity),
     }

@@ -15,10 +15,11 @@ outbox, never to the request that stored the answer.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -73,16 +74,33 @@ def case_hook(hook: CaseHook) -> Iterator[CaseHook]:
         remove_hook(hook)
 
 
+Concern = Sequence[str] | Mapping[str, Any]
+
+
+def _concern(value: Concern) -> dict[str, Any]:
+    """Return a concern as case fields; a plain list of categories is a hard flag."""
+    if isinstance(value, Mapping):
+        return {
+            "categories": list(value.get("categories") or ()),
+            "tier": value.get("tier") or "flag",
+            "score": value.get("score"),
+            "trigger_spans": [list(s) for s in value.get("trigger_spans") or ()] or None,
+        }
+    return {"categories": list(value), "tier": "flag", "score": None, "trigger_spans": None}
+
+
 def open_cases(
     session: Session,
-    flagged: Iterable[tuple[Answer, Sequence[str]]],
+    flagged: Iterable[tuple[Answer, Concern]],
     *,
     contact: str | None = None,
 ) -> list[SafeguardingCase]:
     """Open one case per flagged answer (once per answer), tell the hooks, return the new cases.
 
-    The answers must belong to ``session``; they are flushed here so the cases can point at
-    them. An answer that already has a case gets no second one.
+    Each answer comes with its categories, or with the whole concern
+    (``pipeline.concern``: categories, tier, score, trigger spans). The answers must belong
+    to ``session``; they are flushed here so the cases can point at them. An answer that
+    already has a case gets no second one.
     """
     pairs = list(flagged)
     if not pairs:
@@ -99,14 +117,14 @@ def open_cases(
             )
         )
     cases = []
-    for answer, categories in pairs:
+    for answer, found in pairs:
         if answer.id in existing:
             continue
         existing.add(answer.id)
         case = SafeguardingCase(
             answer_id=answer.id,
             round_id=answer.round_id,
-            categories=list(categories),
+            **_concern(found),
             status="new",
             contact=contact,
             created_at=utcnow(),
@@ -123,7 +141,7 @@ def open_cases(
 
 
 def open_case(
-    session: Session, answer: Answer, categories: Sequence[str], *, contact: str | None = None
+    session: Session, answer: Answer, categories: Concern, *, contact: str | None = None
 ) -> SafeguardingCase:
     """Open the case for one flagged answer (or return the one it already has)."""
     new = open_cases(session, [(answer, categories)], contact=contact)
@@ -141,6 +159,9 @@ class CaseView:
     id: int
     status: str
     categories: tuple[str, ...]
+    tier: str  # "flag" (lexicon) or "possible" (recall net, or not read automatically)
+    score: float | None
+    trigger_spans: tuple[tuple[int, int], ...]
     created_at: datetime
     channel: str
     audience: str
@@ -162,6 +183,23 @@ class CaseView:
     ) -> bool:
         """Return True when nobody has acknowledged the case in time."""
         return self.status == "new" and self.created_at < (now or utcnow()) - after
+
+    @property
+    def trigger(self) -> list[tuple[str, bool]]:
+        """Return the raw text as (piece, is_trigger) parts, for highlighting the trigger."""
+        parts: list[tuple[str, bool]] = []
+        at = 0
+        for start, end in sorted(self.trigger_spans):
+            start, end = max(start, at), min(end, len(self.text))
+            if start >= end:
+                continue
+            if start > at:
+                parts.append((self.text[at:start], False))
+            parts.append((self.text[start:end], True))
+            at = end
+        if at < len(self.text):
+            parts.append((self.text[at:], False))
+        return parts
 
     @property
     def is_open(self) -> bool:
@@ -202,6 +240,11 @@ def _views(session: Session, where: Sequence, *, limit: int | None = None) -> li
                 id=case.id,
                 status=case.status,
                 categories=tuple(case.categories or ()),
+                tier=case.tier or "flag",
+                score=case.score,
+                trigger_spans=tuple(
+                    (int(a), int(b)) for a, b in (case.trigger_spans or ()) if text
+                ),
                 created_at=case.created_at,
                 channel=channel,
                 audience=audience,

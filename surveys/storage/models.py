@@ -190,6 +190,10 @@ class Answer(Base):
     themes: Mapped[list[str] | None] = mapped_column(JSON)
     flagged: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     flag_categories: Mapped[list[str] | None] = mapped_column(JSON)
+    # "flag" (the lexicon's hard flag) or "possible" (the learned recall net, or text the
+    # English models cannot read); the net's score for the answer's top sentence, 0..1.
+    flag_tier: Mapped[str | None] = mapped_column(String(16))
+    flag_score: Mapped[float | None] = mapped_column(Float)
     # Review by the lead or a reviewer; exports read approved, unflagged answers only.
     review_status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
@@ -328,6 +332,13 @@ class SafeguardingCase(Base):
     )
     round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
     categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # "flag": the lexicon matched (help shown at once); "possible": the recall net, or a
+    # language the models cannot read. Old cases (before tiers) are hard flags.
+    tier: Mapped[str] = mapped_column(String(16), default="flag", server_default="flag")
+    score: Mapped[float | None] = mapped_column(Float)
+    # What triggered it, as [start, end] character offsets into the answer's raw text
+    # (never a copy of the words: retention empties the text and the trigger with it).
+    trigger_spans: Mapped[list[list[int]] | None] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(
         String(16), default="new", index=True
     )  # new|acknowledged|closed

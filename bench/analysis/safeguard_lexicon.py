@@ -1,6 +1,6 @@
 """Benchmark the safeguarding detector (not a test).
 
-    .venv/bin/python bench/analysis_safeguard.py [--write docs/benchmarks-analysis-safeguard.md]
+    .venv/bin/python bench/analysis/safeguard_lexicon.py [--write docs/benchmarks-analysis-safeguard.md]
 
 No open tool does this job for young people's informal text, so the reference is the
 obvious baseline: flag any answer containing a word from a flat keyword list (what a
@@ -22,7 +22,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from bench.analysis_redact import machine  # noqa: E402
@@ -108,7 +108,7 @@ def main() -> int:
 
     systems = list(results)
     lines = [
-        "# Safeguarding detector benchmark (`bench/analysis_safeguard.py`)",
+        "# Safeguarding detector benchmark (`bench/analysis/safeguard_lexicon.py`)",
         "",
         f"Run {dt.date.today().isoformat()} on {machine()}.",
         f"Data: `tests/data/safeguard_dev.jsonl` ({len(sets['dev'])} invented messages, "

@@ -24,7 +24,7 @@ readings + VADER + TextBlob combined by logistic regression).
 The neutral band of the peers is reported both at the usual 0.05 and at the band that is
 best on the same training data (so calibration alone is not mistaken for a better model).
 
-Usage: ``python bench/analysis_sentiment.py [--write-model] [--out FILE]``
+Usage: ``python bench/analysis/sentiment.py [--write-model] [--out FILE]``
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ import tarfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from surveys.analysis import sentiment as S  # noqa: E402

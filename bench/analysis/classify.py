@@ -14,7 +14,7 @@ Data (invented answers labelled with a priority key or ``none``):
 The embedding threshold is reported at several values and the best one is picked on the
 same set (optimistic for the peer).
 
-Usage: ``python bench/analysis_classify.py [--out FILE]``
+Usage: ``python bench/analysis/classify.py [--out FILE]``
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from surveys.analysis import priorities as C  # noqa: E402

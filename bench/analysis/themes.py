@@ -11,7 +11,7 @@ themes) and ``tests/data/priorities_dev.jsonl`` (169 answers, 12 labels incl. no
 Speed: 5 answers, and 5,000 answers made by resampling the dev answers with filler words
 (so they repeat; real answers would be more varied), one process, wall-clock.
 
-Usage: ``python bench/analysis_themes.py [--out FILE]``
+Usage: ``python bench/analysis/themes.py [--out FILE]``
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from collections import Counter
 from math import comb
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from surveys.analysis import clustering as T  # noqa: E402
