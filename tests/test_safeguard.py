@@ -42,8 +42,37 @@ def _score(rows: list[dict]) -> tuple[float, float, list[str]]:
 def test_dev_set_is_big_enough_and_covers_every_category():
     rows = _load("safeguard_dev.jsonl")
     assert len(rows) >= 150
-    assert {c for r in rows for c in r["categories"]} == set(CATEGORIES)
+    # harm_by_professional came later, with the realistic sets in data/voice.
+    assert {c for r in rows for c in r["categories"]} == set(CATEGORIES) - {"harm_by_professional"}
     assert sum(not r["flag"] for r in rows) >= 50
+    voice = _load("voice/disclosures_w1.jsonl")
+    assert {c for r in voice for c in r["categories"]} == set(CATEGORIES)
+
+
+@pytest.mark.parametrize(
+    "text, category",
+    [
+        ("the police knelt on my neck and laughed", "harm_by_professional"),
+        ("staff there beat me", "harm_by_professional"),
+        ("i got battered by the feds in the cell", "harm_by_professional"),
+        ("took a load of tablets last night", "self_harm"),
+        ("not gonna be around much longer tbh", "suicidal"),
+    ],
+)
+def test_lexicon_knows_harm_by_professionals_and_indirect_wording(text, category):
+    assert category in check(text).categories
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the police never hit me, they were alright",
+        "i took 2 paracetamol for my headache",
+        "i wont be around next week cos of court",
+    ],
+)
+def test_lexicon_leaves_these_alone(text):
+    assert not check(text).flag
 
 
 @pytest.mark.parametrize("name", ["safeguard_dev.jsonl", "safeguard_holdout.jsonl"])

@@ -71,15 +71,10 @@ def sentiment_command(engine: str, neutral_band: float | None) -> None:
     type=click.Choice(classify_mod.ENGINES),
     default="lexicon",
     show_default=True,
-    help="embeddings needs the optional extra yjvoice[embeddings].",
+    help="embeddings: zero-shot, the answer's nearest priority description (MiniLM).",
 )
 def classify_command(engine: str) -> None:
     """Read answers on stdin, one per line; print `PRIORITY_KEY<TAB>CONFIDENCE` for each."""
-    if engine == "embeddings" and not classify_mod.embeddings_available():
-        raise click.ClickException(
-            "the embeddings engine needs the optional extra: pip install 'yjvoice[embeddings]'"
-        )
-
     def process(text: str) -> str:
         result = classify_mod.classify(text, engine=engine)
         return f"{result.priority}\t{result.confidence:.3f}"

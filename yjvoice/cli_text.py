@@ -15,7 +15,9 @@ from pathlib import Path
 
 import click
 
+from surveys.analysis import assess as assess_mod
 from surveys.analysis import disclosure as safeguard_mod
+from surveys.analysis import pipeline
 from surveys.analysis import redact as redact_mod
 from yjvoice.stdin_lines import lines as read_lines
 
@@ -91,24 +93,46 @@ def redact_command(as_json: bool, config_path: Path | None) -> None:
     "--json",
     "as_json",
     is_flag=True,
-    help='Print {"flag", "categories", "matches": [{"category", "phrase", ...}]}.',
+    help='Print {"flag", "tier", "score", "categories", "matches": [...], "trigger"}.',
 )
 @click.option(
     "--lexicon",
     "lexicon_path",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Safeguarding lexicon (YAML); default: the built-in lexicon.",
+    help="Safeguarding lexicon (YAML) for the hard flag; default: the built-in lexicon.",
 )
 def safeguard_command(as_json: bool, lexicon_path: Path | None) -> None:
-    """Flag answers read from stdin that may disclose harm: prints `flag CATS` or `ok`."""
+    """Flag answers read from stdin that may disclose harm: prints `flag CATS` or `ok`.
+
+    Two tiers, both printed as `flag`: the lexicon's hard flag, and the learned recall
+    net's possible concern (which also takes answers not written in English, category
+    `not_read_automatically`). `--json` tells them apart: "tier" is "flag" or "possible"
+    (null when ok), "score" the net's score (0..1) for the answer's top sentence.
+    """
     lexicon = _load_lexicon(lexicon_path)
 
     def process(text: str) -> str:
-        result = safeguard_mod.check(text, lexicon=lexicon)
+        hard = safeguard_mod.check(text, lexicon=lexicon)
+        learned = assess_mod.assess(text)
+        found = pipeline.safeguarding(hard, learned)
+        flagged = bool(found.get("flagged"))
+        categories = found.get("flag_categories", [])
         if as_json:
-            return _json_line(result.as_dict())
-        if result.flag:
-            return "flag\t" + ",".join(result.categories)
+            trigger = found.get("flag_trigger") or []
+            return _json_line(
+                {
+                    "flag": flagged,
+                    "tier": found.get("flag_tier"),
+                    "score": found.get("flag_score"),
+                    "categories": categories,
+                    "matches": [m.as_dict() for m in hard.matches],
+                    "trigger": [
+                        {"start": a, "end": b, "text": text[a:b]} for a, b in trigger
+                    ],
+                }
+            )
+        if flagged:
+            return "flag\t" + ",".join(categories)
         return "ok"
 
     _run(process)

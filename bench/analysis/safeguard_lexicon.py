@@ -1,6 +1,6 @@
 """Benchmark the safeguarding detector (not a test).
 
-    .venv/bin/python bench/analysis/safeguard_lexicon.py [--write docs/benchmarks-analysis-safeguard.md]
+    .venv/bin/python bench/analysis/safeguard_lexicon.py [--write FILE.md]
 
 No open tool does this job for young people's informal text, so the reference is the
 obvious baseline: flag any answer containing a word from a flat keyword list (what a

@@ -150,9 +150,10 @@ def spans(text: str) -> list[tuple[int, int]]:
 
 def segment_features(text: str, reading: embeddings.Reading) -> np.ndarray:
     """Return one row per scored span (the whole answer first): embedding + guard cues."""
-    vecs = [reading.whole] + list(reading.spans)
-    bounds = [(0, len(text))] + list(reading.span_bounds)
-    cues = [guards.features(text[s:e], text) for s, e in bounds]
+    vecs = [reading.whole, *reading.spans]
+    bounds = [(0, len(text)), *reading.span_bounds]
+    whole = guards.context(text)
+    cues = [guards.features(text[s:e], whole) for s, e in bounds]
     return np.hstack([np.stack(vecs), np.stack(cues)]).astype(np.float32)
 
 
@@ -216,12 +217,31 @@ def assess_many(
     qp = list(question_priorities) if question_priorities is not None else [None] * n
     qi = list(question_ids) if question_ids is not None else [None] * n
     english = [language.is_english(t) for t in texts]
-    span_lists = [spans(t) if english[i] else [] for i, t in enumerate(texts)]
-    readings = embeddings.encoder().read(texts, span_lists)
+    # Text the model cannot read is not embedded at all (it costs, and says nothing).
+    read = [i for i, t in enumerate(texts) if english[i] and t.strip()]
+    readings = embeddings.encoder().read([texts[i] for i in read], [spans(texts[i]) for i in read])
+    by_index = dict(zip(read, readings, strict=True))
     out = []
     for i, text in enumerate(texts):
-        out.append(_assess_one(h, text, readings[i], english[i], prior_for(qp[i], qi[i])))
+        reading = by_index.get(i)
+        if reading is None:
+            out.append(_unread(text, english[i]))
+        else:
+            out.append(_assess_one(h, text, reading, prior_for(qp[i], qi[i])))
     return out
+
+
+def _unread(text: str, english: bool) -> Assessment:
+    if english:  # empty or blank: nothing to read, nothing to worry about
+        return Assessment(
+            False,
+            None,
+            sentiment="neutral",
+            sentiment_score=0.0,
+            priority=priority_lexicon.NONE,
+            priority_confidence=1.0,
+        )
+    return Assessment(True, None, [], None, NOT_READ)
 
 
 def assess(
@@ -233,14 +253,7 @@ def assess(
     ]
 
 
-def _assess_one(
-    h: Heads, text: str, reading: embeddings.Reading, english: bool, prior: str | None
-) -> Assessment:
-    if not text.strip():
-        return Assessment(False, None, sentiment="neutral", sentiment_score=0.0,
-                          priority=priority_lexicon.NONE, priority_confidence=1.0)
-    # Sentiment and priority are read for every answer (the embedding is English-only, but
-    # a guess for a reviewer to correct beats none).
+def _assess_one(h: Heads, text: str, reading: embeddings.Reading, prior: str | None) -> Assessment:
     sp = _softmax(sentiment_features(text, reading) @ h.sent_w + h.sent_b)
     s_label = h.sent_labels[int(sp.argmax())]
     s_score = float(sp[h.sent_labels.index("positive")] - sp[h.sent_labels.index("negative")])
@@ -253,8 +266,6 @@ def _assess_one(
         "priority": p_label,
         "priority_confidence": round(float(pp.max()), 3),
     }
-    if not english:
-        return Assessment(True, None, [], None, NOT_READ, **common)
     x = segment_features(text, reading)
     probs = _sigmoid(x @ h.sg_w + h.sg_b)
     best = int(probs.argmax())

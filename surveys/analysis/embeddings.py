@@ -182,8 +182,10 @@ class Encoder:
 
     def forward(self, inputs: Sequence[Sequence[int]]) -> np.ndarray:
         """Return unit-length embeddings of model inputs (each at most 256 token ids)."""
-        return np.stack([_unit(h.mean(axis=0)) for h in self.states(inputs)]) if inputs else (
-            np.zeros((0, DIM), dtype=np.float32)
+        return (
+            np.stack([_unit(h.mean(axis=0)) for h in self.states(inputs)])
+            if inputs
+            else (np.zeros((0, DIM), dtype=np.float32))
         )
 
     def states(self, inputs: Sequence[Sequence[int]]) -> list[np.ndarray]:

@@ -44,8 +44,7 @@ _NOW = re.compile(
     r"at the min|currently|this week|since|won'?t stop|never stops?)\b",
     _F,
 )
-_ME = re.compile(r"\b(?:i|i'?m|im|i'?ve|ive|i'?d|id|i'?ll|ill|me|my|mine|myself|us|we|our)\b",
-                 _F)
+_ME = re.compile(r"\b(?:i|i'?m|im|i'?ve|ive|i'?d|id|i'?ll|ill|me|my|mine|myself|us|we|our)\b", _F)
 _OTHERS = re.compile(
     r"\b(?:kids|children|young people|yp|youths|people|lads|boys|girls|man dem|mandem|"
     r"everyone|everybody|some|most|loads of|alot of|a lot of|teenagers|they|them|"
@@ -64,9 +63,7 @@ _QUOTE = re.compile(
     r"in a film|on tiktok|on the news|saw (?:a|on))\b",
     _F,
 )
-_JOKE = re.compile(
-    r"\b(?:lol|lmao|lmfao|haha\w*|jk|joking|jokes|kidding|😂|🤣|💀)|😂|🤣|💀", _F
-)
+_JOKE = re.compile(r"\b(?:lol|lmao|lmfao|haha\w*|jk|joking|jokes|kidding|😂|🤣|💀)|😂|🤣|💀", _F)
 _ADULT = re.compile(
     r"\b(?:my (?:son|daughter|child|kid|boy|girl|lad|young person)|the young person|"
     r"service users?|caseload|practitioner|referral|assetplus|mash|strategy meeting|"
@@ -101,25 +98,39 @@ NAMES: tuple[str, ...] = (
 )
 
 
-def features(segment: str, whole: str | None = None) -> np.ndarray:
+def context(whole: str) -> tuple[bool, bool, bool, bool]:
+    """Return the cues read once per answer: past and resolved, quote, joke, adult voice."""
+    return (
+        bool(_PAST.search(whole)),
+        bool(_QUOTE.search(whole)),
+        bool(_JOKE.search(whole)),
+        bool(_ADULT.search(whole)),
+    )
+
+
+def features(segment: str, whole: tuple[bool, bool, bool, bool] | str | None = None) -> np.ndarray:
     """Return the guard cues of one sentence (0 or 1 each), in the order of ``NAMES``.
 
-    ``whole`` is the answer the sentence comes from: past-and-resolved, quote and adult
-    cues count when anywhere in it (they often sit in the next sentence).
+    ``whole`` is the answer the sentence comes from (or its ``context``): past-and-resolved,
+    quote, joke and adult cues count when anywhere in it (they often sit in the next
+    sentence).
     """
-    whole = segment if whole is None else whole
+    if whole is None:
+        whole = segment
+    past, quote, joke, adult = context(whole) if isinstance(whole, str) else whole
     words = len(segment.split())
+    me = bool(_ME.search(segment))
     return np.array(
         [
             bool(_SCHOOL.search(segment)),
-            bool(_PAST.search(segment)) or 0.5 * bool(_PAST.search(whole)),
+            1.0 if _PAST.search(segment) else 0.5 * past,
             bool(_NOW.search(segment)),
-            bool(_ME.search(segment)),
-            bool(_OTHERS.search(segment)) and not _ME.search(segment),
+            me,
+            bool(_OTHERS.search(segment)) and not me,
             bool(_GENERAL.search(segment)),
-            bool(_QUOTE.search(segment)) or 0.5 * bool(_QUOTE.search(whole)),
-            bool(_JOKE.search(whole)),
-            bool(_ADULT.search(whole)),
+            1.0 if _QUOTE.search(segment) else 0.5 * quote,
+            joke,
+            adult,
             bool(_HELP.search(segment)),
             bool(_NEGATED.search(segment)),
             words <= 4,

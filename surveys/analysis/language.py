@@ -33,16 +33,14 @@ WELSH = frozenset(
     gweithiwr swyddog cymorth rhaid angen amser byth erioed gartref adref ty tŷ nain taid
     mam dad brawd chwaer ffrind ffrindiau da drwg hapus trist ofn ofnus eithaf ychydig
     weithiau bob dydd nos heno bore fi ti ei eu i'r o'r a'r yng nghymru cymraeg saesneg
-    """.split()
+    """.split()  # noqa: SIM905 (a word list reads better as text)
 )
 _ENGLISH_ALSO = frozenset({"a", "i", "am", "fe", "da", "dad", "mam", "ti", "o"})
 
 
 @cache
 def _english() -> frozenset[str]:
-    words = set(
-        (DATA / "common_words.txt").read_text(encoding="utf-8").lower().split()
-    )
+    words = set((DATA / "common_words.txt").read_text(encoding="utf-8").lower().split())
     try:
         slang = yaml.safe_load((DATA / "sentiment_slang.yaml").read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError):
@@ -60,7 +58,7 @@ def _english() -> frozenset[str]:
         sed thay wat dat dem dis nuff peng peak bare long allow mans lol lmao omg pls plz
         thx ok okay yeah yeh yh nah na naa gonna wanna gotta tryna lemme gimme ya yous youse
         wot summat nowt owt mam mams nan nans yot pru ete oocd camhs
-        """.split()
+        """.split()  # noqa: SIM905
     )
     return frozenset(words - WELSH)
 

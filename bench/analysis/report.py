@@ -1,0 +1,429 @@
+"""The analysis report: safeguarding, sentiment, priority, speed and memory (not a test).
+
+    .venv/bin/python bench/analysis/report.py [--sealed] [--out docs/benchmarks-analysis.md]
+
+Measures, in one run, on the voice dev split and on the older sets:
+* safeguarding: recall (hard flag, possible concern, both), false alarms on hard negatives
+  and on ordinary answers;
+* sentiment macro-F1: the trained head, our rules, TextBlob, VADER, zero-shot MiniLM;
+* priority accuracy: the trained head (with the question's prior where it is a priority
+  question), the lexicon, zero-shot MiniLM;
+* speed on one core (``OPENBLAS_NUM_THREADS=1``): the hard-flag path, the embedding path,
+  the whole pipeline; cold start and resident memory of a fresh process;
+* bad input: empty, 100 KB, binary, mixed-script, emoji-only and HTML lines.
+
+``--sealed`` also reads ``tests/data/sealed/sealed_w4.jsonl``. That split is never used to
+choose anything: run this once, at the end, and report what comes out.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # one core, before numpy loads
+
+import argparse
+import datetime as dt
+import json
+import platform
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from bench.analysis import data  # noqa: E402
+from surveys.analysis import assess, disclosure, embeddings, pipeline  # noqa: E402
+from surveys.analysis import priorities as lexicon_priorities  # noqa: E402
+from surveys.analysis import sentiment as rules  # noqa: E402
+
+SEALED = data.DATA / "sealed" / "sealed_w4.jsonl"
+LABELS = ("negative", "neutral", "positive")
+ZERO_SHOT_SENTIMENT = {
+    "negative": "This was bad. I am angry and upset, it made things worse.",
+    "neutral": "It was okay, nothing special. I am not sure.",
+    "positive": "This was good. I am happy, it really helped me.",
+}
+
+
+def machine() -> str:
+    """Describe the machine (CPU, cores, Python, load)."""
+    cpu = "unknown"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    load = "/".join(f"{x:.1f}" for x in os.getloadavg())
+    return (
+        f"{os.cpu_count()} cores (nproc), {cpu}, Python {platform.python_version()}, "
+        f"numpy {np.__version__}, load average {load} at start (the machine is shared)"
+    )
+
+
+def macro_f1(gold: list[str], pred: list[str], labels: tuple[str, ...] = LABELS) -> float:
+    """Return the macro-averaged F1 over the labels."""
+    total = 0.0
+    for c in labels:
+        tp = sum(g == c and p == c for g, p in zip(gold, pred, strict=True))
+        fp = sum(g != c and p == c for g, p in zip(gold, pred, strict=True))
+        fn = sum(g == c and p != c for g, p in zip(gold, pred, strict=True))
+        total += 0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn)
+    return total / len(labels)
+
+
+def accuracy(gold: list[str], pred: list[str]) -> float:
+    """Return the share of exact matches."""
+    return sum(g == p for g, p in zip(gold, pred, strict=True)) / max(1, len(gold))
+
+
+# ---------------------------------------------------------------- safeguarding
+
+
+def safeguarding(rows: list[dict]) -> dict:
+    """Run both tiers over labelled rows; return counts per group and the misses."""
+    learned = assess.assess_many(
+        [r["text"] for r in rows],
+        question_priorities=[data.question_priority(r.get("question_id")) for r in rows],
+        question_ids=[r.get("question_id") for r in rows],
+    )
+    out: dict = {"groups": {}, "missed": [], "cat_ok": 0, "lane": 0}
+    for r, a in zip(rows, learned, strict=True):
+        hard = disclosure.check(r["text"])
+        found = pipeline.safeguarding(hard, a)
+        tier = found.get("flag_tier")
+        g = out["groups"].setdefault(r["group"], Counter())
+        g["n"] += 1
+        g[tier or "ok"] += 1
+        if a.lane:
+            out["lane"] += 1
+        if r["group"] == "disclosure":
+            if tier is None:
+                out["missed"].append(r)
+            elif set(found["flag_categories"]) & set(r.get("categories", [])):
+                out["cat_ok"] += 1
+    return out
+
+
+def safeguarding_rows(name: str, res: dict) -> list[str]:
+    """Return Markdown table rows for one set."""
+    lines = []
+    for group in ("disclosure", "hard_negative", "ordinary"):
+        g = res["groups"].get(group)
+        if not g:
+            continue
+        n, flag, possible = g["n"], g["flag"], g["possible"]
+        both = flag + possible
+        what = "recall" if group == "disclosure" else "false alarms"
+        lines.append(
+            f"| {name} | {group.replace('_', ' ')} ({n}) | {what} | {flag / n:.3f} ({flag}) "
+            f"| {possible / n:.3f} ({possible}) | **{both / n:.3f} ({both}/{n})** |"
+        )
+    return lines
+
+
+# ---------------------------------------------------------------- sentiment and priority
+
+
+def zero_shot_sentiment(texts: list[str]) -> list[str]:
+    """Return the label whose description is nearest each text (MiniLM cosine)."""
+    labels = list(ZERO_SHOT_SENTIMENT)
+    anchors = embeddings.embed([ZERO_SHOT_SENTIMENT[k] for k in labels])
+    sims = embeddings.embed(texts) @ anchors.T
+    return [labels[int(i)] for i in sims.argmax(axis=1)]
+
+
+def sentiment_table(sets: dict[str, tuple[list[str], list[str]]]) -> list[str]:
+    """Return the sentiment comparison rows (macro-F1) for each set."""
+    lines = [
+        "| set (n) | trained head | our rules (`best`) | TextBlob | VADER | zero-shot MiniLM |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, (texts, gold) in sets.items():
+        head = [a.sentiment for a in assess.assess_many(texts)]
+        ours = [rules.score(t, "best").label for t in texts]
+        tb = [rules.score(t, "textblob").label for t in texts]
+        vd = [rules.score(t, "vader").label for t in texts]
+        zs = zero_shot_sentiment(texts)
+        cells = [macro_f1(gold, p) for p in (head, ours, tb, vd, zs)]
+        lines.append(
+            f"| {name} ({len(gold)}) | **{cells[0]:.3f}** | "
+            + " | ".join(f"{c:.3f}" for c in cells[1:])
+            + " |"
+        )
+    return lines
+
+
+def priority_table(sets: dict[str, list[dict]]) -> list[str]:
+    """Return the priority comparison rows (accuracy) for each set."""
+    lines = [
+        "| set (n) | trained head (+ question prior) | head, text alone | lexicon | "
+        "zero-shot MiniLM |",
+        "|---|---|---|---|---|",
+    ]
+    for name, rows in sets.items():
+        texts = [r["text"] for r in rows]
+        gold = [r["priority"] for r in rows]
+        qids = [r.get("question_id") for r in rows]
+        prior = [
+            a.priority
+            for a in assess.assess_many(
+                texts,
+                question_priorities=[data.question_priority(q) for q in qids],
+                question_ids=qids,
+            )
+        ]
+        alone = [a.priority for a in assess.assess_many(texts)]
+        lex = [lexicon_priorities.classify(t).priority for t in texts]
+        zs = [c.priority for c in lexicon_priorities.embedding_classify_many(texts)]
+        cells = [accuracy(gold, p) for p in (prior, alone, lex, zs)]
+        lines.append(
+            f"| {name} ({len(gold)}) | **{cells[0]:.3f}** | "
+            + " | ".join(f"{c:.3f}" for c in cells[1:])
+            + " |"
+        )
+    return lines
+
+
+# ---------------------------------------------------------------- speed and memory
+
+
+def cpu_per_item(func, items: list, repeat: int = 1) -> float:
+    """Return CPU seconds per item of this process (one thread)."""
+    t0 = time.process_time()
+    for _ in range(repeat):
+        func(items)
+    return (time.process_time() - t0) / (repeat * len(items))
+
+
+COLD = """
+import os, resource, time
+os.environ["OPENBLAS_NUM_THREADS"] = "1"
+t0 = time.perf_counter()
+from surveys.analysis import assess, embeddings
+embeddings.encoder(); assess.heads()
+t1 = time.perf_counter()
+assess.assess("warm up: the police were fair with me")
+t2 = time.perf_counter()
+print(t1 - t0, t2 - t1, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+WEB = """
+import os, resource
+os.environ["OPENBLAS_NUM_THREADS"] = "1"
+from web import create_app
+app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+from surveys.analysis import pipeline
+pipeline.analyse("warm up: the police were fair with me, my dad hits me",
+                 question_priority="policing", question_id="policing.opinion")
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+
+def fresh(code: str) -> list[float]:
+    """Run code in a fresh interpreter; return the numbers it prints."""
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    if out.returncode != 0:
+        return []
+    return [float(x) for x in out.stdout.split()[-3:]]
+
+
+BAD_INPUT = {
+    "empty": "",
+    "100 KB of words": "we went to the youth club and it was good. " * 2400
+    + "he hits me every night",
+    "binary": bytes(range(256)).decode("latin-1") * 40,
+    "mixed script": "the police were ok Мене б'ють вдома 我很好 ok",
+    "emoji only": "😂😂😂🔥🔥💀",
+    "HTML": "<p>the <b>police</b> were fair</p><script>alert(1)</script>",
+}
+
+
+def bad_input() -> list[str]:
+    """Run the CLI filter over bad lines; return Markdown rows."""
+    lines = ["| input | output lines | CLI wall time | result |", "|---|---|---|---|"]
+    for name, text in BAD_INPUT.items():
+        payload = (text.replace("\n", " ") + "\n").encode("utf-8", errors="replace")
+        t0 = time.perf_counter()
+        out = subprocess.run(
+            [str(Path(sys.executable).parent / "yjvoice"), "safeguard", "--json"],
+            input=payload,
+            capture_output=True,
+            check=False,
+        )
+        wall = time.perf_counter() - t0
+        got = out.stdout.decode().splitlines()
+        result = json.loads(got[0]) if len(got) == 1 else {}
+        summary = f"tier {result.get('tier')}, {result.get('categories')}" if result else "?"
+        lines.append(f"| {name} ({len(text):,} chars) | {len(got)} | {wall:.1f} s | {summary} |")
+    return lines
+
+
+# ---------------------------------------------------------------- main
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sealed", action="store_true", help="also report on the sealed split")
+    parser.add_argument("--out", type=Path, help="write the Markdown report here")
+    parser.add_argument("--no-speed", action="store_true", help="skip speed, memory, bad input")
+    args = parser.parse_args()
+    started = machine()
+    voice = data.voice()
+    dev = [r for r in voice if r["split"] == "dev"]
+    old_sg = {
+        "safeguard_holdout (old, not trained on)": data.load(data.DATA / "safeguard_holdout.jsonl"),
+        "safeguard_dev (old, trained on)": data.load(data.DATA / "safeguard_dev.jsonl"),
+    }
+    for rows in old_sg.values():
+        for r in rows:
+            r["group"] = "disclosure" if r["flag"] else "hard_negative"
+    sg_sets = {"voice dev": dev, **old_sg}
+    sealed: list[dict] = []
+    if args.sealed:
+        sealed = data.load(SEALED)
+        for r in sealed:
+            r["group"] = (
+                "disclosure"
+                if r["flag"]
+                else (
+                    "ordinary"
+                    if r.get("family") in ("ordinary", "answer", "quote", "proposal")
+                    else "hard_negative"
+                )
+            )
+        sg_sets = {"**sealed**": sealed, **sg_sets}
+    h = assess.heads()
+    lines = [
+        "# Analysis benchmark (`bench/analysis/report.py`)",
+        "",
+        f"Run {dt.date.today().isoformat()} on {started}.",
+        f"Possible-concern threshold {h.threshold} (chosen on the voice dev split: the lowest "
+        "whose false alarms stay within 15% of hard negatives and 5% of ordinary answers, "
+        "counting the lexicon's).",
+        "",
+        "## Safeguarding",
+        "",
+        "| set | group (n) | measure | hard flag (lexicon) | possible concern (net) | both |",
+        "|---|---|---|---|---|---|",
+    ]
+    misses: dict[str, list[dict]] = {}
+    cat_lines = []
+    for name, rows in sg_sets.items():
+        res = safeguarding(rows)
+        lines += safeguarding_rows(name, res)
+        misses[name] = res["missed"]
+        n_disc = res["groups"].get("disclosure", {}).get("n", 0)
+        if n_disc:
+            found = n_disc - len(res["missed"])
+            cat_lines.append(
+                f"- {name}: labelled category among those given for {res['cat_ok']}/{found} "
+                "found disclosures"
+            )
+    lines += ["", *cat_lines, ""]
+    for name, rows in misses.items():
+        if rows:
+            lines.append(f"Missed on {name} ({len(rows)}), by family and category:")
+            fam = Counter(r.get("family", "-") for r in rows)
+            cats = Counter(c for r in rows for c in r.get("categories", []))
+            lines.append(f"- families: {dict(fam)}")
+            lines.append(f"- categories: {dict(cats)}")
+            lines.append("")
+
+    sent_sets = {
+        "voice dev": ([r["text"] for r in dev], [r["sentiment"] for r in dev]),
+        "sentiment_holdout (old)": tuple(
+            map(
+                list,
+                zip(
+                    *[
+                        (r["text"], r["label"])
+                        for r in data.load(data.DATA / "sentiment_holdout.jsonl")
+                    ],
+                    strict=True,
+                ),
+            )
+        ),
+    }
+    pri_sets = {
+        "voice dev": dev,
+        "voice dev, answers to priority questions": [
+            r
+            for r in dev
+            if assess.prior_for(data.question_priority(r["question_id"]), r["question_id"])
+        ],
+        "voice dev, open questions and proposals": [
+            r
+            for r in dev
+            if not assess.prior_for(data.question_priority(r["question_id"]), r["question_id"])
+        ],
+        "priorities_holdout (old, text alone)": data.load(data.DATA / "priorities_holdout.jsonl"),
+    }
+    if sealed:
+        sent_sets = {
+            "**sealed**": ([r["text"] for r in sealed], [r["sentiment"] for r in sealed]),
+            **sent_sets,
+        }
+        pri_sets = {"**sealed**": sealed, **pri_sets}
+    lines += ["## Sentiment (macro-F1, 3 classes)", "", *sentiment_table(sent_sets), ""]
+    lines += ["## Priority (accuracy, 11 priorities + none)", "", *priority_table(pri_sets), ""]
+
+    if not args.no_speed:
+        texts = [r["text"] for r in voice]
+        disclosure.check(texts[0])
+        hard = cpu_per_item(lambda xs: [disclosure.check(t) for t in xs], texts, repeat=3)
+        pipeline.analyse(texts[0])
+        emb = cpu_per_item(lambda xs: assess.assess_many(xs), texts)
+        one = cpu_per_item(lambda xs: [assess.assess(t) for t in xs], texts[:300])
+        full = cpu_per_item(lambda xs: [pipeline.analyse(t) for t in xs], texts[:300])
+        words = np.mean([len(t.split()) for t in texts])
+        cold = fresh(COLD)
+        web = fresh(WEB)
+        lines += [
+            "## Speed and memory (CPU time of one process, one BLAS thread)",
+            "",
+            f"Over the {len(texts):,} voice answers (mean {words:.0f} words):",
+            "",
+            "| path | per answer | answers/s on one core |",
+            "|---|---|---|",
+            f"| hard flag (lexicon `check`) | {hard * 1e6:.0f} µs | {1 / hard:,.0f} |",
+            f"| embedding path (`assess_many`, batched) | {emb * 1e3:.1f} ms | {1 / emb:,.0f} |",
+            f"| embedding path, one answer at a time (`assess`) | {one * 1e3:.1f} ms | "
+            f"{1 / one:,.0f} |",
+            f"| whole pipeline (`pipeline.analyse`: redact, both tiers, heads, codebook) | "
+            f"{full * 1e3:.1f} ms | {1 / full:,.0f} |",
+            "",
+        ]
+        if cold:
+            lines.append(
+                f"Cold start in a fresh process (import, load the model and the heads): "
+                f"{cold[0]:.2f} s; first answer {cold[1] * 1e3:.0f} ms; peak RSS "
+                f"{cold[2]:.0f} MB."
+            )
+        if web:
+            lines.append(
+                f"A web worker (`create_app()`) with the model loaded and one answer analysed: "
+                f"peak RSS {web[0]:.0f} MB."
+            )
+        lines += [
+            "",
+            "## Bad input (`yjvoice safeguard --json`, one line each)",
+            "",
+            *bad_input(),
+            "",
+        ]
+    report = "\n".join(lines)
+    print(report)
+    if args.out:
+        args.out.write_text(report + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

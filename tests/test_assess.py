@@ -1,0 +1,158 @@
+"""Promises of the learned reading (surveys.analysis.assess) and the two safeguarding tiers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from surveys.analysis import assess, disclosure, guards, language, pipeline
+
+VOICE = Path(__file__).parent / "data" / "voice"
+
+
+def test_the_trained_heads_ship_with_the_package():
+    h = assess.heads()
+    assert h.categories == disclosure.CATEGORIES
+    assert "harm_by_professional" in h.categories
+    assert h.pri_labels[-1] == "none"
+    assert 0.0 < h.threshold < 1.0
+    assert h.meta["guards"] == list(guards.NAMES)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i have not eaten in three days and i want to see how long i can go",
+        "skool is ok i guess. the man at the shop gives me free stuff and says its our secret",
+        "nobody at home even notices if i come back or not, i been sleeping at different "
+        "peoples houses",
+    ],
+)
+def test_the_recall_net_raises_a_possible_concern(text):
+    assert not disclosure.check(text).flag  # no keyword for the lexicon
+    a = pipeline.analyse(text, question_priority="education", question_id="education.experience")
+    assert a.flagged and a.flag_tier == pipeline.POSSIBLE
+    assert (
+        a.flag_categories and a.flag_score is not None and a.flag_score >= assess.heads().threshold
+    )
+    start, end = a.flag_trigger[0]
+    assert 0 <= start < end <= len(text)
+    assert not a.shows_help_now  # the footer's help is enough for a possible concern
+
+
+def test_a_hard_flag_shows_help_now_and_names_the_words():
+    text = "the youth club is good. my dad hits me when hes drunk"
+    a = pipeline.analyse(text)
+    assert a.flag_tier == pipeline.FLAG and a.shows_help_now
+    assert any(text[s:e] == "my dad hits me" for s, e in a.flag_trigger)
+
+
+def test_the_net_never_removes_a_hard_flag():
+    hard = disclosure.check("i want to kms")
+    calm = assess.Assessment(concern=False, score=0.01)
+    found = pipeline.safeguarding(hard, calm)
+    assert found["flagged"] and found["flag_tier"] == pipeline.FLAG
+    assert found["flag_categories"] == ["suicidal"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the police were fair with me when i got arrested",
+        "more youth clubs and stuff to do in the holidays",
+        "my worker is sound, she actually listens",
+    ],
+)
+def test_ordinary_answers_are_not_concerns(text):
+    a = pipeline.analyse(text)
+    assert not a.flagged and a.flag_tier is None
+
+
+@pytest.mark.parametrize(
+    "text", ["Dw i ddim yn hoffi ysgol, mae o yn ddiflas", "Мене б'ють вдома", "أبي يضربني"]
+)
+def test_text_not_in_english_is_never_passed_as_ok(text):
+    assert not language.is_english(text)
+    a = pipeline.analyse(text)
+    assert a.flagged
+    assert a.flag_categories == [assess.NOT_READ]
+
+
+def test_english_text_speak_is_read_as_english():
+    rows = [
+        json.loads(x) for f in sorted(VOICE.glob("*.jsonl")) for x in f.read_text().splitlines()
+    ]
+    assert all(language.is_english(r["text"]) for r in rows)
+
+
+def test_priority_question_gives_a_prior_open_questions_do_not():
+    assert assess.prior_for("policing", "policing.opinion") == "policing"
+    assert assess.prior_for("general", "general.next_year") is None
+    assert assess.prior_for("policing", "general.rating_why") is None
+    assert assess.prior_for(None, None) is None
+
+
+def test_the_question_prior_guides_a_vague_answer():
+    text = "they could listen more and explain things better"
+    police = assess.assess(text, question_priority="policing", question_id="policing.better")
+    family = assess.assess(
+        text,
+        question_priority="working_with_families",
+        question_id="working_with_families.support",
+    )
+    assert police.priority == "policing"
+    assert family.priority == "working_with_families"
+
+
+def test_an_answer_about_nothing_is_none():
+    assert assess.assess("dunno").priority == "none"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   ",
+        "😂😂😂🔥",
+        "<p>the <b>police</b> were fair</p><script>alert(1)</script>",
+        bytes(range(256)).decode("latin-1"),
+        "the police were ok Мене б'ють вдома 我很好 ok",
+        "x" * 100_000,
+        "\ufffd\x00\x01",
+    ],
+    ids=["empty", "blank", "emoji", "html", "binary", "mixed-script", "huge-word", "control"],
+)
+def test_bad_input_is_assessed_without_crashing(text):
+    a = pipeline.analyse(text)
+    assert a.flag_tier in (None, pipeline.FLAG, pipeline.POSSIBLE)
+    assert a.sentiment in (None, "negative", "neutral", "positive")
+
+
+def test_many_answers_at_once_read_as_one_at_a_time():
+    texts = ["my dad hits me", "the police were fair", "Dw i ddim yn hoffi ysgol", ""]
+    many = assess.assess_many(texts)
+    one = [assess.assess(t) for t in texts]
+    assert [(a.concern, a.priority, a.sentiment) for a in many] == [
+        (a.concern, a.priority, a.sentiment) for a in one
+    ]
+    for a, b in zip(many, one, strict=True):
+        assert (
+            a.score == pytest.approx(b.score, abs=1e-4) if a.score is not None else b.score is None
+        )
+
+
+def test_guards_read_context():
+    cue = dict(
+        zip(guards.NAMES, guards.features("got kicked out of school in year 9"), strict=True)
+    )
+    assert cue["school_context"] == 1.0
+    cue = dict(
+        zip(guards.NAMES, guards.features("he used to hit me but its sorted now"), strict=True)
+    )
+    assert cue["past_resolved"] == 1.0
+    cue = dict(
+        zip(guards.NAMES, guards.features("kids carry knives cos they are scared"), strict=True)
+    )
+    assert cue["others_general"] == 1.0 and cue["first_person"] == 0.0
