@@ -70,6 +70,31 @@ def test_safeguard_json_shape():
     assert obj["matches"] == [{"category": "suicidal", "phrase": "kms", "start": 0, "end": 3}]
 
 
+def test_safeguard_json_tells_the_tiers_apart():
+    lines = out_lines(
+        run(
+            ["safeguard", "--json"],
+            "kms\nnobody at home even notices if i come back or not, i been sleeping at "
+            "different peoples houses\nthe police were fair\nDw i ddim yn hoffi ysgol o gwbl\n",
+        )
+    )
+    hard, possible, ok, welsh = (json.loads(x) for x in lines)
+    assert hard["flag"] is True and hard["tier"] == "flag" and 0 <= hard["score"] <= 1
+    assert possible["flag"] is True and possible["tier"] == "possible"
+    assert possible["categories"] and possible["matches"] == [] and possible["trigger"]
+    assert ok["flag"] is False and ok["tier"] is None and ok["score"] < possible["score"]
+    assert welsh["flag"] is True and welsh["categories"] == ["not_read_automatically"]
+
+
+def test_safeguard_prints_flag_for_either_tier():
+    result = run(
+        ["safeguard"],
+        "nobody at home even notices if i come back or not, i been "
+        "sleeping at different peoples houses\n",
+    )
+    assert out_lines(result)[0].startswith("flag\t")
+
+
 BAD_INPUT = [
     b"",
     b"\n",

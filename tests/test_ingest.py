@@ -61,6 +61,45 @@ def test_disclosure_opens_a_case_and_shows_help_in_the_same_turn(rt, open_round)
         assert case is not None and case.status == "new" and case.categories == a.flag_categories
 
 
+def test_hard_flag_case_records_its_tier_and_the_words_that_matched(rt, open_round):
+    rid = _first_question(rt, open_round)
+    text = "school is ok. my stepdad hits me when he is drunk"
+    _send(rt, rid, "a1", text=text)
+    with rt.transaction() as s:
+        a = s.scalar(select(Answer).where(Answer.respondent_id == rid))
+        case = s.scalar(select(SafeguardingCase).where(SafeguardingCase.answer_id == a.id))
+        assert a.flag_tier == case.tier == "flag"
+        assert any(text[x:y] == "my stepdad hits me" for x, y in case.trigger_spans)
+
+
+def test_possible_concern_opens_a_case_but_shows_only_the_footer_help(rt, open_round):
+    rid = _first_question(rt, open_round)
+    text = (
+        "nobody at home even notices if i come back or not, "
+        "i been sleeping at different peoples houses"
+    )
+    out = _send(rt, rid, "a1", text=text)
+    assert out.stored == 1 and not out.flagged  # no help page in this turn: the footer has it
+    assert all(r.stage != "disclosure" for r in out.replies)
+    with rt.transaction() as s:
+        a = s.scalar(select(Answer).where(Answer.respondent_id == rid))
+        case = s.scalar(select(SafeguardingCase).where(SafeguardingCase.answer_id == a.id))
+        assert a.flagged and a.flag_tier == "possible" and 0 < a.flag_score <= 1
+        assert case.tier == "possible" and case.score == a.flag_score and case.categories
+        [(x, y)] = case.trigger_spans
+        assert 0 <= x < y <= len(text)
+
+
+def test_an_answer_in_welsh_is_not_passed_as_ok(rt, open_round):
+    rid = _first_question(rt, open_round)
+    _send(rt, rid, "a1", text="Dw i ddim yn hoffi ysgol, mae o yn ddiflas")
+    with rt.transaction() as s:
+        a = s.scalar(select(Answer).where(Answer.respondent_id == rid))
+        case = s.scalar(select(SafeguardingCase).where(SafeguardingCase.answer_id == a.id))
+        assert a.flagged and case.tier == "possible"
+        assert case.categories == ["not_read_automatically"]
+
+
 def test_a_duplicate_disclosure_opens_one_case(rt, open_round):
     rid = _first_question(rt, open_round)
     _send(rt, rid, "same", text="i want to kms")

@@ -75,6 +75,7 @@ def sentiment_command(engine: str, neutral_band: float | None) -> None:
 )
 def classify_command(engine: str) -> None:
     """Read answers on stdin, one per line; print `PRIORITY_KEY<TAB>CONFIDENCE` for each."""
+
     def process(text: str) -> str:
         result = classify_mod.classify(text, engine=engine)
         return f"{result.priority}\t{result.confidence:.3f}"

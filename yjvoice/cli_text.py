@@ -126,9 +126,7 @@ def safeguard_command(as_json: bool, lexicon_path: Path | None) -> None:
                     "score": found.get("flag_score"),
                     "categories": categories,
                     "matches": [m.as_dict() for m in hard.matches],
-                    "trigger": [
-                        {"start": a, "end": b, "text": text[a:b]} for a, b in trigger
-                    ],
+                    "trigger": [{"start": a, "end": b, "text": text[a:b]} for a, b in trigger],
                 }
             )
         if flagged:

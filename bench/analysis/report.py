@@ -84,9 +84,29 @@ def accuracy(gold: list[str], pred: list[str]) -> float:
 # ---------------------------------------------------------------- safeguarding
 
 
+_memo: dict[tuple[str, str | None, str | None], assess.Assessment] = {}
+
+
+def assess_many(texts, question_priorities=None, question_ids=None) -> list[assess.Assessment]:
+    """``assess.assess_many``, remembering answers already read in this run."""
+    n = len(texts)
+    qp = list(question_priorities) if question_priorities is not None else [None] * n
+    qi = list(question_ids) if question_ids is not None else [None] * n
+    keys = [(t, p, q) for t, p, q in zip(texts, qp, qi, strict=True)]
+    todo = list(dict.fromkeys(k for k in keys if k not in _memo))
+    if todo:
+        got = assess.assess_many(
+            [k[0] for k in todo],
+            question_priorities=[k[1] for k in todo],
+            question_ids=[k[2] for k in todo],
+        )
+        _memo.update(zip(todo, got, strict=True))
+    return [_memo[k] for k in keys]
+
+
 def safeguarding(rows: list[dict]) -> dict:
     """Run both tiers over labelled rows; return counts per group and the misses."""
-    learned = assess.assess_many(
+    learned = assess_many(
         [r["text"] for r in rows],
         question_priorities=[data.question_priority(r.get("question_id")) for r in rows],
         question_ids=[r.get("question_id") for r in rows],
@@ -144,7 +164,7 @@ def sentiment_table(sets: dict[str, tuple[list[str], list[str]]]) -> list[str]:
         "|---|---|---|---|---|---|",
     ]
     for name, (texts, gold) in sets.items():
-        head = [a.sentiment for a in assess.assess_many(texts)]
+        head = [a.sentiment for a in assess_many(texts)]
         ours = [rules.score(t, "best").label for t in texts]
         tb = [rules.score(t, "textblob").label for t in texts]
         vd = [rules.score(t, "vader").label for t in texts]
@@ -171,13 +191,13 @@ def priority_table(sets: dict[str, list[dict]]) -> list[str]:
         qids = [r.get("question_id") for r in rows]
         prior = [
             a.priority
-            for a in assess.assess_many(
+            for a in assess_many(
                 texts,
                 question_priorities=[data.question_priority(q) for q in qids],
                 question_ids=qids,
             )
         ]
-        alone = [a.priority for a in assess.assess_many(texts)]
+        alone = [a.priority for a in assess_many(texts)]
         lex = [lexicon_priorities.classify(t).priority for t in texts]
         zs = [c.priority for c in lexicon_priorities.embedding_classify_many(texts)]
         cells = [accuracy(gold, p) for p in (prior, alone, lex, zs)]
@@ -213,10 +233,11 @@ print(t1 - t0, t2 - t1, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 102
 """
 
 WEB = """
-import os, resource
+import os, resource, tempfile
 os.environ["OPENBLAS_NUM_THREADS"] = "1"
+os.environ["YJVOICE_INSTANCE"] = tempfile.mkdtemp()
 from web import create_app
-app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+app = create_app()
 from surveys.analysis import pipeline
 pipeline.analyse("warm up: the police were fair with me, my dad hits me",
                  question_priority="policing", question_id="policing.opinion")
@@ -327,6 +348,14 @@ def main() -> int:
                 "found disclosures"
             )
     lines += ["", *cat_lines, ""]
+    for name, rows in sg_sets.items():
+        fams: dict[str, Counter] = {}
+        for r in rows:
+            fams.setdefault(r["group"], Counter())[r.get("family", "-")] += 1
+        lines.append(
+            f"- groups of {name}: " + "; ".join(f"{g} = {dict(c)}" for g, c in sorted(fams.items()))
+        )
+    lines.append("")
     for name, rows in misses.items():
         if rows:
             lines.append(f"Missed on {name} ({len(rows)}), by family and category:")

@@ -118,8 +118,12 @@ class Encoder:
 
     def __init__(self, folder: Path | None = None) -> None:
         from safetensors.numpy import load_file
+        from threadpoolctl import threadpool_limits
         from tokenizers import Tokenizer
 
+        # One BLAS thread: a web worker already runs threads of its own, and on a busy
+        # machine OpenBLAS's extra threads spin and wait (measured 8x slower with 2 than 1).
+        threadpool_limits(limits=1, user_api="blas")
         folder = folder or model_dir()
         w = load_file(str(folder / "model.safetensors"))
         self.word = w["embeddings.word_embeddings.weight"]
@@ -190,6 +194,13 @@ class Encoder:
 
     def states(self, inputs: Sequence[Sequence[int]]) -> list[np.ndarray]:
         """Return each input's last hidden states, one (tokens, 384) array per input."""
+        # The same window twice (a pasted text repeated, the same answer from many people)
+        # is computed once.
+        unique: dict[tuple[int, ...], int] = {}
+        slots = [unique.setdefault(tuple(x), len(unique)) for x in inputs]
+        if len(unique) < len(inputs):
+            computed = self.states([list(k) for k in unique])
+            return [computed[i] for i in slots]
         out: list[np.ndarray] = [np.zeros((0, DIM), dtype=np.float32)] * len(inputs)
         # Similar lengths together, and batches capped in tokens, so little is padding and
         # the intermediate arrays stay small.

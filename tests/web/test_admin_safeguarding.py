@@ -192,3 +192,23 @@ def test_raw_text_never_reaches_the_logs(as_role, case_id, caplog):
     act(client, case_id, "record", "Spoke to Jayden's mum")
     assert RAW not in caplog.text and "Jayden" not in caplog.text
     assert f"case={case_id}" in caplog.text
+
+
+def test_queue_shows_tier_and_highlights_what_triggered_it(rt, as_role, case_id):
+    page = as_role("safeguarding").get("/admin/safeguarding").get_data(as_text=True)
+    assert "Flag" in page
+    assert '<mark class="trigger">my stepdad beats me up</mark>' in page
+
+
+def test_a_possible_concern_shows_its_tier_score_and_sentence(rt, open_round, as_role):
+    text = "school is ok. the man at the shop gives me free stuff and says its our secret"
+    with rt.transaction() as s:
+        rnd = store.get_round(s, open_round)
+        rows = [["child", "education", "education.experience", text, "P1"]]
+        preview = importer.preview_for_round(csv_bytes(rows), rnd, rt.catalogue)
+        [cid] = importer.commit(s, rnd, preview, secret=TEST_SECRET).cases
+    res = as_role("safeguarding").get(f"/admin/safeguarding/{cid}")
+    page = res.get_data(as_text=True)
+    assert "Possible concern" in page and "score 0." in page
+    assert "the sentence the model scored highest" in page
+    assert '<mark class="trigger">' in page and "says its our secret</mark>" in page
