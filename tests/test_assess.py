@@ -71,7 +71,13 @@ def test_ordinary_answers_are_not_concerns(text):
 
 
 @pytest.mark.parametrize(
-    "text", ["Dw i ddim yn hoffi ysgol, mae o yn ddiflas", "Мене б'ють вдома", "أبي يضربني"]
+    "text",
+    [
+        "Dw i ddim yn hoffi ysgol, mae o yn ddiflas",
+        "Мене б'ють вдома",
+        "أبي يضربني",
+        "the police were ok Мене б'ють вдома",
+    ],
 )
 def test_text_not_in_english_is_never_passed_as_ok(text):
     assert not language.is_english(text)

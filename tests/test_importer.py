@@ -471,13 +471,13 @@ def test_rows_that_do_not_fit_mean_nothing_is_imported(rt, open_round):
 def test_a_failure_midway_leaves_nothing_half_imported(rt, open_round):
     calls = []
 
-    def failing(text, *, choice=None):
+    def failing(text, **kwargs):
         calls.append(text)
         if len(calls) == 4:
             raise RuntimeError("analysis engine fell over")
         from surveys.analysis.pipeline import analyse
 
-        return analyse(text, choice=choice)
+        return analyse(text, **kwargs)
 
     with pytest.raises(RuntimeError), rt.transaction() as s:
         rnd = store.get_round(s, open_round)

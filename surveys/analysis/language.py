@@ -71,7 +71,7 @@ def is_english(text: str) -> bool:
     if not letters:
         return True  # emoji, numbers, punctuation: nothing to read in any language
     latin = sum(1 for ch in letters if ch < "\u0250" or "\u1e00" <= ch <= "\u1eff")
-    if latin < 0.5 * len(letters):
+    if latin < 0.8 * len(letters):  # a sentence in another script is enough to need a person
         return False
     words = [w.lower().replace("’", "'") for w in _WORD.findall(text[:5000])]
     if len(words) < MIN_WORDS:

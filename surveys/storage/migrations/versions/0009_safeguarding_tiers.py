@@ -17,24 +17,23 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("answers") as batch:
-        batch.add_column(sa.Column("flag_tier", sa.String(length=16), nullable=True))
-        batch.add_column(sa.Column("flag_score", sa.Float(), nullable=True))
-    with op.batch_alter_table("safeguarding_cases") as batch:
-        batch.add_column(
-            sa.Column("tier", sa.String(length=16), nullable=False, server_default="flag")
-        )
-        batch.add_column(sa.Column("score", sa.Float(), nullable=True))
-        batch.add_column(sa.Column("trigger_spans", sa.JSON(), nullable=True))
+    # Plain ALTER TABLE (SQLite >= 3.35 adds and drops columns itself): a batch copy of
+    # ``answers`` on SQLite would drop and recreate the table its cases hang from.
+    op.add_column("answers", sa.Column("flag_tier", sa.String(length=16), nullable=True))
+    op.add_column("answers", sa.Column("flag_score", sa.Float(), nullable=True))
+    op.add_column(
+        "safeguarding_cases",
+        sa.Column("tier", sa.String(length=16), nullable=False, server_default="flag"),
+    )
+    op.add_column("safeguarding_cases", sa.Column("score", sa.Float(), nullable=True))
+    op.add_column("safeguarding_cases", sa.Column("trigger_spans", sa.JSON(), nullable=True))
     # Answers flagged before tiers existed were flagged by the lexicon.
     op.execute("UPDATE answers SET flag_tier = 'flag' WHERE flagged")
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("safeguarding_cases") as batch:
-        batch.drop_column("trigger_spans")
-        batch.drop_column("score")
-        batch.drop_column("tier")
-    with op.batch_alter_table("answers") as batch:
-        batch.drop_column("flag_score")
-        batch.drop_column("flag_tier")
+    op.drop_column("safeguarding_cases", "trigger_spans")
+    op.drop_column("safeguarding_cases", "score")
+    op.drop_column("safeguarding_cases", "tier")
+    op.drop_column("answers", "flag_score")
+    op.drop_column("answers", "flag_tier")
