@@ -13,13 +13,21 @@ when the answer replies to a priority question.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from surveys.analysis import assess, disclosure, redact
 from surveys.analysis.clustering import tag_codebook
 
 FLAG, POSSIBLE = "flag", "possible"
+#: Conversation languages the safeguarding lexicon reads besides English (safeguard_cy.yaml).
+LEXICON_LANGUAGES = frozenset({"cy"})
+
+
+def language_is_english(language: str | None) -> bool:
+    """Return True for an English (or unknown) conversation language."""
+    return language in (None, "", "en")
+
 
 #: A tapped rating says its sentiment plainly; no need to read it.
 RATING_SENTIMENT: dict[str, tuple[str, float]] = {
@@ -80,12 +88,16 @@ def analyse(
     choice: str | None = None,
     question_priority: str | None = None,
     question_id: str | None = None,
+    language: str | None = None,
     redact_config: redact.RedactConfig | None = None,
 ) -> Analysis:
     """Analyse one answer; a tapped choice is already anonymous and says no more than itself.
 
     ``question_priority`` is the priority (bank) of the question answered: a prior for the
-    priority guess unless it is an open question (``general.*``).
+    priority guess unless it is an open question (``general.*``). ``language`` is the
+    conversation's language: in a Welsh conversation the lexicon's Welsh patterns read the
+    answer, so it is not sent to the "not read automatically" lane (text in a language no
+    lexicon reads still is).
     """
     if choice is not None:
         label, score = RATING_SENTIMENT.get(choice, (None, None))
@@ -105,6 +117,8 @@ def analyse(
     # read the raw words too (a placeholder such as [name] reads worse than a name).
     check = disclosure.check(text)
     learned = assess.assess(text, question_priority=question_priority, question_id=question_id)
+    if learned.lane and language in LEXICON_LANGUAGES and not language_is_english(language):
+        learned = replace(learned, concern=False, lane=None)
     return Analysis(
         redacted=red.text,
         redactions=spans,

@@ -246,7 +246,11 @@ def apply(
     help_now = False
     for i, ev in enumerate(result.answers):
         analysis = pipeline.analyse(
-            ev.text, choice=ev.choice, question_priority=ev.priority, question_id=ev.question_id
+            ev.text,
+            choice=ev.choice,
+            question_priority=ev.priority,
+            question_id=ev.question_id,
+            language=state.lang,
         )
         if ev.choice is None and state.lang != "en":
             analysis = unread(analysis)

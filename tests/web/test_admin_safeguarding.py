@@ -197,7 +197,7 @@ def test_raw_text_never_reaches_the_logs(as_role, case_id, caplog):
 def test_queue_shows_tier_and_highlights_what_triggered_it(rt, as_role, case_id):
     page = as_role("safeguarding").get("/admin/safeguarding").get_data(as_text=True)
     assert "Flag" in page
-    assert "<mark class=\"trigger\">my stepdad beats me</mark> up if" in page
+    assert '<mark class="trigger">my stepdad beats me</mark> up if' in page
 
 
 def test_a_possible_concern_shows_its_tier_score_and_sentence(rt, open_round, as_role):
