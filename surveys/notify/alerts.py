@@ -901,6 +901,23 @@ def escalate_job(ctx: jobs.Context) -> dict[str, int]:
     return counts
 
 
+def undelivered_count(session: Session, now: datetime, *, grace: timedelta) -> int:
+    """Return how many alert messages have failed at least once or waited past ``grace``.
+
+    The workbench shows these in a banner: an alert nobody received is a case nobody knows
+    of, and a log line is not where a safeguarding lead looks.
+    """
+    stmt = (
+        select(func.count())
+        .select_from(AlertMessage)
+        .where(
+            AlertMessage.status == PENDING,
+            (AlertMessage.attempts > 0) | (AlertMessage.created_at < now - grace),
+        )
+    )
+    return session.scalar(stmt) or 0
+
+
 def pending_count(session: Session) -> int:
     """Return how many messages are still waiting to be delivered."""
     return (
@@ -920,4 +937,5 @@ __all__ = [
     "install",
     "redirect_disabled",
     "run_once",
+    "undelivered_count",
 ]

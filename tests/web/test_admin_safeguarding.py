@@ -9,10 +9,11 @@ import re
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from surveys.services import importer, safeguarding
 from surveys.storage import store
-from surveys.storage.models import SafeguardingCase, utcnow
+from surveys.storage.models import AlertMessage, SafeguardingCase, utcnow
 from tests.conftest import TEST_SECRET
 from tests.test_importer import csv_bytes
 from tests.web.conftest import hidden_fields
@@ -212,3 +213,26 @@ def test_a_possible_concern_shows_its_tier_score_and_sentence(rt, open_round, as
     assert "Possible concern" in page and "score 0." in page
     assert "the sentence the model scored highest" in page
     assert '<mark class="trigger">' in page and "says its our secret</mark>" in page
+
+
+UNDELIVERED = "safeguarding alert has not been delivered"
+
+
+def test_an_alert_that_did_not_get_through_is_bannered_for_lead_and_safeguarding(
+    rt, as_role, case_id
+):
+    lead, dsl, reviewer = as_role("lead"), as_role("safeguarding"), as_role("reviewer")
+    with rt.transaction() as s:
+        messages = s.scalars(select(AlertMessage).where(AlertMessage.case_id == case_id)).all()
+        assert messages  # the case queued its alerts
+    assert UNDELIVERED not in page_text(lead.get("/admin/"))  # just queued: not stuck yet
+    with rt.transaction() as s:
+        first = s.scalars(select(AlertMessage).where(AlertMessage.case_id == case_id)).first()
+        first.attempts, first.last_error = 1, "SMTP: connection refused"
+    assert UNDELIVERED in page_text(lead.get("/admin/"))
+    assert UNDELIVERED in page_text(dsl.get("/admin/safeguarding"))
+    assert "not been delivered" not in page_text(reviewer.get("/admin/"))
+    with rt.transaction() as s:
+        for m in s.scalars(select(AlertMessage)):
+            m.status, m.sent_at = "sent", utcnow()
+    assert "not been delivered" not in page_text(lead.get("/admin/"))

@@ -17,6 +17,7 @@ from flask_wtf import FlaskForm
 from wtforms import TextAreaField
 from wtforms.validators import Length, Optional
 
+from surveys.notify import alerts
 from surveys.services import audit, safeguarding
 from surveys.storage.models import utcnow
 from web import db
@@ -57,10 +58,25 @@ def _overdue_banner() -> int:
     return safeguarding.overdue_count(db(), after=overdue_after())
 
 
+#: How long an alert may wait for its first try before the workbench says it is stuck.
+UNDELIVERED_GRACE = timedelta(minutes=2)
+
+
+def _undelivered_banner() -> int:
+    """Return how many safeguarding alerts have not got through (for the lead and the
+    safeguarding lead; 0 for others)."""
+    if not current_user.is_authenticated or current_user.role not in SAFEGUARDERS:
+        return 0
+    return alerts.undelivered_count(db(), utcnow(), grace=UNDELIVERED_GRACE)
+
+
 @bp.context_processor
 def _banner_context() -> dict:
-    # A function, so the count is only queried by pages that render the banner.
-    return {"safeguarding_overdue": _overdue_banner}
+    # Functions, so the counts are only queried by pages that render the banner.
+    return {
+        "safeguarding_overdue": _overdue_banner,
+        "safeguarding_undelivered": _undelivered_banner,
+    }
 
 
 @bp.route("/safeguarding")
