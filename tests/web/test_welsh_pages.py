@@ -242,3 +242,10 @@ def test_a_bilingual_round_s_kit_and_poster_are_welsh_first(app, staff, bilingua
     assert '<section lang="cy">' in poster and '<section lang="en-GB">' in poster
     assert poster.index("Dweud dy ddweud") < poster.index("Have your say")
     assert WELSH_DANGER in poster and ENGLISH_DANGER in poster
+
+
+def test_the_round_page_says_which_languages_it_is_offered_in(app, staff, bilingual):
+    from tests.web.test_admin_rounds import lead_on
+
+    page = lead_on(app, staff).get(f"/admin/rounds/{bilingual}").get_data(as_text=True)
+    assert "Offered in Welsh and English, in that order." in page
