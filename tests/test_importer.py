@@ -546,6 +546,24 @@ def test_cli_imports_then_skips_a_second_time(yjv, rt, open_round, tmp_path):
     assert _count(rt, Answer) == 6
 
 
+def test_a_disclosure_imported_from_the_command_line_alerts_the_safeguarding_lead(
+    yjv, rt, open_round, tmp_path, monkeypatch
+):
+    from surveys.notify import alerts
+    from surveys.storage.models import AlertMessage
+
+    monkeypatch.setenv("SAFEGUARDING_ALERT_EMAILS", "dsl@example.org")
+    path = tmp_path / "answers.csv"
+    path.write_bytes(csv_bytes(GOOD_ROWS))
+    try:
+        assert yjv("import", "--round", open_round, "--file", str(path)).exit_code == 0
+    finally:
+        alerts.uninstall()  # the command installed the hook for this process
+    with rt.transaction() as s:
+        recipients = s.scalars(select(AlertMessage.recipient)).all()
+    assert recipients == ["dsl@example.org"]  # queued with the case, as in the workbench
+
+
 def test_cli_reports_problems_with_row_numbers_and_fails(yjv, rt, open_round, tmp_path):
     path = tmp_path / "answers.csv"
     path.write_bytes(csv_bytes([*GOOD_ROWS, ["teacher", "policing", "policing.opinion", "x", ""]]))

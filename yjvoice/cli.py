@@ -354,13 +354,11 @@ def web(host: str, port: int) -> None:
 def bot() -> None:
     """Run the Telegram bot by long polling (needs TELEGRAM_TOKEN)."""
     from bot.app import run_polling
-    from surveys.notify import alerts
 
     rt = _runtime()
     if not rt.settings.telegram_token:
         raise click.ClickException("TELEGRAM_TOKEN is not set (get one from @BotFather)")
     _require_schema(rt)
-    alerts.install(rt.settings)  # flagged answers in Telegram queue alerts too
     from surveys.jobs import broker
 
     broker.configure(rt.settings, rt.sessions)  # ...handed to the worker on commit

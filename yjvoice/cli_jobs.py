@@ -15,10 +15,8 @@ log = logging.getLogger("yjvoice.jobs")
 def start_worker(workers: int | None = None) -> None:
     """Run the worker in this process until SIGINT or SIGTERM."""
     from surveys.jobs.worker import run_worker
-    from surveys.notify import alerts
 
     rt = ready_runtime()
-    alerts.install(rt.settings)  # a job that opens cases queues their alerts too
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     run_worker(rt, workers=workers)
 
@@ -95,10 +93,8 @@ def jobs_retry(job_id: int) -> None:
 def jobs_run(once: bool) -> None:
     """Run the due jobs in this process (for cron or a machine without a worker)."""
     from surveys.jobs import registry, runner, table
-    from surveys.notify import alerts
 
     rt = ready_runtime()
-    alerts.install(rt.settings)
     kinds = registry.load_kinds().values()
     table.sweep(rt.sessions, kinds=kinds)
     counts = runner.run_due(rt.sessions, rt.settings)

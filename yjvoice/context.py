@@ -17,11 +17,16 @@ from surveys.runtime import Runtime
 
 def runtime() -> Runtime:
     """Return the runtime, its banks checked; closed when the command ends."""
+    from surveys.notify import alerts
+
     try:
         rt = Runtime()
         rt.catalogue  # noqa: B018 - validate the banks now, with a clear message if bad
     except (ConfigError, BankError) as exc:
         raise click.ClickException(str(exc)) from None
+    # Any command may open a safeguarding case (an import, a console chat, a job): every
+    # case queues its alerts, whichever command opened it.
+    alerts.install(rt.settings)
     click.get_current_context().call_on_close(rt.close)
     return rt
 
