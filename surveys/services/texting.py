@@ -94,7 +94,8 @@ def number_row(session: Session, key: str) -> Number:
     one number takes this lock first, so texts from one phone are applied one at a time, in
     a fixed lock order (number, then respondent).
     """
-    row = session.execute(_UPSERT[session.get_bind().dialect.name], {"key": key}).one()
+    conn = session.connection()  # Core, not the ORM: the hot path of every received text
+    row = conn.execute(_UPSERT[conn.dialect.name], {"key": key}).one()
     values = dict(zip(_FIELDS, row, strict=True))
     for name in _UTC_FIELDS:  # SQLite keeps no zone
         if values[name] is not None and values[name].tzinfo is None:
@@ -106,10 +107,17 @@ def save_number(session: Session, number: Number) -> None:
     """Write what changed in a number's row (one UPDATE, none when nothing changed)."""
     changes = number.changes()
     if changes:
-        session.execute(
-            update(SmsNumber).where(SmsNumber.number_hash == number.number_hash).values(changes)
-        )
+        values = {name: getattr(number, name) for name in _FIELDS}
+        session.connection().execute(_SAVE, {"_key": number.number_hash, **values})
         number._saved.update(changes)
+
+
+# One prebuilt statement writing every field (compiled once, cached by the engine).
+_SAVE = (
+    update(_TABLE)
+    .where(_TABLE.c.number_hash == bindparam("_key"))
+    .values({name: bindparam(name) for name in _FIELDS})
+)
 
 
 def is_suppressed(session: Session, key: str) -> bool:
