@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from sqlalchemy import func, select, text
 
-from surveys.storage.models import Answer, Inbound, Respondent, SafeguardingCase, SmsNumber
+from surveys.storage.models import (
+    Answer,
+    Base,
+    Inbound,
+    Respondent,
+    SafeguardingCase,
+    SmsNumber,
+)
 from tests.sms.conftest import CHILD, OTHER
 
 
@@ -137,3 +144,33 @@ def test_logs_carry_ids_never_the_number_or_the_text(rt, open_round, phone, capl
     assert "7700900123" not in logged and "900123" not in logged
     assert "Zanzibarian" not in logged
     assert "sms:" in logged  # the delivery key (the provider's id) is what is logged
+
+
+def test_a_whole_journey_with_every_text_delivered_three_times(rt, open_round, make_app, notify):
+    """Every answer stored once, no text over 918 characters, the number nowhere in clear,
+    and a forged callback refused with nothing stored."""
+    from surveys.core import sms_text
+    from tests.sms.conftest import NOTIFY_URL, Phone, notify_settings
+
+    p = Phone(make_app(notify_settings(notify)).test_client(), notify, "notify")
+    p.deliver(f"{open_round} child", times=3)
+    p.deliver("YES", times=3)
+    sent_answers = 0
+    while "WITHDRAW" not in p.last():
+        p.deliver("2" if "\n2 " in p.last() else "They should listen more", times=3)
+        sent_answers += 1
+    stored = answers(rt)
+    assert len(stored) == sent_answers  # three copies of each, stored once
+    assert len({a.inbound_key for a in stored}) == len(stored)
+    assert len(notify.sent_to(CHILD)) == sent_answers + 2  # one reply per distinct text
+    assert all(sms_text.count(t.body).characters <= 918 for t in notify.sent)
+    before = (count(rt, Answer), count(rt, Inbound), len(notify.sent))
+    forged, _ = notify.callback(CHILD, "forged answer")
+    res = p.client.post(NOTIFY_URL, json=forged, headers={"Authorization": "Bearer forged"})
+    assert res.status_code == 403
+    assert (count(rt, Answer), count(rt, Inbound), len(notify.sent)) == before
+    with rt.database.connect() as conn:
+        tables = [t for t in Base.metadata.sorted_tables]
+        for table in tables:
+            for row in conn.execute(table.select()):
+                assert "7700900123" not in " ".join(map(str, row)), table.name
