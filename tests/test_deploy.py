@@ -18,7 +18,7 @@ def env_vars_read_by_the_product() -> set[str]:
 
 
 def test_compose_has_database_web_and_bot():
-    assert {"db", "web", "bot", "purge", "worker", "sms"} <= set(SERVICES)
+    assert {"db", "web", "bot", "purge", "worker"} <= set(SERVICES)
     assert "alerts" not in SERVICES  # the worker delivers alerts now
 
 

@@ -2,8 +2,9 @@
 
 ``invite`` starts a text conversation with each number (at the consent question, audience
 fixed) and sends a neutral invitation; in quiet hours (21:00-08:00 Europe/London unless set
-otherwise) the invitations wait, numbers encrypted, for ``sms run`` to send them in the
-morning. Numbers are never printed back in full, logged or stored in clear.
+otherwise) the invitations wait, numbers encrypted, for the job queue's ``sms.deliver`` job
+(``yjvoice worker``) or ``sms run`` to send them in the morning. Numbers are never printed
+back in full, logged or stored in clear.
 """
 
 from __future__ import annotations

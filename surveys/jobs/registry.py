@@ -24,6 +24,7 @@ from typing import Any
 MODULES: list[str] = [
     "surveys.notify.alerts",
     "surveys.services.themes",
+    "sms.jobs",
 ]
 
 

@@ -4,9 +4,9 @@
 through their own client libraries, which never enter ``surveys/``). ``deliver`` sends texts
 at once or, when a text must wait (an invitation in quiet hours, a provider failure that
 may pass, Notify's rate limit), keeps it in ``SmsOutbox`` with the number encrypted until
-``deliver_due`` (``yjvoice sms run``) sends it and erases the number. Replies to a person
-who texted in are never held for quiet hours. When the job queue lands, ``deliver`` is the
-one function that moves onto it; callers do not change.
+``deliver_due`` (the job queue's periodic ``sms.deliver`` job, ``sms/jobs.py``; or
+``yjvoice sms run``) sends it and erases the number. Replies to a person
+who texted in are never held for quiet hours.
 
 Exactly once: nothing here is called for a duplicate delivery, so a re-delivered text sends
 nothing. Log lines carry ids, counts and error codes, never a number or a text.

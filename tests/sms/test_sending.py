@@ -138,3 +138,31 @@ def test_no_number_gets_more_than_the_hourly_cap(rt, open_round, phone):
     for i in range(8):
         p.deliver(f"not a code {i}")
     assert len(p.api.sent_to(CHILD)) == 5
+
+
+def test_the_job_queue_sends_what_waited_and_erases_the_number(rt, open_round, notify):
+    from surveys import jobs
+    from surveys.storage.models import Job
+
+    settings = notify_settings(notify)
+    settings = type(settings)(**{**settings.__dict__, "quiet_start": 21 * 60, "quiet_end": 480})
+    night = datetime(2026, 12, 3, 23, 0, tzinfo=UTC)
+    with rt.transaction() as s:
+        result = texting.invite(
+            s, rt.context, settings, code=open_round, audience="child", numbers=[CHILD]
+        )
+    outbound.deliver(rt.transaction, NotifySender(settings), result.texts, settings, now=night)
+    assert notify.sent == [] and raw_outbox_numbers(rt)[0].startswith("gAAAAA")
+    from dataclasses import replace
+
+    wsettings = replace(rt.settings, sms=settings)
+    morning = datetime(2026, 12, 4, 8, 0, 30, tzinfo=UTC)
+    with rt.transaction() as s:
+        jobs.enqueue(s, "sms.deliver", key="sms.deliver", now=morning)
+    jobs.load_kinds()
+    jobs.run_due(rt.sessions, wsettings, clock=lambda: morning)
+    assert len(notify.sent_to(CHILD)) == 1
+    assert raw_outbox_numbers(rt) == [None]
+    with rt.transaction() as s:
+        job = s.scalars(select(Job).where(Job.kind == "sms.deliver")).one()
+        assert job.result == {"sent": 1, "waiting": 0}
