@@ -98,3 +98,11 @@ def test_a_two_language_round_asks_first_and_english_works_too(welsh_phone):
     p.say("yes")
     [switched] = p.say("CYMRAEG")
     assert "Ydy'r heddlu wedi dy stopio?" in switched.body
+
+
+@pytest.mark.parametrize("audience", AUDIENCES)
+def test_the_welsh_thank_you_with_999_fits_three_parts(audience):
+    done = engine.Reply("info", "", stage="done")
+    [text] = render.texts([done], audience, "cy", code="ABCD-EFGH")
+    assert "WITHDRAW ABCD-EFGH" in text and "999" in text
+    assert sms_text.count(text).parts <= 3, text
