@@ -142,7 +142,7 @@ def test_acknowledge_record_and_close(rt, open_round, people):
         assert view.acknowledged_by == email and view.closed_by == email
         assert "Rang the case manager." in view.action_note
         assert view.action_note.index("Rang") < view.action_note.index("Referral made to MASH.")
-        assert f"UTC · {email}" in view.action_note
+        assert f"UK time · {email}" in view.action_note
         assert safeguarding.list_cases(s) == []
         assert [c.id for c in safeguarding.list_cases(s, status="closed")] == [cid]
 

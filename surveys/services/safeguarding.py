@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -27,6 +28,7 @@ from sqlalchemy.orm import Session
 from surveys.core.vocabulary import CASE_STATUSES, OPEN_CASE_STATUSES
 from surveys.storage.models import Answer, Round, SafeguardingCase, User, utcnow
 
+UK = ZoneInfo("Europe/London")
 log = logging.getLogger("yjvoice.safeguarding")
 
 DEFAULT_OVERDUE_AFTER = timedelta(hours=1)
@@ -334,7 +336,8 @@ def record_action(
         raise CaseClosed(case_id)
     now = now or utcnow()
     acknowledge(session, case_id, user_id, now=now)
-    stamp = f"{now:%Y-%m-%d %H:%M} UTC" + (f" · {who}" if who else "")
+    local = now.astimezone(UK)  # the safeguarding lead reads the clock on the wall
+    stamp = f"{local:%Y-%m-%d %H:%M} UK time" + (f" · {who}" if who else "")
     entry = f"{stamp}\n{text}"
     case.action_note = f"{case.action_note}\n\n{entry}" if case.action_note else entry
     log.info("safeguarding action recorded case=%s user=%s", case.id, user_id)

@@ -61,7 +61,7 @@ def test_queue_shows_raw_text_category_time_channel_and_contact(as_role, case_id
     client = as_role(role)
     text = page_text(client.get("/admin/safeguarding"))
     assert RAW in text and "physical abuse" in text and CONTACT in text
-    assert "import, child" in text and "UTC" in text
+    assert "import, child" in text and "UTC" not in text  # UK time, as the clock shows
     detail = client.get(f"/admin/safeguarding/{case_id}")
     assert detail.status_code == 200
     body = page_text(detail)

@@ -3,8 +3,10 @@ redirect after a POST (dashboard, review, themes, quotes and export use them).""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import current_app, redirect, render_template, url_for
 from flask_login import current_user
@@ -22,6 +24,7 @@ from surveys.services import review
 from surveys.storage import store
 from surveys.storage.models import Round
 from web import db, runtime
+from web.admin import bp
 from web.admin.access import READERS, REVIEWERS
 
 #: A round's sub-navigation: (endpoint, label, roles that may follow it).
@@ -63,6 +66,19 @@ def question_wording(qid: str, audience: str) -> str:
         return runtime().catalogue.heading(qid, audience) or qid
     except KeyError:
         return qid
+
+
+UK = ZoneInfo("Europe/London")
+
+
+@bp.app_template_filter("uk_time")
+def uk_time(moment: datetime | None, fmt: str = "%d %b %Y, %H:%M") -> str:
+    """Return a stored time (UTC) as the clock in the UK shows it: staff read local time."""
+    if moment is None:
+        return ""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UK).strftime(fmt)
 
 
 def round_tabs(rnd: Round, current: str) -> list[tuple[str, str, bool]]:

@@ -23,6 +23,7 @@ from surveys.storage.models import utcnow
 from web import db
 from web.admin import bp
 from web.admin.access import SAFEGUARDERS, roles_required
+from web.admin.pages import question_wording
 from web.transactions import transaction
 
 log = logging.getLogger("yjvoice.admin.safeguarding")
@@ -76,6 +77,7 @@ def _banner_context() -> dict:
     return {
         "safeguarding_overdue": _overdue_banner,
         "safeguarding_undelivered": _undelivered_banner,
+        "question_wording": question_wording,
     }
 
 

@@ -52,8 +52,12 @@ def run_migrations_online() -> None:
                     broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
                     if broken:
                         raise RuntimeError(f"a migration broke {len(broken)} references")
+            if connection.in_transaction():  # the connection's own (autobegun) transaction
+                connection.commit()
         finally:
             if sqlite:
+                if connection.in_transaction():  # a failed run: nothing of it is kept
+                    connection.rollback()
                 _sqlite_foreign_keys(connection, on=True)
 
 
