@@ -293,9 +293,9 @@ def test_the_rollback_of_the_answer_takes_the_alert_with_it(rt, open_round, lead
 def test_an_smtp_outage_loses_nothing(rt, open_round, lead, smtp, installed):
     settings = settings_for(rt, smtp.port)
     installed(settings)
-    t0 = utcnow() + timedelta(seconds=1)  # just after the case is queued
     smtp.stop()  # the server goes away after the case is queued
     open_flagged_case(rt, open_round)
+    t0 = utcnow() + timedelta(seconds=1)  # just after the case is queued
 
     counts = alerts.deliver_due(rt.sessions, settings, now=t0)
     assert counts == {**counts, "sent": 0, "failed": 1}
@@ -333,8 +333,8 @@ def test_a_server_that_accepts_then_drops_the_connection_is_retried(
     try:
         settings = settings_for(rt, dropper.port)
         installed(settings)
-        t0 = utcnow() + timedelta(seconds=1)  # just after the case is queued
         open_flagged_case(rt, open_round)
+        t0 = utcnow() + timedelta(seconds=1)  # just after the case is queued
         assert alerts.deliver_due(rt.sessions, settings, now=t0)["failed"] == 1
         assert dropper.accepted >= 1
         (msg,) = messages(rt)
@@ -470,8 +470,8 @@ def test_the_telegram_staff_chat_gets_the_alert(rt, open_round, lead, smtp, bota
         telegram_staff_chat_id="-100200300",
     )
     installed(settings)
-    t0 = utcnow() + timedelta(seconds=1)  # just after the case is queued
     case_id = open_flagged_case(rt, open_round)
+    t0 = utcnow() + timedelta(seconds=1)  # just after the case is queued
 
     botapi.failing = True
     counts = alerts.deliver_due(rt.sessions, settings, now=t0)
