@@ -1,9 +1,46 @@
 """Shared fixtures: a migrated database on SQLite and on a real PostgreSQL, and a Runtime.
 
-Integration tests take ``rt`` (or ``db_url``) and run once per backend. PostgreSQL comes
-from TEST_DATABASE_URL (default: the local server's ``test`` database); each test session
-works in a database of its own, created and dropped here. Without the server the
-PostgreSQL cases are skipped locally and fail under CI=true, where it must be up.
+Integration tests take ``rt`` (or ``db_url``). PostgreSQL comes from TEST_DATABASE_URL
+(default: the local server's ``test`` database); each test process (each pytest-xdist
+worker) works in a database of its own, created and dropped here, and each test starts
+from empty tables (``_PgReset``). Without the server the PostgreSQL cases are skipped
+locally and fail under CI=true, where it must be up.
+
+Which backends a test runs on
+-----------------------------
+By default a test that takes ``db_url`` or ``rt`` runs twice, on SQLite and on PostgreSQL.
+That default covers what differs between the two: storage and the conversation service
+(exactly-once delivery keys, row locks, concurrent writers), migrations and triggers,
+timestamps with and without time zones, what PostgreSQL refuses that SQLite keeps (NUL
+bytes, over-long values), driver errors and the SQL of every query. So these stay on both:
+every ``tests/test_*.py`` that takes a database (storage, services, migrations, crypto,
+retention, withdrawal, review, themes, proposals, accounts, audit, alerts, imports,
+dashboard queries, logs, fuzzing), ``tests/export/test_plan.py`` and the other export
+loaders, and ``tests/bot/test_webhook.py`` (concurrent deliveries, one reply each).
+
+``SQLITE_ONLY`` below lists what checks what a page, a command or a file shows, and who
+may see it, given the data: the web pages and the browser tests, the polling bot's
+conversation, forged webhook deliveries (refused before anything is read), the command
+line and the export file formats. The backend does not change what they check. Their
+tests that do depend on the backend are marked ``@pytest.mark.backends("sqlite",
+"postgres")`` and run on both:
+
+- storage promises made through a page or the bot: a double or simultaneous submit stored
+  once, odd text and 10,000 emoji stored as given, an error rolled back, an answer from an
+  old page kept, a withdrawal deleting everything (tests/web/test_public.py,
+  tests/bot/test_withdraw_bot.py);
+- for each product function that sends SQL, at least one test that sends it to
+  PostgreSQL: several views query the database themselves, so one test per such view
+  stays on both (test_admin_review, _rounds, _users, _themes, _safeguarding, _access,
+  _proposals, test_proposals_public, test_contact_offer), and one test per command of
+  tests/test_cli.py that writes.
+
+The evidence: the whole suite was run on PostgreSQL with every SQL statement traced to
+the product function that sent it (``tests/sql_sites.py``). With every test on both
+backends, 106 product functions sent SQL to PostgreSQL (and 316 distinct statements);
+after the split the tests kept on both still reach every function that sends SQL.
+To check again after adding tests: ``pytest -p tests.sql_sites`` (it lists any product
+function that sent SQL to SQLite in some test but to PostgreSQL in none).
 """
 
 from __future__ import annotations
@@ -144,9 +181,49 @@ def sqlite_template(tmp_path_factory) -> Path:
     return path
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+BACKENDS = ("sqlite", "postgres")
+# What a page, a command or a file shows, and who may see it, given the data: SQLite only
+# (the module docstring says why, and which of their tests still run on both).
+SQLITE_ONLY = (
+    "tests/web/",
+    "tests/bot/test_bot.py",
+    "tests/bot/test_withdraw_bot.py",
+    "tests/test_forged_webhooks.py",
+    "tests/test_cli.py",
+    "tests/export/test_cli_export.py",
+    "tests/export/test_docx.py",
+    "tests/export/test_xlsx.py",
+    "tests/export/test_text_exports.py",
+)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run each test that needs a database on the backends its ``backends`` mark names.
+
+    Without the mark a test runs on both; ``@pytest.mark.backends("sqlite")`` (on a test,
+    a class or a module's ``pytestmark``) keeps it to SQLite. See the module docstring.
+    """
+    if "db_url" not in metafunc.fixturenames:
+        return
+    mark = metafunc.definition.get_closest_marker("backends")
+    if mark:
+        names = mark.args
+    elif metafunc.definition.nodeid.startswith(SQLITE_ONLY):
+        names = ("sqlite",)
+    else:
+        names = BACKENDS
+    if not names or set(names) - set(BACKENDS):
+        raise pytest.UsageError(f"backends({names}): choose from {BACKENDS}")
+    metafunc.parametrize(
+        "db_url",
+        [pytest.param(n, marks=pytest.mark.postgres) if n == "postgres" else n for n in names],
+        indirect=True,
+    )
+
+
+@pytest.fixture
 def db_url(request, tmp_path) -> str:
-    """Return the URL of an empty, migrated database: once on SQLite, once on PostgreSQL."""
+    """Return the URL of an empty, migrated database (SQLite or PostgreSQL; see above)."""
     if request.param == "sqlite":
         path = tmp_path / "yjvoice.sqlite3"
         shutil.copyfile(request.getfixturevalue("sqlite_template"), path)

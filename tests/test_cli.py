@@ -47,6 +47,7 @@ def test_every_command_has_help(cli):
         assert "Usage:" in out
 
 
+@pytest.mark.backends("sqlite", "postgres")  # the one test of a command's SQL on PostgreSQL
 def test_init_is_safe_to_run_twice_and_creates_the_lead(cli):
     assert "question banks loaded" in cli("init").output
     out = cli(
@@ -60,6 +61,7 @@ def test_init_refuses_a_short_password(cli):
     assert res.exit_code != 0 and "12 characters" in res.output
 
 
+@pytest.mark.backends("sqlite", "postgres")  # the one test of a command's SQL on PostgreSQL
 def test_round_open_json_contract_list_and_close(cli):
     cli("init")
     out = cli(
@@ -166,6 +168,7 @@ def test_chat_then_export_csv(cli, tmp_path):
     assert row["respondent"].startswith("R-")
 
 
+@pytest.mark.backends("sqlite", "postgres")  # the one test of a command's SQL on PostgreSQL
 def test_demo_sets_everything_up_without_serving(cli):
     out = cli("demo", "--no-serve").output
     assert "/r/" in out and "Demo round" in out

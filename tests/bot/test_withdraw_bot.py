@@ -97,6 +97,7 @@ def test_no_keeps_everything(brt, open_round, polling_bot, chat):
     assert _respondents(brt, c) == [rid] and _answers(brt) == 1
 
 
+@pytest.mark.backends("sqlite", "postgres")  # storage: deleted everywhere
 def test_delete_removes_everything_for_the_chat_in_every_round(brt, open_round, polling_bot, chat):
     with brt.transaction() as s:
         second = store.open_round(

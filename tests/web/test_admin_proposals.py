@@ -89,6 +89,7 @@ def test_safeguarding_role_does_not_need_proposals(as_role, open_round):
     assert client.get(f"/admin/rounds/{open_round}/proposals").status_code == 403
 
 
+@pytest.mark.backends("sqlite", "postgres")  # the one test of some view SQL on PostgreSQL
 def test_lead_accepts_and_the_plan_id_is_shown(rt, as_role, open_round, three):
     a, _, c = three
     lead = as_role("lead")

@@ -80,6 +80,7 @@ def test_the_route_table_covers_every_route_of_these_pages(app, built):
 
 
 @pytest.mark.parametrize("role", ROLES)
+@pytest.mark.backends("sqlite", "postgres")  # the one test of some view SQL on PostgreSQL
 def test_every_route_for_every_role(as_role, built, role):
     client = as_role(role)
     # A refused role is turned away before its token is even read, so it needs none.
@@ -235,6 +236,7 @@ def test_filters_search_and_pagination_links(as_role, rt):
     assert junk.status_code == 200
 
 
+@pytest.mark.backends("sqlite", "postgres")  # the one test of some view SQL on PostgreSQL
 def test_bulk_actions_apply_to_the_selection_and_keep_the_filters(as_role, built, rt):
     client = as_role("reviewer")
     c = built.code
@@ -269,6 +271,7 @@ def test_bulk_actions_apply_to_the_selection_and_keep_the_filters(as_role, built
     )
 
 
+@pytest.mark.backends("sqlite", "postgres")  # the one test of some view SQL on PostgreSQL
 def test_approve_moves_on_to_the_next_answer(as_role, built, rt):
     client = as_role("lead")
     c, a = built.code, built.ids["named"]
@@ -320,6 +323,7 @@ def test_quote_edit_that_reintroduces_a_name_warns_then_saves_on_confirm(as_role
         assert row.is_quote and row.review_status == "approved" and row.reviewed_by
 
 
+@pytest.mark.backends("sqlite", "postgres")  # the one test of some view SQL on PostgreSQL
 def test_redaction_undo_redo_accept_and_redact_too(as_role, built, rt):
     client = as_role("reviewer")
     c, a = built.code, built.ids["school"]

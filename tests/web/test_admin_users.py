@@ -221,6 +221,7 @@ def test_bad_action_is_refused(as_role, rt, staff):
 
 
 @pytest.mark.parametrize("action, extra", [("role", {"role": "reviewer"}), ("disable", {})])
+@pytest.mark.backends("sqlite", "postgres")  # the one test of some view SQL on PostgreSQL
 def test_the_only_lead_cannot_demote_or_disable_themselves(as_role, rt, staff, action, extra):
     lead = as_role("lead")
     uid = user_id(rt, staff["lead"])
@@ -289,6 +290,7 @@ def test_changing_your_password_keeps_this_session_and_ends_the_others(app, as_r
         (STAFF_PASSWORD, "", "", "fill in all three"),
     ],
 )
+@pytest.mark.backends("sqlite", "postgres")  # the one test of some view SQL on PostgreSQL
 def test_password_change_explains_what_is_wrong(as_role, current, new, confirm, message):
     client = as_role("viewer")
     res = client.post(

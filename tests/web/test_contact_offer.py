@@ -53,6 +53,7 @@ def test_an_ordinary_answer_never_asks_for_contact_details(open_round, client):
     assert "contact you" not in v.text and 'name="contact"' not in v.html
 
 
+@pytest.mark.backends("sqlite", "postgres")  # the one test of some view SQL on PostgreSQL
 def test_a_left_contact_reaches_only_the_case(rt, open_round, client, caplog):
     caplog.set_level(logging.DEBUG)
     v = child(client, open_round).start()

@@ -88,6 +88,7 @@ def test_proposal_with_empty_fields_is_refused_with_each_field_named(rt, app, op
     assert count(rt, Proposal) == 0
 
 
+@pytest.mark.backends("sqlite", "postgres")  # the one test of some view SQL on PostgreSQL
 def test_priority_outside_the_round_is_refused(rt, app, open_round):
     res = propose(staff_browser(app, open_round), open_round, priority="diversion")
     assert res.status_code == 422 and count(rt, Proposal) == 0

@@ -161,6 +161,7 @@ def test_journey_with_the_page_script_takes_one_request_per_answer(rt, open_roun
     assert len(answers) == 2 * len(asked[True])
 
 
+@pytest.mark.backends("sqlite", "postgres")  # storage: stored once
 def test_page_script_double_post_stores_once_and_shows_the_next_page(rt, open_round, client):
     v = child(client, open_round, inline=True).start()
     fields = {**hidden_fields(v.html), "answer": "they were ok"}
@@ -207,6 +208,7 @@ def test_parent_wording_differs_from_child_wording(open_round, app):
     assert "We want to hear from parents and carers" not in kid.text
 
 
+@pytest.mark.backends("sqlite", "postgres")  # storage: stored once
 def test_double_posted_submit_stores_once(rt, open_round, client):
     v = child(client, open_round).start()
     fields = {**hidden_fields(v.html), "answer": "they were ok"}
@@ -219,6 +221,7 @@ def test_double_posted_submit_stores_once(rt, open_round, client):
     assert v.question == "policing.stop_search"  # moved on once, not twice
 
 
+@pytest.mark.backends("sqlite", "postgres")  # storage: stored once, under concurrency
 def test_simultaneous_double_submit_stores_once(rt, open_round, app):
     phone = app.test_client()
     v = child(phone, open_round).start()
@@ -345,6 +348,7 @@ def test_stop_then_carry_on(rt, open_round, client):
     assert count(rt, Answer) == 1
 
 
+@pytest.mark.backends("sqlite", "postgres")  # storage: kept
 def test_answer_from_a_page_left_open_after_stop_is_kept(rt, open_round, app):
     phone = app.test_client()
     v = child(phone, open_round).start()
@@ -380,6 +384,7 @@ def test_ten_thousand_character_answer_is_refused_kindly_and_kept(rt, open_round
     assert count(rt, Answer) == 0
 
 
+@pytest.mark.backends("sqlite", "postgres")  # storage: stored as given
 def test_ten_thousand_emoji_reach_the_engine_not_a_413(rt, open_round, client):
     v = child(client, open_round).start()
     v.answer("😀" * 10_000)
@@ -400,6 +405,7 @@ def test_ten_thousand_emoji_reach_the_engine_not_a_413(rt, open_round, client):
     ],
     ids=["control-chars", "arabic", "bidi-marks", "emoji", "script-tag", "template-ish"],
 )
+@pytest.mark.backends("sqlite", "postgres")  # storage: stored as given
 def test_odd_text_is_stored_as_given_and_shown_escaped(rt, open_round, client, typed, stored):
     v = child(client, open_round).start()
     v.answer(typed)
@@ -702,6 +708,7 @@ def test_healthz_says_ok_when_the_database_answers(client):
     assert r.status_code == 200 and r.get_data(as_text=True).strip() == "ok"
 
 
+@pytest.mark.backends("sqlite", "postgres")  # storage: rolled back
 def test_unexpected_error_shows_a_plain_500_page_and_rolls_back(rt, db_url, tmp_path):
     from tests.conftest import make_settings
     from web import db
