@@ -7,6 +7,9 @@ import pytest
 from surveys.storage import store
 from web.transactions import transaction
 
+# Commit and rollback are storage: PostgreSQL too (see tests/conftest.py).
+pytestmark = pytest.mark.backends("sqlite", "postgres")
+
 
 def round_status(rt, code: str) -> str:
     with rt.transaction() as session:
