@@ -107,6 +107,7 @@ def test_the_page_shows_what_small_numbers_hide(as_role, exported):
     assert "fewer than 50" in body
 
 
+@pytest.mark.backends("sqlite", "postgres")  # the one test of some view SQL on PostgreSQL
 def test_the_lead_edits_a_narrative_and_the_plan_prints_it(as_role, exported, rt):
     client = as_role("lead")
     page = client.get(f"/admin/rounds/{exported}/export").get_data(as_text=True)

@@ -364,6 +364,7 @@ def test_redaction_undo_redo_accept_and_redact_too(as_role, built, rt):
     )
 
 
+@pytest.mark.backends("sqlite", "postgres")  # the one test of some view SQL on PostgreSQL
 def test_tags_override_and_restore(as_role, built, rt):
     client = as_role("reviewer")
     c, a = built.code, built.ids["listen"]

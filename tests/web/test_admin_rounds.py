@@ -222,6 +222,7 @@ def test_lead_opens_closes_and_reopens_a_round(as_role, rt):
     assert round_row(rt, code).status == "open"
 
 
+@pytest.mark.backends("sqlite", "postgres")  # the one test of some view SQL on PostgreSQL
 def test_closing_asks_first_and_says_how_many_are_part_way_through(as_role, rt, open_round):
     with rt.transaction() as s:
         rnd = store.get_round(s, open_round)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from surveys.storage import store
 from surveys.storage.models import AuditEvent, Change, Proposal
 from tests.web.conftest import hidden_fields
+
+# The changes service is reached only through these pages: PostgreSQL too (tests/conftest.py).
+pytestmark = pytest.mark.backends("sqlite", "postgres")
 
 SAID = "You told us the police talk down to you."
 DID = "Officers now meet young people at the youth club every month."
