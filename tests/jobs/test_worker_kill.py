@@ -47,10 +47,8 @@ def stack(request, tmp_path):
         shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
         yield f"sqlite:///{path}", f"sqlite:///{tmp_path / 'queue.sqlite3'}"
         return
-    from tests.conftest import _truncate_all
-
+    request.getfixturevalue("pg_reset")()  # empty tables, as db_url gives them
     db_url = request.getfixturevalue("pg_database")
-    _truncate_all(db_url)
     if request.param == "redis":
         yield db_url, request.getfixturevalue("redis_queue_url")
         return
@@ -236,10 +234,8 @@ def test_an_alert_survives_a_worker_killed_while_sending(queue, request, runtime
         db_url = f"sqlite:///{tmp_path / 'yjvoice.sqlite3'}"
         queue_url = f"sqlite:///{tmp_path / 'queue.sqlite3'}"
     else:
-        from tests.conftest import _truncate_all
-
+        request.getfixturevalue("pg_reset")()  # empty tables, as db_url gives them
         db_url = request.getfixturevalue("pg_database")
-        _truncate_all(db_url)
         queue_url = request.getfixturevalue("redis_queue_url")
     smtp_env = {"SMTP_HOST": "127.0.0.1", "SMTP_FROM": "yjvoice@yjs.example.org",
                 "SMTP_STARTTLS": "false", "SMTP_TIMEOUT": "2"}  # fmt: skip
