@@ -20,6 +20,9 @@ from tests.test_theming import themed as themed
 from tests.web.conftest import hidden_fields, sign_in
 from web import create_app
 
+# The job views and the jobs they queue run their SQL here only: PostgreSQL too.
+pytestmark = pytest.mark.backends("sqlite", "postgres")
+
 
 @pytest.fixture(autouse=True)
 def predictable_engine(monkeypatch):
