@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from sqlalchemy import Engine
@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from surveys.config import Settings, load_settings
 from surveys.core.catalogue import Catalogue, default_catalogue, load_catalogue
 from surveys.core.engine import default_texts
+from surveys.services import questions
 from surveys.services.accounts import upsert_user
 from surveys.services.conversation import Context
 from surveys.storage import crypto, db, store
@@ -36,26 +37,58 @@ class Runtime:
         return db.session_factory(self.database)
 
     @cached_property
-    def catalogue(self) -> Catalogue:
-        """Return the validated question banks."""
+    def banks(self) -> Catalogue:
+        """Return the packaged question banks (or ``YJVOICE_BANKS_DIR``'s), validated."""
         if self.settings.banks_dir:
             return load_catalogue(self.settings.banks_dir)
         return default_catalogue()
 
     @cached_property
+    def reads(self) -> sessionmaker[Session]:
+        """Return sessions for short reads that never wait on a writer (the catalogue's)."""
+        reader = db.make_reader(self.settings.database_url)
+        return self.sessions if reader is None else db.session_factory(reader)
+
+    @cached_property
+    def catalogues(self) -> questions.Catalogues:
+        """Return the process's catalogue keeper: the banks plus the service's questions."""
+        return questions.Catalogues(self.banks, self.reads)
+
+    @property
+    def catalogue(self) -> Catalogue:
+        """Return the banks plus the service's own questions, as last committed.
+
+        Checked against the database on each use (one short read), or once per web request
+        (pinned at its start), so a question saved in one process reaches every process.
+        """
+        return self.catalogues.current()
+
+    @property
     def context(self) -> Context:
-        """Return what every conversation delivery needs: the banks and the secrets."""
-        texts = default_texts().with_helpline(
-            self.settings.second_helpline, self.settings.second_helpline_languages
-        )
-        return Context(self.catalogue, self.settings.secret_key, self.settings.service_phone, texts)
+        """Return what every conversation delivery needs: the catalogue and the secrets."""
+        return self._context_for(self.catalogue, None)
 
     def context_for(self, channel: str) -> Context:
         """Return the context with a channel's own wording (the web form says "press Skip")."""
-        cache = self.__dict__.setdefault("_channel_contexts", {})
-        if channel not in cache:
-            cache[channel] = replace(self.context, texts=self.context.texts.for_channel(channel))
-        return cache[channel]
+        return self._context_for(self.catalogue, channel)
+
+    def _context_for(self, catalogue: Catalogue, channel: str | None) -> Context:
+        # One Context per catalogue and channel: surveys are cached on their identity.
+        cache = self.__dict__.setdefault("_contexts", {})
+        key = (id(catalogue), channel)
+        found = cache.get(key)
+        if found is None or found.catalogue is not catalogue:
+            texts = default_texts().with_helpline(
+                self.settings.second_helpline, self.settings.second_helpline_languages
+            )
+            if channel is not None:
+                texts = self._context_for(catalogue, None).texts.for_channel(channel)
+            if len(cache) > 32:
+                cache.clear()
+            found = cache[key] = Context(
+                catalogue, self.settings.secret_key, self.settings.service_phone, texts
+            )
+        return found
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -65,6 +98,10 @@ class Runtime:
 
     def close(self) -> None:
         """Close the database connections this runtime opened, if any."""
+        if "reads" in self.__dict__ and self.reads is not self.__dict__.get("sessions"):
+            bind = self.reads.kw.get("bind")
+            if bind is not None:
+                bind.dispose()
         if "database" in self.__dict__:
             self.database.dispose()
 

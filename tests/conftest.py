@@ -253,7 +253,7 @@ def rt(db_url, tmp_path):
     with runtime.transaction() as session:
         store.sync_priorities(session, runtime.catalogue)
     yield runtime
-    runtime.database.dispose()
+    runtime.close()
 
 
 @pytest.fixture
@@ -294,4 +294,4 @@ def brt(rt, botapi):
     )
     runtime = Runtime(settings)
     yield runtime
-    runtime.database.dispose()
+    runtime.close()

@@ -1,11 +1,11 @@
 """Content tests for the packaged question banks: plain wording, coverage, safe screening.
 
-Readability is measured with textstat 0.7.8 (pinned: later versions score differently and
-try to download a dictionary offline). Flesch-Kincaid is meaningless on a one-word label
-("OK", "Mostly", "Sometimes" score 8.4 because any two-syllable word does), so a single
-word is held to at most two syllables instead; everything longer must reach grade 6.
+The checkers live in ``surveys.core.wording`` (the workbench's question builder runs the
+same ones as a lead types): textstat 0.7.8's Flesch-Kincaid grade 6 for young people, two
+syllables at most for a one-word label, 20 words, one question mark, no jargon, and nothing
+about ethnicity or gender outside an optional screening question.
 
-Each checker below is a plain function returning a list of problems, run once against the
+Each checker is a plain function returning a list of problems, run once against the
 packaged banks and once against deliberately bad input, so every rule is shown to fail.
 """
 
@@ -18,8 +18,17 @@ import pytest
 import textstat
 import yaml
 
-from surveys.core.catalogue import BankError, Catalogue, Question, load_catalogue
+from surveys.core.catalogue import BankError, Catalogue, load_catalogue
 from surveys.core.vocabulary import AUDIENCES
+from surveys.core.wording import (
+    child_texts,
+    child_wording_problems,
+    is_screening,
+    readability_problems,
+    refusal_keys,
+    sensitive_problems,
+    words,
+)
 
 CATALOGUE = load_catalogue()
 PRIORITY_TITLES = {
@@ -37,135 +46,7 @@ PRIORITY_TITLES = {
     "use_of_custody_and_resettlement": "Use of custody and constructive resettlement",
     "working_with_families": "Working with families",
 }
-MAX_GRADE = 6.0
-MAX_WORDS = 20
-MAX_SYLLABLES_ONE_WORD = 2
-# Respondents asked about themselves (or their own child) must never have to disclose these.
-SENSITIVE = re.compile(
-    r"\b(black|white|asian|mixed|race|racis\w*|ethnic\w*|skin|colour|heritage|"
-    r"girls?|boys?|gender|female|male|sex|sexual|transgender|non-binary|religio\w*)\b",
-    re.IGNORECASE,
-)
-SELF_DISCLOSING_AUDIENCES = ("child", "parent")
-RATHER_NOT_SAY = re.compile(r"rather not say|prefer not to say", re.IGNORECASE)
-OPTIONAL_WORDING = re.compile(r"do not have to|don't have to|\bskip\b", re.IGNORECASE)
-CALLED_CHILDREN = re.compile(r"\bchild(ren)?('s)?\b", re.IGNORECASE)
-# Words a young person may not know: allowed only when the question has a help line.
-NEEDS_HELP = re.compile(r"\b(remand\w*|custody|excluded|victims?)\b", re.IGNORECASE)
-# Jargon that has no place in a young person's wording at all.
-JARGON = re.compile(
-    r"\b(resettlement|reparation|exploitation|exploited|diversion|disproportionality|"
-    r"intervention\w*|out-of-court|outcome 22|turnaround|appropriate adult|safeguarding|"
-    r"ETE|PRU|SEND|YJS|custodial|engage\w*)\b",
-    re.IGNORECASE,
-)
 PLACEHOLDER = re.compile(r"[\[\]{}]|\barea\]")
-
-
-def child_texts(q: Question) -> list[tuple[str, str]]:
-    """Return (what, text) for everything a young person reads for this question."""
-    text = q.text_for("child")
-    if text is None:
-        return []
-    out = [("text", text)]
-    help_line = q.help_for("child")
-    if help_line:
-        out.append(("help", help_line))
-    out += [(f"option {o.key}", o.label("child")) for o in q.choices()]
-    return out
-
-
-def words(text: str) -> list[str]:
-    return re.findall(r"[A-Za-z0-9][A-Za-z0-9'’-]*", text)
-
-
-def readability_problems(text: str) -> list[str]:
-    """Return why a young person's text is too hard (empty when it is fine)."""
-    n = len(words(text))
-    problems = []
-    if n == 0:
-        problems.append("no words")
-    elif n == 1:
-        syllables = textstat.syllable_count(text)
-        if syllables > MAX_SYLLABLES_ONE_WORD:
-            problems.append(f"one word of {syllables} syllables (max {MAX_SYLLABLES_ONE_WORD})")
-    else:
-        grade = textstat.flesch_kincaid_grade(text)
-        if grade > MAX_GRADE:
-            problems.append(f"Flesch-Kincaid grade {grade:.1f} > {MAX_GRADE}")
-    if n > MAX_WORDS:
-        problems.append(f"{n} words > {MAX_WORDS}")
-    if text.count("?") > 1:
-        problems.append(f"{text.count('?')} question marks (one idea per question)")
-    return problems
-
-
-def child_wording_problems(q: Question) -> list[str]:
-    """Return every readability and wording problem in a question's child-facing texts."""
-    problems = [
-        f"{what}: {p}: {text!r}"
-        for what, text in child_texts(q)
-        for p in readability_problems(text)
-    ]
-    for what, text in child_texts(q):
-        if CALLED_CHILDREN.search(text):
-            problems.append(f"{what}: says 'child' to a young person: {text!r}")
-        if JARGON.search(text):
-            problems.append(f"{what}: jargon {JARGON.search(text).group(0)!r}: {text!r}")
-    text = q.text_for("child") or ""
-    hard = NEEDS_HELP.search(text)
-    if hard and not q.help_for("child"):
-        problems.append(f"text uses {hard.group(0)!r} without a help line: {text!r}")
-    return problems
-
-
-def is_screening(q: Question, audience: str) -> bool:
-    """A screening question: a choice offering 'rather not say', worded as optional."""
-    if q.type != "choice":
-        return False
-    offers_refusal = any(RATHER_NOT_SAY.search(o.label(audience)) for o in q.options)
-    said_optional = OPTIONAL_WORDING.search(
-        f"{q.text_for(audience) or ''} {q.help_for(audience) or ''}"
-    )
-    return bool(offers_refusal and said_optional)
-
-
-def refusal_keys(q: Question, audience: str) -> set[str]:
-    return {o.key for o in q.options if RATHER_NOT_SAY.search(o.label(audience))}
-
-
-def behind_screening(catalogue: Catalogue, q: Question, audience: str) -> bool:
-    """True when ``q`` is only reached through a screening question (possibly via others),
-    and never by someone who answered 'rather not say' or skipped it."""
-    cond = q.show_if
-    while cond is not None:
-        target = catalogue.question(cond.question)
-        if is_screening(target, audience):
-            return not cond.answered and not (set(cond.values) & refusal_keys(target, audience))
-        cond = target.show_if
-    return False
-
-
-def sensitive_problems(catalogue: Catalogue) -> list[str]:
-    """Return questions that ask a child or parent about ethnicity, race or gender without
-    a screening question that offers 'rather not say' in front of them."""
-    problems = []
-    for bank in catalogue.banks:
-        for q in bank.questions:
-            for aud in SELF_DISCLOSING_AUDIENCES:
-                text = q.text_for(aud)
-                if text is None:
-                    continue
-                seen = " ".join([text, q.help_for(aud) or "", *(o.label(aud) for o in q.options)])
-                if not SENSITIVE.search(seen):
-                    continue
-                if is_screening(q, aud) or behind_screening(catalogue, q, aud):
-                    continue
-                problems.append(
-                    f"{q.id} ({aud}): {SENSITIVE.search(seen).group(0)!r} "
-                    "is not behind an optional screening question"
-                )
-    return problems
 
 
 def wording_gaps(catalogue: Catalogue) -> list[str]:

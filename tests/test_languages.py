@@ -223,8 +223,8 @@ def test_state_keeps_its_language_through_storage(welsh_catalogue):
 
 @pytest.fixture
 def wrt(rt, welsh_catalogue):
-    rt.__dict__["catalogue"] = welsh_catalogue  # cached_property: use the Welsh test bank
-    rt.__dict__.pop("context", None)
+    rt.__dict__["banks"] = welsh_catalogue  # cached_property: use the Welsh test bank
+    rt.__dict__.pop("catalogues", None)
     with rt.transaction() as s:
         store.sync_priorities(s, welsh_catalogue)
     return rt

@@ -123,6 +123,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     _register_blueprints(app)
     errors.init_app(app)
+    app.before_request(_pin_catalogue)
+    app.teardown_request(_unpin_catalogue)
     app.teardown_appcontext(_close_db)
     app.after_request(_security_headers)
     app.context_processor(
@@ -146,6 +148,18 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(withdraw.bp)
     csrf.exempt(hooks.bp)
     app.register_blueprint(hooks.bp)
+
+
+def _pin_catalogue() -> None:
+    """Read the catalogue once per request: every use in it sees the same questions."""
+    if request.endpoint != "static":
+        g.yjv_catalogue = runtime().catalogues.pin()
+
+
+def _unpin_catalogue(exc: BaseException | None) -> None:
+    token = g.pop("yjv_catalogue", None)
+    if token is not None:
+        runtime().catalogues.unpin(token)
 
 
 def _close_db(exc: BaseException | None) -> None:

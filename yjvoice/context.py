@@ -21,7 +21,7 @@ def runtime() -> Runtime:
 
     try:
         rt = Runtime()
-        rt.catalogue  # noqa: B018 - validate the banks now, with a clear message if bad
+        rt.banks  # noqa: B018 - validate the banks now, with a clear message if bad
     except (ConfigError, BankError) as exc:
         raise click.ClickException(str(exc)) from None
     # Any command may open a safeguarding case (an import, a console chat, a job): every

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -221,9 +221,17 @@ class Bank:
 
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity: cached per catalogue
 class Catalogue:
-    """Every bank, validated, in plan order."""
+    """Every bank, validated, in plan order.
+
+    ``retired`` holds questions no longer asked whose answers are kept (an earlier version
+    of a service's own question): ``question`` finds them, so what was answered is printed
+    with the wording that was asked; ``questions_for`` never returns them. ``current_ids``
+    maps each retired id to the id asked in its place, if any.
+    """
 
     banks: tuple[Bank, ...]
+    retired: tuple[Question, ...] = ()
+    current_ids: Mapping[str, str] = field(default_factory=dict)
 
     def bank(self, key: str) -> Bank:
         """Return one bank by priority key."""
@@ -243,12 +251,19 @@ class Catalogue:
         return tuple(b.key for b in self.banks if b.key != "general")
 
     def question(self, qid: str) -> Question:
-        """Return one question by id."""
+        """Return one question by id (a retired version too)."""
         for b in self.banks:
             for q in b.questions:
                 if q.id == qid:
                     return q
+        for q in self.retired:
+            if q.id == qid:
+                return q
         raise KeyError(qid)
+
+    def current_id(self, qid: str) -> str:
+        """Return the id asked now in place of a question (itself when it is still asked)."""
+        return self.current_ids.get(qid, qid)
 
     def heading(self, qid: str, audience: str, lang: str = ENGLISH) -> str:
         """Return a question's wording as a heading that stands on its own.
@@ -434,6 +449,29 @@ def load_bank(path: Path) -> Bank:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise BankError(file, None, f"not valid YAML: {exc}") from None
+    bank = bank_from_mapping(raw, file)
+    if path.stem != bank.key:
+        raise BankError(file, None, f"file name must match the key ({bank.key}.yaml)")
+    return bank
+
+
+def parse_bank_text(text: str, source: str) -> Bank:
+    """Read and validate one bank from YAML text (an upload): load_bank's checks but the name."""
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise BankError(source, None, f"not valid YAML: {exc}") from None
+    return bank_from_mapping(raw, source)
+
+
+def question_from_mapping(raw: Any, source: str, bank_key: str) -> Question:
+    """Validate one question given as a bank file holds it (``id``, ``type``, ``text``...)."""
+    return _question(source, bank_key, raw)
+
+
+def bank_from_mapping(raw: Any, source: str) -> Bank:
+    """Validate one bank given as a mapping shaped like a bank file; ``source`` names it."""
+    file = source
     if not isinstance(raw, dict):
         raise BankError(file, None, "a bank must be a mapping")
     unknown = set(raw) - {"key", "title", "order", "description", "questions"}
@@ -442,8 +480,6 @@ def load_bank(path: Path) -> Bank:
     key = raw.get("key")
     if not isinstance(key, str) or not _KEY_RE.match(key):
         raise BankError(file, None, "key must be lower_snake_case")
-    if path.stem != key:
-        raise BankError(file, None, f"file name must match the key ({key}.yaml)")
     if not isinstance(raw.get("description"), str) or not raw["description"].strip():
         raise BankError(file, None, "description is required")
     if raw.get("title") is None:
@@ -460,8 +496,49 @@ def load_bank(path: Path) -> Bank:
     return Bank(key, english, order, raw["description"].strip(), qs, file, titles)
 
 
-def _check_cross_references(banks: Iterable[Bank]) -> None:
+def merge(
+    base: Catalogue,
+    banks: Iterable[Bank] = (),
+    additions: Mapping[str, Iterable[Question]] | None = None,
+    retired: Iterable[Question] = (),
+    current_ids: Mapping[str, str] | None = None,
+) -> Catalogue:
+    """Return ``base`` with more banks and more questions at the end of its banks, checked.
+
+    ``additions`` maps a bank key of ``base`` to questions asked after its own; ``banks``
+    are whole new banks (their keys and plan orders must be new); ``retired`` are questions
+    kept only for the answers they have. Raises BankError as ``load_catalogue`` does.
+    """
+    extra = {k: tuple(v) for k, v in (additions or {}).items()}
+    known = set(base.keys)
+    unknown = sorted(set(extra) - known)
+    if unknown:
+        raise BankError("catalogue", None, f"no bank to add questions to: {unknown}")
+    merged = [
+        replace(b, questions=b.questions + extra[b.key]) if extra.get(b.key) else b
+        for b in base.banks
+    ]
+    orders = {b.order for b in base.banks}
+    for bank in banks:
+        if bank.key in known:
+            raise BankError(bank.source, None, f"the key {bank.key!r} is used by another bank")
+        if bank.order in orders:
+            raise BankError(bank.source, None, f"plan order {bank.order} is taken")
+        known.add(bank.key)
+        orders.add(bank.order)
+        merged.append(bank)
+    merged.sort(key=lambda b: (b.order, b.key))
+    old = (*base.retired, *retired)
+    _check_cross_references(merged, old)
+    return Catalogue(tuple(merged), old, {**base.current_ids, **(current_ids or {})})
+
+
+def _check_cross_references(banks: Iterable[Bank], retired: Iterable[Question] = ()) -> None:
     all_ids: set[str] = set()
+    for q in retired:
+        if q.id in all_ids:
+            raise BankError("retired questions", q.id, "question id is used twice")
+        all_ids.add(q.id)
     for bank in banks:
         seen: dict[str, Question] = {}  # a screening question must be earlier in the same bank
         for q in bank.questions:

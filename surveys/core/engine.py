@@ -291,6 +291,25 @@ class StepResult:
     completed: bool = False
 
 
+def current_versions(state: State, catalogue: Catalogue) -> State:
+    """Return a conversation pointed at the questions asked now in place of retired ones.
+
+    A service's question edited while someone is part-way through is asked in its new
+    version (``Catalogue.current_ids``): where they are, what they answered and the way
+    back are carried over, so follow-ups still follow and nobody starts again.
+    """
+    ids = catalogue.current_ids
+    seen = {state.current, *state.answers, *state.history}
+    if not ids or not seen & set(ids):
+        return state
+    return replace(
+        state,
+        current=ids.get(state.current, state.current) if state.current else state.current,
+        answers={ids.get(q, q): v for q, v in state.answers.items()},
+        history=tuple(ids.get(q, q) for q in state.history),
+    )
+
+
 def clean_text(text: str) -> str:
     """Normalise typed text: NFC, no control characters or lone surrogates, trimmed."""
     text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))

@@ -104,7 +104,7 @@ def survey_for(
 
 def current_replies(rnd: Round, resp: Respondent, ctx: Context) -> tuple[engine.Reply, ...]:
     """Return what the respondent should see now (a resume, a page load, a stale press)."""
-    state = engine.State.from_dict(resp.state)
+    state = engine.current_versions(engine.State.from_dict(resp.state), ctx.catalogue)
     code = store.withdrawal_code(ctx.secret, resp.id) if state.stage == "done" else ""
     return engine.render(survey_for(rnd, ctx.catalogue, ctx.texts), state, withdrawal_code=code)
 
@@ -225,14 +225,18 @@ def apply(
     if not store.claim(session, key, resp.id):
         return Turn((), resp.id, duplicate=True)
     store.require_open(rnd)
-    state = engine.State.from_dict(resp.state)
+    # A question edited since this person's last step is asked in its new version.
+    state = engine.current_versions(engine.State.from_dict(resp.state), ctx.catalogue)
+    if inbound.question_id is not None:
+        inbound = replace(inbound, question_id=ctx.catalogue.current_id(inbound.question_id))
     survey = survey_for(rnd, ctx.catalogue, ctx.texts)
     code = store.withdrawal_code(ctx.secret, resp.id)
     result = engine.step(survey, state, inbound, withdrawal_code=code)
     # Only a question answered before (changed after "back") has a row to supersede.
     superseded = [e.question_id for e in result.answers if e.question_id in state.answers]
     superseded += result.retracted
-    if superseded:
+    if superseded:  # ... under whichever version of the question it answered
+        superseded += [old for old, new in ctx.catalogue.current_ids.items() if new in superseded]
         session.execute(
             update(Answer)
             .where(

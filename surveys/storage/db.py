@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, inspect, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -59,6 +59,28 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     return create_engine(url, **kwargs)
+
+
+def make_reader(url: str) -> Engine | None:
+    """Return an engine for short reads that never wait on a writer (None: use the main one).
+
+    On SQLite the main engine begins every transaction with ``BEGIN IMMEDIATE`` (the write
+    lock), so a read from a second connection inside a caller's transaction would wait for
+    that very transaction. This engine leaves transactions to the driver, which begins none
+    for a SELECT; with the WAL journal a read then never waits. PostgreSQL readers never
+    wait on writers: the main engine serves.
+    """
+    if not url.startswith("sqlite") or make_url(url).database in (None, "", ":memory:"):
+        return None
+    engine = create_engine(url, hide_parameters=True)
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA busy_timeout=15000")
+        cur.close()
+
+    return engine
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -28,6 +28,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.sql.expression import false
 from sqlalchemy.types import TypeDecorator
 
 from surveys.storage.crypto import EncryptedText
@@ -101,8 +102,69 @@ class Round(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # When the "You said, we did" page went public (None: not yet, or taken down).
     changes_published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Open all year, no closing date (end-of-intervention feedback): results by month.
+    rolling: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     respondents: Mapped[list[Respondent]] = relationship(back_populates="round")
+
+
+class LocalBank(Base):
+    """A service's own priority or one-off consultation, written in the workbench.
+
+    It joins the packaged banks in the catalogue (``surveys.services.questions``) once it
+    has a question; ``key`` is its priority key, never one of the packaged banks'.
+    """
+
+    __tablename__ = "local_banks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(16), default="priority")  # priority | consultation
+    title: Mapped[str] = mapped_column(String(200))
+    title_cy: Mapped[str | None] = mapped_column(String(200))
+    purpose: Mapped[str] = mapped_column(Text)  # the bank's description
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class LocalQuestion(Base):
+    """One version of a question a service wrote, under its own or a national priority.
+
+    ``spec`` is the question as a bank file holds it (type, text, options, show_if, help,
+    max_length), without its id; ``show_if`` names the stable ``name`` of the question it
+    follows. ``qid`` is the id answers store: ``name`` for the first version, then
+    ``name.v2``... A version that has been asked is never changed: editing it adds the next
+    version (``status`` live) and retires this one, so answers keep the wording they answered.
+    """
+
+    __tablename__ = "local_questions"
+    __table_args__ = (UniqueConstraint("name", "version", name="uq_local_questions_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    qid: Mapped[str] = mapped_column(String(128), unique=True)
+    name: Mapped[str] = mapped_column(String(128), index=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    priority: Mapped[str] = mapped_column(String(64), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="live")  # live | retired
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CatalogueStamp(Base):
+    """One row: a fresh random stamp on every change to the local questions.
+
+    Every process keeps the catalogue it built and compares one short string per request
+    to know whether another process changed a question since.
+    """
+
+    __tablename__ = "catalogue_stamp"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # always 1
+    stamp: Mapped[str] = mapped_column(String(32))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Respondent(Base):

@@ -18,9 +18,7 @@ def app(rt, db_url, tmp_path):
     """Return the web app on the test database (priorities loaded through ``rt``)."""
     app = create_app({"YJV_SETTINGS": make_settings(tmp_path, db_url), "TESTING": True})
     yield app
-    runtime = app.extensions["yjvoice"]
-    if "database" in runtime.__dict__:  # created on first use only
-        runtime.database.dispose()
+    app.extensions["yjvoice"].close()  # the engines it opened, if any
 
 
 @pytest.fixture
