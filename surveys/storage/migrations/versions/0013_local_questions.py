@@ -1,7 +1,7 @@
 """local questions, their catalogue stamp, rolling rounds
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-03 16:45:00.295519
 
 A service's own priorities and consultations (local_banks) and the versions of the
@@ -16,8 +16,8 @@ from alembic import op
 
 import surveys.storage.models
 
-revision: str = "0012"
-down_revision: str | None = "0011"
+revision: str = "0013"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
