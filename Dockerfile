@@ -1,4 +1,5 @@
-# One image for the web form (gunicorn), the Telegram bot, text messages and scheduled jobs.
+# One image for the web form (`yjvoice serve`: gunicorn), the Telegram bot, text messages and
+# scheduled jobs.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -18,4 +19,4 @@ RUN pip install --no-cache-dir . \
 
 USER yjvoice
 EXPOSE 8000
-CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "2", "--threads", "4", "web:create_app()"]
+CMD ["yjvoice", "serve", "--host", "0.0.0.0", "--port", "8000"]

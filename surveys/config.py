@@ -96,6 +96,22 @@ class Settings:
     jobs_lease_seconds: float = 60.0
     jobs_sweep_seconds: float = 10.0
     jobs_workers: int = 2
+    #: Production hardening (docs/security.md, "Transport and load").
+    #: Reverse proxies in front whose X-Forwarded-* headers are believed (TRUSTED_PROXIES).
+    trusted_proxies: int = 0
+    #: Where rate-limit counters live (RATELIMIT_STORAGE_URI): memory:// is per process.
+    ratelimit_storage_uri: str = "memory://"
+    #: Prefix of the counters' keys (RATELIMIT_KEY_PREFIX), when services share one Redis.
+    ratelimit_key_prefix: str = "yjv"
+    #: Public form limits (``limits`` syntax, ";" between limits), per client address and
+    #: per respondent.
+    form_start_limit: str = "30 per minute;300 per hour"
+    form_answer_limit: str = "300 per minute;3000 per hour"
+    form_respondent_limit: str = "60 per minute;600 per hour"
+    #: Seconds: opening a database connection, one statement, waiting for a pooled connection.
+    database_connect_timeout: float = 3.0
+    database_statement_timeout: float = 15.0
+    database_pool_timeout: float = 5.0
 
     def telegram_link(self, code: str) -> str | None:
         """Return the t.me deep link for a round, when the bot's username is known."""
@@ -299,6 +315,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         **_jobs_settings(env),
         service_phone=" ".join((env.get("SERVICE_PHONE") or "").split())[:40] or None,
         **_helpline_settings(env),
+        **_hardening_settings(env),
     )
 
 
@@ -313,4 +330,37 @@ def _helpline_settings(env: Mapping[str, str]) -> dict[str, object]:
     return {
         "second_helpline": line or None,
         "second_helpline_languages": tuple(c for c in codes if c),
+    }
+
+
+def _limit(env: Mapping[str, str], name: str, default: str) -> str:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    from limits import parse_many
+
+    try:
+        parse_many(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be limits like '30 per minute;300 per hour'") from None
+    return raw
+
+
+def _hardening_settings(env: Mapping[str, str]) -> dict:
+    """Read the proxy, rate-limit and database-timeout settings."""
+    hops = (env.get("TRUSTED_PROXIES") or "0").strip()
+    if not hops.isdigit():
+        raise ConfigError("TRUSTED_PROXIES must be a whole number of proxies (0 for none)")
+    return {
+        "trusted_proxies": int(hops),
+        "ratelimit_storage_uri": (env.get("RATELIMIT_STORAGE_URI") or "").strip() or "memory://",
+        "ratelimit_key_prefix": (env.get("RATELIMIT_KEY_PREFIX") or "").strip() or "yjv",
+        "form_start_limit": _limit(env, "FORM_START_LIMIT", Settings.form_start_limit),
+        "form_answer_limit": _limit(env, "FORM_ANSWER_LIMIT", Settings.form_answer_limit),
+        "form_respondent_limit": _limit(
+            env, "FORM_RESPONDENT_LIMIT", Settings.form_respondent_limit
+        ),
+        "database_connect_timeout": _number(env, "DATABASE_CONNECT_TIMEOUT", 3.0, 1),
+        "database_statement_timeout": _number(env, "DATABASE_STATEMENT_TIMEOUT", 15.0, 1),
+        "database_pool_timeout": _number(env, "DATABASE_POOL_TIMEOUT", 5.0, 0.1),
     }

@@ -24,12 +24,21 @@ class Runtime:
     """Settings plus the engine, session factory and catalogue built from them."""
 
     settings: Settings = field(default_factory=load_settings)
+    #: Bound each statement by DATABASE_STATEMENT_TIMEOUT (the web app: a page must not wait
+    #: for ever). Commands that migrate or rewrite many rows run without that bound.
+    bounded_statements: bool = False
 
     @cached_property
     def database(self) -> Engine:
         """Return the database engine (and set up the answer keys it encrypts text with)."""
         crypto.configure(self.settings)
-        return db.make_engine(self.settings.database_url)
+        s = self.settings
+        return db.make_engine(
+            s.database_url,
+            connect_timeout=s.database_connect_timeout,
+            statement_timeout=s.database_statement_timeout if self.bounded_statements else None,
+            pool_timeout=s.database_pool_timeout,
+        )
 
     @cached_property
     def sessions(self) -> sessionmaker[Session]:

@@ -168,6 +168,32 @@ def test_chat_then_export_csv(cli, tmp_path):
     assert row["respondent"].startswith("R-")
 
 
+def test_every_answer_csv_withholds_flagged_words_unless_asked(cli, tmp_path):
+    cli("init")
+    code = json.loads(
+        cli(
+            "round",
+            "open",
+            "--title",
+            "T",
+            "--priorities",
+            "policing",
+            "--audiences",
+            "child,parent",
+            "--json",
+        ).output.splitlines()[-1]
+    )["code"]
+    cli("chat", "--round", code, input="1\nyes\nmy dad hits me every night\nstop\n")
+    plain, full = tmp_path / "plain.csv", tmp_path / "full.csv"
+    cli("export", "--round", code, "--all", "--out", str(plain))
+    cli("export", "--round", code, "--all", "--include-flagged", "--out", str(full))
+    [row] = csv.DictReader(io.StringIO(plain.read_text(encoding="utf-8")))
+    assert row["flagged"] == "yes" and "withheld: flagged for safeguarding" in row["answer"]
+    assert "hits me" not in plain.read_text(encoding="utf-8")
+    [row] = csv.DictReader(io.StringIO(full.read_text(encoding="utf-8")))
+    assert row["answer"] == "my dad hits me every night"
+
+
 @pytest.mark.backends("sqlite", "postgres")  # the one test of a command's SQL on PostgreSQL
 def test_demo_sets_everything_up_without_serving(cli):
     out = cli("demo", "--no-serve").output

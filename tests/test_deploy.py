@@ -17,8 +17,8 @@ def env_vars_read_by_the_product() -> set[str]:
     return names
 
 
-def test_compose_has_database_web_and_bot():
-    assert {"db", "web", "bot", "purge", "worker"} <= set(SERVICES)
+def test_compose_has_proxy_web_database_redis_bot_and_workers():
+    assert {"proxy", "web", "db", "redis", "bot", "purge", "worker"} <= set(SERVICES)
     assert "alerts" not in SERVICES  # the worker delivers alerts now
 
 
@@ -54,13 +54,64 @@ def test_database_is_postgres_16_with_a_volume_and_healthcheck():
     assert "POSTGRES_PASSWORD" in db["environment"]
 
 
-def test_web_runs_gunicorn_on_the_app_factory_after_migrating():
+def test_web_runs_yjvoice_serve_after_migrating_and_only_the_proxy_reaches_it():
     web = SERVICES["web"]
-    assert "yjvoice init" in web["command"]
-    assert "gunicorn" in web["command"] and "'web:create_app()'" in web["command"]
+    command = " ".join(web["command"])
+    assert command.index("yjvoice init") < command.index("yjvoice serve --host 0.0.0.0 --port 8000")
+    assert "ports" not in web, "only the proxy is published"
+    assert web["expose"] == ["8000"]
     assert web["depends_on"]["db"]["condition"] == "service_healthy"
-    assert "/healthz" in " ".join(web["healthcheck"]["test"])
+    assert web["depends_on"]["redis"]["condition"] == "service_healthy"
+    assert "127.0.0.1:8000/healthz" in " ".join(web["healthcheck"]["test"])
     assert web["build"] == "." and (ROOT / "Dockerfile").exists()
+    env = web["environment"]
+    assert env["TRUSTED_PROXIES"] == "1", "exactly one proxy (nginx) in front"
+    assert env["RATELIMIT_STORAGE_URI"] == "redis://redis:6379/0"
+
+
+def test_serve_is_gunicorn_with_the_buffering_worker():
+    from web import server
+
+    argv = server.command("0.0.0.0", 8000)
+    assert argv[1:3] == ["-m", "gunicorn"]
+    assert "web.server.BufferingWorker" in argv and argv[-1] == "web:create_app()"
+
+
+def test_proxy_is_nginx_with_the_repository_config_and_the_only_published_service():
+    proxy = SERVICES["proxy"]
+    assert proxy["image"].startswith("nginx:")
+    assert proxy["ports"] == ["80:80", "443:443"]
+    for volume in proxy["volumes"]:
+        source, target, mode = volume.split(":")
+        assert (ROOT / source).is_dir() and target.startswith("/etc/nginx/") and mode == "ro"
+    assert proxy["depends_on"]["web"]["condition"] == "service_healthy"
+    published = [name for name, svc in SERVICES.items() if "ports" in svc]
+    assert published == ["proxy"]
+
+
+def test_nginx_config_trusts_one_hop_and_caps_bodies_at_the_import_limit():
+    from surveys.services.importer import MAX_IMPORT_BYTES
+    from web import server
+    from web.admin.imports import REQUEST_SLACK
+
+    site = (ROOT / "deploy/nginx/conf.d/yjvoice.conf").read_text(encoding="utf-8")
+    proxy = (ROOT / "deploy/nginx/snippets/yjvoice-proxy.conf").read_text(encoding="utf-8")
+    assert "server web:8000;" in site and "include snippets/yjvoice-proxy.conf;" in site
+    size = re.search(r"client_max_body_size (\d+)m;", proxy)
+    assert size and int(size.group(1)) * 1024 * 1024 == MAX_IMPORT_BYTES + REQUEST_SLACK
+    assert server.MAX_BODY_BYTES == MAX_IMPORT_BYTES + REQUEST_SLACK
+    for directive in ("client_header_timeout", "client_body_timeout", "proxy_request_buffering on"):
+        assert directive in proxy
+    assert "X-Forwarded-For $proxy_add_x_forwarded_for" in proxy
+    tls = (ROOT / "deploy/nginx/conf.d/tls.conf.example").read_text(encoding="utf-8")
+    assert "listen 443 ssl;" in tls and "/etc/nginx/certs/fullchain.pem" in tls
+
+
+def test_redis_keeps_nothing_on_disk_and_has_a_healthcheck():
+    redis = SERVICES["redis"]
+    assert redis["image"].startswith("redis:7")
+    assert redis["command"] == ["redis-server", "--save", "", "--appendonly", "no"]
+    assert "ping" in redis["healthcheck"]["test"]
 
 
 def test_bot_polls_with_its_token_and_shares_the_image():
@@ -97,6 +148,7 @@ def test_env_example_and_readme_document_every_setting():
 
 def test_dockerfile_installs_every_package_and_runs_unprivileged():
     text = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    assert 'CMD ["yjvoice", "serve", "--host", "0.0.0.0", "--port", "8000"]' in text
     assert text.startswith("#") and "FROM python:3.11" in text
     for pkg in ("surveys", "web", "bot", "sms", "yjvoice"):
         assert f"COPY {pkg} ./{pkg}" in text

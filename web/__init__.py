@@ -9,11 +9,12 @@ headers; no page uses inline script or style, so the CSP allows neither.
 from __future__ import annotations
 
 import logging
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 from flask import Flask, current_app, g, request
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -23,6 +24,8 @@ from surveys.config import load_settings
 from surveys.runtime import Runtime
 from web import errors, i18n
 from web.errors import error_page  # noqa: F401  (views import it from here)
+from web.limits import limiter, throttle  # noqa: F401  (views import throttle from here)
+from web.transport import WholeBodies, trust_proxies
 
 log = logging.getLogger("yjvoice.web")
 csrf = CSRFProtect()
@@ -65,24 +68,6 @@ def db() -> Session:
     return g.yjv_db
 
 
-def throttle(app: Flask, endpoint: str, limit: Any, **kwargs: Any) -> None:
-    """Rate-limit one view by client address (sign-in, withdrawal codes).
-
-    One in-memory limiter per app holds every count. Only the views given here are
-    limited: the limiter's per-request hook skips every other endpoint (nearly all
-    traffic, the form and the webhook), instead of resolving limits it will not find.
-    """
-    limiter = app.extensions.get("yjv_limiter")
-    if limiter is None:
-        limiter = Limiter(get_remote_address, storage_uri="memory://", strategy="moving-window")
-        limiter.init_app(app)
-        limited = app.extensions["yjv_limited"] = set()
-        limiter.request_filter(lambda: request.endpoint not in limited)
-        app.extensions["yjv_limiter"] = limiter
-    app.extensions["yjv_limited"].add(endpoint)
-    app.view_functions[endpoint] = limiter.limit(limit, **kwargs)(app.view_functions[endpoint])
-
-
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Create the web app; ``config`` may carry ``YJV_SETTINGS`` (a surveys Settings)."""
     app = Flask(__name__)
@@ -107,7 +92,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     app.config.update(config)
     app.config["YJV_SETTINGS"] = settings
-    app.extensions["yjvoice"] = Runtime(settings)
+    app.extensions["yjvoice"] = Runtime(settings, bounded_statements=True)
+    # Outermost first: the proxy's view of the client, then bodies read to their length.
+    app.wsgi_app = trust_proxies(WholeBodies(app.wsgi_app), settings.trusted_proxies)
+    if settings.production and settings.ratelimit_storage_uri.startswith("memory://"):
+        log.warning("RATELIMIT_STORAGE_URI is memory://: each server process counts alone")
     # Flagged answers (from the form or the Telegram webhook) queue safeguarding alerts.
     from surveys.notify import alerts
 
@@ -121,6 +110,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     csrf.init_app(app)
     i18n.init_app(app)
+    limiter(app)  # before any request: the form counts starts and answers through it
     _register_blueprints(app)
     errors.init_app(app)
     app.before_request(_pin_catalogue)
@@ -177,13 +167,50 @@ def rollback() -> None:
         session.rollback()
 
 
-def _healthz() -> Response:
-    """Answer 200 "ok" when the database answers (for container health checks)."""
-    try:
-        with runtime().database.connect() as conn:
+#: Seconds /healthz waits for the database before it reports it unavailable.
+HEALTH_WAIT = 1.5
+
+
+class _HealthProbe:
+    """Ask the database for ``SELECT 1`` in a thread of its own, waiting a bounded time.
+
+    At most one probe is in flight per process: while the database hangs, later checks
+    answer "unavailable" at once instead of piling up threads behind the first.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None  # made on first use (after fork)
+        self._pending: Future | None = None
+
+    def check(self, engine: Any, wait: float) -> str | None:
+        """Return None when the database answered within ``wait`` s, else what went wrong."""
+        with self._lock:
+            if self._pending is not None and not self._pending.done():
+                return "still waiting for an earlier check"
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(1, thread_name_prefix="yjv-health")
+            self._pending = future = self._pool.submit(self._select_one, engine)
+        try:
+            future.result(timeout=wait)
+        except FutureTimeout:
+            return f"no answer within {wait:g} s"
+        except Exception as exc:
+            return type(exc).__name__
+        return None
+
+    @staticmethod
+    def _select_one(engine: Any) -> None:
+        with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-    except Exception as exc:
-        log.error("health check: database unavailable (%s)", type(exc).__name__)
+
+
+def _healthz() -> Response:
+    """Answer 200 "ok" when the database answers within HEALTH_WAIT s, else 503."""
+    probe = current_app.extensions.setdefault("yjv_health", _HealthProbe())
+    problem = probe.check(runtime().database, HEALTH_WAIT)
+    if problem is not None:
+        log.error("health check: database unavailable (%s)", problem)
         return Response("database unavailable\n", 503, mimetype="text/plain")
     return Response("ok\n", 200, mimetype="text/plain")
 

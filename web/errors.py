@@ -18,6 +18,8 @@ from flask import Flask, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
@@ -104,6 +106,11 @@ def _http_error(exc: HTTPException) -> Response | tuple[str, int]:
 
 def _unexpected(exc: Exception) -> tuple[str, int]:
     _rollback()
+    if isinstance(exc, OperationalError | PoolTimeout):
+        # The database is down, frozen or overloaded: say "try again", not "our fault".
+        log.error("database unavailable %s path=%s", type(exc).__name__, request.path)
+        heading, message = ERROR_PAGES[500]
+        return error_page(503, heading, message)
     # Frames only: an exception's message can quote SQL parameters, i.e. answer text.
     frames = "".join(traceback.format_tb(exc.__traceback__))
     log.error("unhandled %s path=%s\n%s", type(exc).__name__, request.path, frames)

@@ -34,7 +34,7 @@ from surveys.core.vocabulary import AUDIENCES
 from surveys.services import changes, conversation, safeguarding
 from surveys.storage import store
 from surveys.storage.models import Respondent, Round
-from web import db, error_page, i18n, resume, runtime
+from web import db, error_page, i18n, limits, resume, runtime
 from web.transactions import transaction
 
 bp = Blueprint("public", __name__)
@@ -56,6 +56,14 @@ BAD_FORM = lazy_gettext(
 )
 CONTACT_THANKS = lazy_gettext(
     "Thank you. A safe adult from the youth justice service will get in touch."
+)
+TOO_MANY_STARTS = lazy_gettext(
+    "Sorry, a lot of people started this survey from your network just now. "
+    "Please wait a few minutes, then open your link again."
+)
+TOO_FAST = lazy_gettext(
+    "Sorry, that was sent too many times too quickly, so it was not saved. "
+    "Please wait a minute, then try again. Your answers so far are safe."
 )
 
 
@@ -86,6 +94,8 @@ def respond(code: str, audience: str | None = None) -> Response | tuple[str, int
     """Show the respondent's current step (GET) or apply one answer or command (POST)."""
     if audience is not None and audience not in AUDIENCES:
         abort(404)
+    if request.method == "POST" and not _answer_allowed(audience):
+        return _too_many(TOO_FAST)
     # The usual request (a cookie, an open round) reads round and respondent in one query;
     # a POST locks the respondent's row until its answer is committed.
     resp = resume.find_by_code(code, audience, lock=request.method == "POST")
@@ -125,6 +135,10 @@ def _get(
         return _page(rnd, resp, audience, notices=_notices(), offer_contact=offer)
     if request.method == "HEAD":  # link checkers and previews: do not start anyone
         return ""
+    settings = runtime().settings
+    if not limits.allow("form-start", settings.form_start_limit, limits.client_address()):
+        log.info("respondent start refused: too many from one address round=%s", rnd.id)
+        return _too_many(TOO_MANY_STARTS)
     session = db()
     token = resume.new_token()
     resp, _turn = conversation.start(
@@ -306,6 +320,27 @@ def _read_form() -> Posted:
     if command is not None and command not in COMMANDS:
         raise BadForm("unknown command")
     return Posted(submission, values["question"], values["choice"], values["answer"], command)
+
+
+def _answer_allowed(audience: str | None) -> bool:
+    """Count one posted answer per client address and per respondent (its resume cookie)."""
+    settings = runtime().settings
+    if not limits.allow("form-answer", settings.form_answer_limit, limits.client_address()):
+        log.info("answer refused: too many from one address")
+        return False
+    token = resume.token(audience)
+    if token is not None:
+        key = store.token_hash(token)
+        if not limits.allow("form-respondent", settings.form_respondent_limit, key):
+            log.info("answer refused: too many from one respondent")
+            return False
+    return True
+
+
+def _too_many(message: str) -> Response:
+    response = make_response(error_page(429, lazy_gettext("Please wait a moment"), message))
+    response.headers["Retry-After"] = "60"
+    return response
 
 
 def _answers_another_page(state: engine.State, form: Posted) -> bool:
@@ -501,6 +536,8 @@ def leave_contact(code: str, audience: str | None = None) -> Response | tuple[st
     """Keep a way to reach someone whose answer may disclose harm, if they chose to leave one."""
     if audience is not None and audience not in AUDIENCES:
         abort(404)
+    if not _answer_allowed(audience):
+        return _too_many(TOO_FAST)
     try:
         rnd = store.get_round(db(), code)
     except store.RoundNotFound:

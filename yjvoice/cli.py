@@ -223,7 +223,13 @@ def round_list(as_json: bool) -> None:
     "everything",
     is_flag=True,
     help="With --format csv: every live answer, raw text included (for the lead's own "
-    "analysis; never for publication).",
+    "analysis; never for publication). Flagged answers' words are withheld.",
+)
+@click.option(
+    "--include-flagged",
+    is_flag=True,
+    help="With --all: include flagged answers' words too (for the safeguarding lead only; "
+    "recorded in the audit log).",
 )
 @click.option(
     "--min-group",
@@ -248,7 +254,13 @@ def round_list(as_json: bool) -> None:
     help="File to write ('-' for standard output; csv and md only).",
 )
 def export(
-    code: str, fmt: str | None, everything: bool, min_group: int, lang: str, out: Path
+    code: str,
+    fmt: str | None,
+    everything: bool,
+    include_flagged: bool,
+    min_group: int,
+    lang: str,
+    out: Path,
 ) -> None:
     """Export the plan's tables: approved quotes per priority, ratings, actions, method.
 
@@ -258,6 +270,8 @@ def export(
     fmt = fmt or ("csv" if everything else "docx")
     if everything and fmt != "csv":
         raise click.UsageError("--all goes with --format csv")
+    if include_flagged and not everything:
+        raise click.UsageError("--include-flagged goes with --all")
     to_stdout = str(out) == "-"
     if to_stdout and fmt in ("docx", "xlsx"):
         raise click.UsageError(f"a {fmt} file cannot go to standard output; give --out FILE")
@@ -275,7 +289,12 @@ def export(
                 out,
                 "w",
                 lambda fh: exporting.export_answers(
-                    session, rnd, rt.catalogue, fh, actor=cli_actor()
+                    session,
+                    rnd,
+                    rt.catalogue,
+                    fh,
+                    actor=cli_actor(),
+                    include_flagged=include_flagged,
                 ),
             )
             click.echo(f"Wrote {n} answers to {out}", err=to_stdout)
@@ -342,12 +361,32 @@ def _write_out(out: Path, mode: str, write: Callable[[IO[Any]], Any]) -> Any:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 def web(host: str, port: int) -> None:
-    """Serve the web form and admin pages (development server; use gunicorn in production)."""
+    """Serve the web form and admin pages (development server; `yjvoice serve` in production)."""
     from web import create_app
 
     rt = _runtime()
     _require_schema(rt)
     create_app().run(host=host, port=port, debug=False, use_reloader=False)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+def serve(host: str, port: int) -> None:
+    """Serve the web form and admin pages with the production server, as docker compose does.
+
+    gunicorn with 2 worker processes of 4 threads each; a request gets a thread only once
+    it has fully arrived (slow clients hold none). Put nginx in front for TLS (README).
+    """
+    from web.server import command
+
+    rt = _runtime()
+    _require_schema(rt)
+    rt.close()
+    argv = command(host, port)
+    sys.stdout.flush()
+    # gunicorn takes this process over, so signals (stop, reload) reach it directly.
+    os.execv(argv[0], argv)  # noqa: S606 - our own interpreter, our own fixed arguments
 
 
 @main.command()

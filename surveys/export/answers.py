@@ -1,4 +1,9 @@
-"""Every live answer of a round as rows (one per answer), and as CSV."""
+"""Every live answer of a round as rows (one per answer), and as CSV.
+
+A flagged answer (one that may disclose harm) keeps its row, so counts stay whole, but its
+words are withheld unless the safeguarding role asks for them (``include_flagged``): the
+lead's working file is not where a disclosure is read. Its cells say so.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +31,8 @@ COLUMNS = (
     "flagged",
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: What a flagged answer's text cells say in an export without ``include_flagged``.
+WITHHELD = "[withheld: flagged for safeguarding; only the safeguarding lead's export has it]"
 
 
 class AnswerRecord(NamedTuple):
@@ -46,9 +53,16 @@ class AnswerRecord(NamedTuple):
 
 
 def answer_rows(
-    records: Iterable[AnswerRecord], round_code: str, catalogue: Catalogue
+    records: Iterable[AnswerRecord],
+    round_code: str,
+    catalogue: Catalogue,
+    *,
+    include_flagged: bool = False,
 ) -> Iterator[dict[str, Any]]:
-    """Yield one dict per answer record, in the order given."""
+    """Yield one dict per answer record, in the order given.
+
+    A flagged answer's text (raw and redacted) is WITHHELD unless ``include_flagged``.
+    """
     texts: dict[tuple[str, str], str] = {}
     for a in records:
         key = (a.question_id, a.audience)
@@ -57,6 +71,7 @@ def answer_rows(
                 texts[key] = catalogue.question(a.question_id).text_for(a.audience) or ""
             except KeyError:
                 texts[key] = ""
+        show = include_flagged or not a.flagged
         yield {
             "round": round_code,
             "priority": a.priority,
@@ -65,9 +80,9 @@ def answer_rows(
             "audience": a.audience,
             "channel": a.channel,
             "respondent": "R-" + a.respondent_id[:8].upper(),
-            "answer": a.text,
+            "answer": a.text if show else WITHHELD,
             "created_at": a.created_at.isoformat(timespec="seconds"),
-            "answer_redacted": a.redacted if a.redacted is not None else "",
+            "answer_redacted": (a.redacted or "") if show else WITHHELD,
             "sentiment": a.sentiment or "",
             "priority_guess": a.priority_guess or "",
             "themes": ";".join(a.themes),

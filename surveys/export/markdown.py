@@ -18,7 +18,9 @@ from surveys.export.plan import (
 )
 from surveys.export.suppression import SafeTable, summarise
 
-_SPECIAL = re.compile(r"([\\`*_{}#+!|~])")
+# Brackets too: a young person's "[click me](javascript:alert(1))" must stay words, not a
+# live link (the placeholders [name], [school] print the same either way).
+_SPECIAL = re.compile(r"([\\`*_{}\[\]#+!|~])")
 
 
 def escape(text: str) -> str:

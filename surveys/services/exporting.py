@@ -168,22 +168,35 @@ def export_plan(
     return plan
 
 
-def all_answer_rows(session: Session, rnd: Round, catalogue: Catalogue) -> Iterator[dict[str, Any]]:
-    """Yield every live answer of the round as a row of the lead's working file."""
-    return answer_rows(queries.answer_records(session, rnd), rnd.code, catalogue)
+def all_answer_rows(
+    session: Session, rnd: Round, catalogue: Catalogue, *, include_flagged: bool = False
+) -> Iterator[dict[str, Any]]:
+    """Yield every live answer of the round as a row of the lead's working file.
+
+    Flagged answers' words are withheld unless ``include_flagged`` (the safeguarding role).
+    """
+    records = queries.answer_records(session, rnd)
+    return answer_rows(records, rnd.code, catalogue, include_flagged=include_flagged)
 
 
 def export_answers(
-    session: Session, rnd: Round, catalogue: Catalogue, out: IO[str], *, actor: Any
+    session: Session,
+    rnd: Round,
+    catalogue: Catalogue,
+    out: IO[str],
+    *,
+    actor: Any,
+    include_flagged: bool = False,
 ) -> int:
     """Write every live answer as given (not for publication) as CSV, record the export and
-    return how many rows were written."""
-    n = write_csv(all_answer_rows(session, rnd, catalogue), out)
+    return how many rows were written. Flagged answers' words only with ``include_flagged``."""
+    rows = all_answer_rows(session, rnd, catalogue, include_flagged=include_flagged)
+    n = write_csv(rows, out)
     audit.record(
         session,
         "export",
         actor=actor,
         round_id=rnd.id,
-        details={"format": "csv", "scope": "all", "rows": n},
+        details={"format": "csv", "scope": "all", "rows": n, "flagged_text": include_flagged},
     )
     return n

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from sqlalchemy import Engine, create_engine, event, inspect, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -43,8 +45,44 @@ class _NoRowLogs(logging.Filter):
 _ROW_FILTER = _NoRowLogs()
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine for SQLite or PostgreSQL with the settings this product relies on."""
+class DeadlineConnection(psycopg.Connection):
+    """A psycopg connection that stops waiting for a server that does not answer.
+
+    libpq has no read timeout: against a frozen server (a stopped process, a stalled disk,
+    a paused virtual machine) the kernel still acknowledges every packet, so a query waits
+    for ever and holds its web thread. Each wait here gives up after ``deadline`` seconds,
+    closes the connection (the pool then discards it) and raises OperationalError.
+    """
+
+    deadline: float | None = None
+
+    def wait(self, gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:
+        """Consume a libpq generator, giving up after the connection's deadline."""
+        if timeout is None:
+            timeout = self.deadline
+        try:
+            return super().wait(gen, interval, timeout)
+        except psycopg.errors._WaitTimeout:  # psycopg's own signal for the timeout it was given
+            self.pgconn.finish()  # mid-protocol: the connection cannot be used again
+            raise psycopg.OperationalError(
+                f"the database did not answer within {timeout:g} s; connection closed"
+            ) from None
+
+
+def make_engine(
+    url: str,
+    *,
+    connect_timeout: float | None = None,
+    statement_timeout: float | None = None,
+    pool_timeout: float | None = None,
+    **kwargs: Any,
+) -> Engine:
+    """Create an engine for SQLite or PostgreSQL with the settings this product relies on.
+
+    On PostgreSQL, ``connect_timeout`` bounds opening a connection, ``statement_timeout``
+    each statement (the server cancels it; the client gives up two seconds later if the
+    server does not answer at all) and ``pool_timeout`` the wait for a pooled connection.
+    """
     # Even at DEBUG, result rows (answer text, password hashes) never reach the logs.
     engine_logger = logging.getLogger("sqlalchemy.engine.Engine")
     if _ROW_FILTER not in engine_logger.filters:
@@ -58,7 +96,24 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    return create_engine(url, **kwargs)
+    if pool_timeout is not None:
+        kwargs.setdefault("pool_timeout", pool_timeout)
+    connect_args = dict(kwargs.pop("connect_args", {}))
+    if connect_timeout is not None:
+        # libpq counts whole seconds and treats anything under 2 as 2.
+        connect_args.setdefault("connect_timeout", max(2, math.ceil(connect_timeout)))
+    if statement_timeout is not None:
+        connect_args.setdefault("options", f"-c statement_timeout={int(statement_timeout * 1000)}")
+    engine = create_engine(url, connect_args=connect_args, **kwargs)
+    deadline = None if statement_timeout is None else statement_timeout + 2
+
+    @event.listens_for(engine, "do_connect")
+    def _connect(_dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+        conn = DeadlineConnection.connect(*cargs, **cparams)
+        conn.deadline = deadline
+        return conn
+
+    return engine
 
 
 def make_reader(url: str) -> Engine | None:

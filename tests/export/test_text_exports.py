@@ -33,7 +33,7 @@ def test_markdown_has_the_plan_layout(plan):
     assert "> *What do you think of the police round here?*" in md
     assert f"> - \u201c{CHILD_QUOTES['policing.opinion'][0]}\u201d" in md
     assert "> (A selection from responses from 12 children compiled for this plan)" in md
-    assert f"> - \u201c{PARENT_QUOTE}\u201d" in md
+    assert f"> - \u201c{escape(PARENT_QUOTE)}\u201d" in md  # [school] is written \\[school\\]
     assert (
         "> (A selection from responses from fewer than 10 parents / carers compiled for this plan)"
         in md
@@ -50,8 +50,29 @@ def test_markdown_never_contains_flagged_unapproved_or_identifying_text(plan):
 
 def test_markdown_prints_user_text_literally():
     assert escape("*bold* <script> a|b\nnext [name]") == (
-        "\\*bold\\* &lt;script&gt; a\\|b next [name]"
+        "\\*bold\\* &lt;script&gt; a\\|b next \\[name\\]"
     )
+
+
+@pytest.mark.parametrize(
+    "quote",
+    [
+        "[click me](javascript:alert(1))",
+        "[click me]( javascript:alert(1) )",
+        "![x](https://tracker.example/p.png)",
+        "<javascript:alert(1)>",
+        "[a][1] then [1]: javascript:alert(1)",
+        "<a href='javascript:alert(1)'>hi</a>",
+    ],
+)
+def test_markdown_never_turns_a_quote_into_a_link_or_html(quote):
+    from markdown_it import MarkdownIt
+
+    md = MarkdownIt("commonmark")
+    md.validateLink = lambda url: True  # as a renderer that does not vet link targets
+    rendered = md.render(f"- \u201c{escape(quote)}\u201d")
+    assert "<a " not in rendered and "<img" not in rendered, rendered
+    assert "javascript:alert(1)" in rendered or "tracker" in rendered, "the words stay"
 
 
 def test_quotes_csv_has_one_row_per_printed_quote(plan):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import uuid
 from html.parser import HTMLParser
 
 import pytest
@@ -131,3 +133,33 @@ def as_role(app, staff):
         return c
 
     return make
+
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def redis_or_skip() -> str:
+    """Return the Redis URL, skipping locally (failing under CI) when it is down."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_timeout=2).ping()
+    except redis.RedisError as exc:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"Redis is required under CI but not reachable: {exc}")
+        pytest.skip(f"Redis not reachable ({exc})")
+    return REDIS_URL
+
+
+@pytest.fixture
+def redis_env():
+    """Return server settings that count rate limits in Redis, under keys of this test's own."""
+    import redis
+
+    url = redis_or_skip()
+    prefix = f"yjv-test-{uuid.uuid4().hex[:8]}"
+    yield {"RATELIMIT_STORAGE_URI": url, "RATELIMIT_KEY_PREFIX": prefix}
+    r = redis.Redis.from_url(url)
+    for key in r.scan_iter(f"*{prefix}*"):
+        r.delete(key)
+    r.close()

@@ -10,6 +10,7 @@ from docx import Document
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from surveys.export.answers import WITHHELD
 from surveys.storage import store
 from surveys.storage.models import AuditEvent
 from tests.export.conftest import CHILD_QUOTES, NEVER, PLANTED, build_round
@@ -97,6 +98,24 @@ def test_only_the_lead_downloads_every_answer(as_role, exported):
     res = as_role("lead").get(f"/admin/rounds/{exported}/export/answers.csv")
     rows = list(csv.DictReader(io.StringIO(res.get_data(as_text=True))))
     assert res.status_code == 200 and rows and "answer_redacted" in rows[0]
+
+
+def test_the_leads_every_answer_file_withholds_flagged_words_and_says_so(as_role, exported):
+    text = as_role("lead").get(f"/admin/rounds/{exported}/export/answers.csv").get_data(True)
+    assert "hurts me at home" not in text
+    flagged = [r for r in csv.DictReader(io.StringIO(text)) if r["flagged"] == "yes"]
+    assert flagged, "the flagged answer keeps its row: counts stay whole"
+    for row in flagged:
+        assert row["answer"] == row["answer_redacted"] == WITHHELD
+        assert "withheld: flagged for safeguarding" in row["answer"]
+
+
+def test_the_safeguarding_lead_gets_flagged_words_when_asking(as_role, exported):
+    res = as_role("safeguarding").get(f"/admin/rounds/{exported}/export/answers.csv")
+    rows = list(csv.DictReader(io.StringIO(res.get_data(as_text=True))))
+    flagged = [r for r in rows if r["flagged"] == "yes"]
+    assert res.status_code == 200
+    assert "Tyler Brookes hurts me at home" in [r["answer"] for r in flagged]
 
 
 def test_the_page_shows_what_small_numbers_hide(as_role, exported):

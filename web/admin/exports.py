@@ -21,7 +21,7 @@ from surveys.services import exporting
 from surveys.services.exporting import FORMATS
 from web import db, runtime
 from web.admin import bp
-from web.admin.access import LEAD, READERS, roles_required, round_or_404
+from web.admin.access import LEAD, READERS, SAFEGUARDING, roles_required, round_or_404
 from web.admin.pages import common, pick_round, see_other
 from web.errors import error_page
 from web.transactions import transaction
@@ -112,13 +112,19 @@ def export_download(code: str, fmt: str) -> Response | tuple[str, int]:
 
 
 @bp.route("/rounds/<code>/export/answers.csv")
-@roles_required(LEAD)
+@roles_required(LEAD, SAFEGUARDING)
 def export_all_answers(code: str) -> Response:
-    """Send every live answer as given, with its analysis (the lead's working file)."""
+    """Send every live answer as given, with its analysis (the lead's working file).
+
+    Flagged answers' words are withheld, except for the safeguarding role.
+    """
     rnd = round_or_404(code)
     text = io.StringIO(newline="")
+    flagged = current_user.role == SAFEGUARDING
     with transaction() as session:  # the export's audit record
-        n = exporting.export_answers(session, rnd, runtime().catalogue, text, actor=current_user)
+        n = exporting.export_answers(
+            session, rnd, runtime().catalogue, text, actor=current_user, include_flagged=flagged
+        )
     log.info("export round=%s format=all-answers rows=%d user=%s", rnd.id, n, current_user.user_id)
     buf = io.BytesIO(text.getvalue().encode("utf-8"))
     name = f"all-answers-{rnd.code}-{date.today():%Y-%m-%d}.csv"
