@@ -72,3 +72,16 @@ def allow(scope: str, limit: str, key: str) -> bool:
             "rate-limit storage unavailable (%s); %s not counted", type(exc).__name__, scope
         )
         return True
+
+
+def within(scope: str, limit: str, key: str) -> bool:
+    """Return True while ``key`` is within ``limit`` in ``scope`` (counting nothing)."""
+    strategy = limiter(current_app).limiter
+    prefix = current_app.config["YJV_SETTINGS"].ratelimit_key_prefix
+    try:
+        return all(strategy.test(item, prefix, scope, key) for item in parse_many(limit))
+    except Exception as exc:  # the storage is down: as in allow()
+        log.warning(
+            "rate-limit storage unavailable (%s); %s not checked", type(exc).__name__, scope
+        )
+        return True

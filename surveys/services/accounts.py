@@ -157,7 +157,7 @@ def list_users(session: Session) -> list[User]:
 
 
 def is_locked(user: User, now: datetime | None = None) -> bool:
-    """Return True while the account is locked after repeated wrong passwords."""
+    """Return True while the account is slowed down after repeated wrong passwords."""
     now = now or datetime.now(UTC)
     return user.locked_until is not None and user.locked_until > now
 
@@ -253,24 +253,45 @@ def change_own_password(session: Session, user: User, current: str, new: str) ->
 
 
 def unlock(user: User) -> None:
-    """Lift a lock after repeated wrong passwords, and reset the count."""
+    """Lift a lock after repeated wrong passwords, and reset the count.
+
+    The session version moves on too: the web layer's per-address counts start again.
+    """
     user.failed_logins, user.locked_until = 0, None
+    user.session_version = (user.session_version or 0) + 1
 
 
 # --- signing in -------------------------------------------------------------------------
 
 MAX_FAILED_LOGINS = 5
-LOCK_MINUTES = 15
+#: Longest wait (seconds) between two tries on an account that keeps failing.
+MAX_DELAY_SECONDS = 60
 # Verifying against a real hash when the email is unknown keeps the timing the same, so a
 # response time does not tell an attacker which emails have accounts.
 _DUMMY_HASH = _hasher.hash("not a real password, only for equal timing")
 
 
-def authenticate(session: Session, email: str, password: str) -> User | None:
+def delay_after(failures: int) -> timedelta:
+    """Return how long an account waits before its next try, after this many failures.
+
+    Nothing for the first MAX_FAILED_LOGINS - 1; then 1 s, doubling to MAX_DELAY_SECONDS.
+    """
+    if failures < MAX_FAILED_LOGINS:
+        return timedelta(0)
+    return timedelta(seconds=min(2 ** (failures - MAX_FAILED_LOGINS), MAX_DELAY_SECONDS))
+
+
+def authenticate(
+    session: Session, email: str, password: str, *, trusted_device: int | None = None
+) -> User | None:
     """Return the user when the password is right and the account open; count failures.
 
-    After MAX_FAILED_LOGINS wrong passwords in a row the account is locked for
-    LOCK_MINUTES; a right password during the lock is refused too. The caller commits.
+    Wrong passwords in a row slow the account down instead of locking it: after
+    MAX_FAILED_LOGINS, a try before ``locked_until`` (1 s, doubling up to a minute after
+    the last failure) is refused unchecked. A browser that has signed in to this account
+    before (``trusted_device``: the user id its device cookie names) is not slowed, so an
+    attacker elsewhere cannot keep the owner out. The web layer also refuses an address
+    after repeated failures on one account (``web.admin.signin``). The caller commits.
     """
     user = find_user(session, email)
     if user is None or not user.active:
@@ -278,13 +299,13 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
             _hasher.verify(_DUMMY_HASH, password or "")
         return None
     now = datetime.now(UTC)
-    if is_locked(user, now):
+    if trusted_device != user.id and is_locked(user, now):
         return None
     if not verify_password(user, password):
         user.failed_logins += 1
-        if user.failed_logins >= MAX_FAILED_LOGINS:
-            user.locked_until = now + timedelta(minutes=LOCK_MINUTES)
-            user.failed_logins = 0
+        wait = delay_after(user.failed_logins)
+        if wait:
+            user.locked_until = now + wait
         return None
     user.failed_logins, user.locked_until = 0, None
     if _hasher.check_needs_rehash(user.password_hash):

@@ -106,15 +106,37 @@ def test_wrong_password_is_refused_without_saying_which_part(client, staff):
     assert unknown.status_code == 401 and "do not match" in unknown.get_data(as_text=True)
 
 
-def test_account_locks_after_repeated_failures_and_recovers(client, staff, rt):
+def test_repeated_failures_refuse_that_address_and_slow_the_account(app, client, staff, rt):
     for _ in range(5):
         assert sign_in(client, staff["reviewer"], "not the password!").status_code == 401
-    assert sign_in(client, staff["reviewer"]).status_code == 401  # locked, right password
+    # The address that failed is refused, right password or not.
+    assert sign_in(client, staff["reviewer"]).status_code == 401
     with rt.transaction() as s:
         user = s.query(User).filter_by(email=staff["reviewer"]).one()
-        assert user.locked_until is not None
-        user.locked_until = user.locked_until.replace(year=2000)  # the lock has run out
-    assert sign_in(client, staff["reviewer"]).status_code == 302
+        assert user.locked_until is not None  # slowed down: the next try waits a second
+        user.locked_until = user.locked_until.replace(year=2000)  # that second has passed
+    # The owner, elsewhere, signs in.
+    owner = app.test_client()
+    owner.environ_base["REMOTE_ADDR"] = "198.51.100.7"
+    assert sign_in(owner, staff["reviewer"]).status_code == 302
+
+
+def test_a_browser_that_signed_in_before_is_never_slowed_down(app, staff, rt):
+    owner = app.test_client()
+    owner.environ_base["REMOTE_ADDR"] = "198.51.100.8"
+    assert sign_in(owner, staff["reviewer"]).status_code == 302
+    token = hidden_fields(owner.get("/admin/").get_data(as_text=True))["csrf_token"]
+    owner.post("/admin/logout", data={"csrf_token": token})
+    attacker = app.test_client()
+    for i in range(10):  # from many addresses: the account slows down
+        attacker.environ_base["REMOTE_ADDR"] = f"203.0.113.{i}"
+        sign_in(attacker, staff["reviewer"], "not the password!")
+    with rt.transaction() as s:
+        assert s.query(User).filter_by(email=staff["reviewer"]).one().locked_until is not None
+    fresh = app.test_client()
+    fresh.environ_base["REMOTE_ADDR"] = "198.51.100.9"
+    assert sign_in(fresh, staff["reviewer"]).status_code == 401  # a new browser waits
+    assert sign_in(owner, staff["reviewer"]).status_code == 302  # the known one does not
 
 
 @pytest.mark.backends("sqlite", "postgres")  # the one test of some view SQL on PostgreSQL

@@ -304,10 +304,14 @@ def test_password_change_explains_what_is_wrong(as_role, current, new, confirm, 
 
 
 def test_login_page_explains_the_lock_and_how_to_recover(client):
+    from web.admin.signin import ACCOUNT_ADDRESS_LIMIT
+
     body = client.get("/admin/login").get_data(as_text=True)
     # The page states the numbers in words: change them together.
-    assert (accounts.MAX_FAILED_LOGINS, accounts.LOCK_MINUTES) == (5, 15)
-    assert "After 5 wrong tries the account is locked for 15 minutes" in body
+    assert (accounts.MAX_FAILED_LOGINS, accounts.MAX_DELAY_SECONDS) == (5, 60)
+    assert ACCOUNT_ADDRESS_LIMIT == "5 per 15 minutes"
+    assert "After 5 wrong tries from one place, that place cannot sign in" in body
+    assert "for 15 minutes" in body and "up to a minute" in body
     assert "Ask your YJS lead" in body
 
 

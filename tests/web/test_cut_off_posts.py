@@ -17,6 +17,13 @@ from tests.live import LiveClient, plain_gunicorn, raw_request, server_env, yjvo
 from tests.web.conftest import count, form_of, live_answers
 from tests.web.test_public import Visitor
 
+# A real server process per test: on PostgreSQL, as in production, to keep the suite quick.
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.parametrize("db_url", ["postgres"], indirect=True),
+]
+
+
 ANSWER = (
     "They kept me waiting for hours at the police station and nobody told me why it took so long"
 )

@@ -28,6 +28,12 @@ from tests.live import (
 from tests.web.test_slow_clients import TRICKLERS, trickle
 from web import server
 
+# A real server process per test: on PostgreSQL, as in production, to keep the suite quick.
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.parametrize("db_url", ["postgres"], indirect=True),
+]
+
 
 def _port(base: str) -> int:
     return int(base.rsplit(":", 1)[1])

@@ -13,7 +13,7 @@ from surveys.services import accounts, audit
 from surveys.storage import store
 from surveys.storage.models import Answer, Respondent, User
 from web import db
-from web.admin import bp
+from web.admin import bp, signin
 from web.admin.access import LEAD, READERS, SAFEGUARDING, roles_required
 from web.admin.forms import SignInForm
 from web.auth import sign_in, sign_out
@@ -46,16 +46,29 @@ def login():
     error = None
     status = 200
     if form.validate_on_submit():
-        user = accounts.authenticate(db(), form.email.data or "", form.password.data or "")
+        email = form.email.data or ""
+        known = accounts.find_user(db(), email) if email.strip() else None
+        version = known.session_version if known is not None else 0
+        user = None
+        if not signin.address_refused(email, version):
+            user = accounts.authenticate(
+                db(), email, form.password.data or "", trusted_device=signin.trusted_device()
+            )
         if user is not None:
             sign_in(user)
             audit.record(db(), "sign_in", actor=user, target=f"user:{user.id}")
             db().commit()
             log.info("sign-in ok user=%s", user.id)
-            return redirect(_safe_next(request.args.get("next")) or home_for(user.role))
-        _record_failed_sign_in(form.email.data or "")
+            response = redirect(_safe_next(request.args.get("next")) or home_for(user.role))
+            signin.remember_device(response, user.id)
+            return response
+        signin.count_failure(email, version)
+        _record_failed_sign_in(email)
         db().commit()  # failed-attempt counters and the audit event
-        error = "That email and password do not match, or the account is locked for now."
+        error = (
+            "That email and password do not match, or there have been too many tries: "
+            "wait a minute and try again."
+        )
         status = 401
     elif request.method == "POST":
         status = 400
