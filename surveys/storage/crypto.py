@@ -1,4 +1,9 @@
-"""Encryption at rest of raw answer text (and a safeguarding contact) with Fernet.
+"""Encryption at rest of every answer-derived text with Fernet.
+
+Encrypted: the raw answer (``answers.text``), its redacted form (``redacted``), the
+redactions with the words they replaced (``redactions``, JSON inside the token), a quote's
+light edit (``quote_text``), a safeguarding case's contact and action notes, and the lead's
+narratives. docs/security.md lists what stays in clear, and why.
 
 ``EncryptedText`` is a ``Text`` column whose values are Fernet tokens in the database and
 plain strings in Python. Keys come from ``ANSWER_KEYS`` (comma-separated, newest first): the
@@ -18,23 +23,33 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from sqlalchemy import Connection, Text, column, select, table, update
+from sqlalchemy import JSON, Connection, Text, cast, column, select, table, update
 from sqlalchemy.types import TypeDecorator
 
 TOKEN_PREFIX = "gAAAAA"  # noqa: S105 - not a secret: every Fernet token (version byte 0x80) starts like this
 
-#: Columns holding encrypted text: (table, primary key, column).
+#: Columns holding encrypted text (rotated by ``rotate``): (table, primary key, column).
 ENCRYPTED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("answers", "id", "text"),
+    ("answers", "id", "redacted"),
+    ("answers", "id", "redactions"),  # JSON (see JSON_COLUMNS)
+    ("answers", "id", "quote_text"),
+    ("answers", "id", "quote_translation"),
     ("safeguarding_cases", "id", "contact"),
     ("sms_outbox", "id", "number"),
+    ("safeguarding_cases", "id", "action_note"),
 )
+
+
+#: Encrypted columns of JSON type (``EncryptedJSON``): each holds a JSON string, the token.
+JSON_COLUMNS = frozenset({("answers", "redactions")})
 
 
 class KeysNotConfigured(RuntimeError):
@@ -127,6 +142,30 @@ class EncryptedText(TypeDecorator[str]):
         return None if value is None else decrypt(value)
 
 
+class EncryptedJSON(TypeDecorator[Any]):
+    """A JSON column whose value is encrypted: it holds one JSON string, the Fernet token of
+    the value's JSON text. The schema type stays ``JSON``; a plain value (rows written before
+    encryption) is read back as is.
+    """
+
+    impl = JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> str | None:
+        if value is None:
+            return None
+        return encrypt(_json_text(value))
+
+    def process_result_value(self, value: Any, dialect: Any) -> Any:
+        if isinstance(value, str) and is_token(value):
+            return json.loads(decrypt(value))
+        return value
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
 @dataclass
 class RotateResult:
     """How many rows were read and how many re-encrypted, per column."""
@@ -164,37 +203,41 @@ def rotate(
     multi = _multi()
     results: dict[str, RotateResult] = {}
     for table_name, pk, col in columns:
-        t = table(table_name, column(pk), column(col, Text))
+        is_json = (table_name, col) in JSON_COLUMNS
+        t = table(table_name, column(pk), column(col, JSON if is_json else Text))
+        # Read (and compare) every value as its text: a JSON column's too.
+        as_text = cast(t.c[col], Text) if is_json else t.c[col]
         res = RotateResult(last_id=after)
         while True:
             with conn_factory() as conn:
-                rows = _batch(conn, t, pk, col, res.last_id, batch)
+                rows = _batch(conn, t, pk, as_text, res.last_id, batch)
                 if not rows:
                     break
-                for row_id, value in rows:
+                for row_id, stored in rows:
                     res.scanned += 1
                     res.last_id = row_id
+                    value = json.loads(stored) if is_json and stored else stored
                     if not value:
                         continue
-                    if is_token(value):
+                    if isinstance(value, str) and is_token(value):
                         if _under_newest(value):
                             continue
                         new = multi.rotate(value.encode("ascii")).decode("ascii")
-                    else:
-                        new = encrypt(value)
+                    else:  # a plain value, written before encryption
+                        new = encrypt(_json_text(value) if is_json else value)
                     conn.execute(
-                        update(t).where(t.c[pk] == row_id, t.c[col] == value).values({col: new})
+                        update(t).where(t.c[pk] == row_id, as_text == stored).values({col: new})
                     )
                     res.rewritten += 1
             if progress is not None:
                 progress(table_name, res)
-        results[table_name] = res
+        results[f"{table_name}.{col}"] = res
     return results
 
 
-def _batch(conn: Connection, t: Any, pk: str, col: str, after: int, size: int) -> list:
+def _batch(conn: Connection, t: Any, pk: str, value: Any, after: int, size: int) -> list:
     return list(
         conn.execute(
-            select(t.c[pk], t.c[col]).where(t.c[pk] > after).order_by(t.c[pk]).limit(size)
+            select(t.c[pk], value).where(t.c[pk] > after).order_by(t.c[pk]).limit(size)
         ).all()
     )

@@ -31,7 +31,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.sql.expression import false
 from sqlalchemy.types import TypeDecorator
 
-from surveys.storage.crypto import EncryptedText
+from surveys.storage.crypto import EncryptedJSON, EncryptedText
 
 
 def utcnow() -> datetime:
@@ -243,8 +243,8 @@ class Answer(Base):
     # Set when retention purged the raw text (``text`` is then emptied; redacted text stays).
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Analysis, computed when the answer is stored (surveys.analysis.pipeline).
-    redacted: Mapped[str | None] = mapped_column(Text)
-    redactions: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    redacted: Mapped[str | None] = mapped_column(EncryptedText)
+    redactions: Mapped[list[dict[str, Any]] | None] = mapped_column(EncryptedJSON)
     sentiment: Mapped[str | None] = mapped_column(String(16))
     sentiment_score: Mapped[float | None] = mapped_column(Float)
     priority_guess: Mapped[str | None] = mapped_column(String(64))
@@ -263,10 +263,10 @@ class Answer(Base):
     sentiment_override: Mapped[str | None] = mapped_column(String(16))
     priority_override: Mapped[str | None] = mapped_column(String(64))
     is_quote: Mapped[bool] = mapped_column(Boolean, default=False)
-    quote_text: Mapped[str | None] = mapped_column(Text)  # a light edit; `redacted` is kept
+    quote_text: Mapped[str | None] = mapped_column(EncryptedText)  # a light edit; `redacted` kept
     # The lead's English translation of a quote given in another language (the English plan
     # prints it after the words as given).
-    quote_translation: Mapped[str | None] = mapped_column(Text)
+    quote_translation: Mapped[str | None] = mapped_column(EncryptedText)
 
     respondent: Mapped[Respondent] = relationship(back_populates="answers")
 
@@ -409,7 +409,7 @@ class SafeguardingCase(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    action_note: Mapped[str | None] = mapped_column(Text)
+    action_note: Mapped[str | None] = mapped_column(EncryptedText)
     closed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -148,11 +148,7 @@ def _structural(f: QueueFilter) -> list[ColumnElement[bool]]:
     return out
 
 
-def _like_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _content(f: QueueFilter) -> list[ColumnElement[bool]]:
+def _content(session: Session, rnd: Round, f: QueueFilter) -> list[ColumnElement[bool]]:
     """Return the filters that read an answer's words or analysis."""
     out: list[ColumnElement[bool]] = []
     if f.sentiment:
@@ -165,11 +161,23 @@ def _content(f: QueueFilter) -> list[ColumnElement[bool]]:
         # Codebook tags are a JSON list of keys; the key is checked to be lower_snake_case.
         out.append(cast(Answer.themes, Text).like(f'%"{f.theme}"%'))
     if f.search:
-        # The raw words are encrypted at rest (surveys.storage.crypto), so SQL cannot read them:
-        # search the redacted text, which holds the same words with placeholders ("[name]").
-        # A redacted word (a name, a school) is therefore not searchable, by design.
-        out.append(Answer.redacted.ilike(f"%{_like_escape(f.search)}%", escape="\\"))
+        out.append(Answer.id.in_(_search(session, rnd, f)))
     return out
+
+
+def _search(session: Session, rnd: Round, f: QueueFilter) -> list[int]:
+    """Return the ids of the round's visible answers whose redacted text holds the search.
+
+    Every answer-derived text is encrypted at rest (surveys.storage.crypto), so SQL cannot
+    read it: the round's redacted texts (under the structural filters) are decrypted here
+    and matched, case-insensitively, as ``ILIKE '%...%'`` did. The redacted text holds the
+    same words with placeholders ("[name]"): a redacted word is not searchable, by design.
+    """
+    needle = f.search.casefold()
+    rows = session.execute(
+        select(Answer.id, Answer.redacted).where(*visible_conditions(rnd), *_structural(f))
+    )
+    return [i for i, text in rows if text and needle in text.casefold()]
 
 
 def _status(f: QueueFilter) -> list[ColumnElement[bool]]:
@@ -241,7 +249,7 @@ def queue(
 ) -> QueuePage:
     """Return one page of the round's review queue, oldest answer first."""
     page_size = max(1, min(page_size, MAX_PAGE_SIZE))
-    base = [*visible_conditions(rnd), *_structural(f), *_content(f)]
+    base = [*visible_conditions(rnd), *_structural(f), *_content(session, rnd, f)]
     where = [*base, *_status(f)]
     stmt = select(Answer, Respondent.id).join(Respondent, Respondent.id == Answer.respondent_id)
     if before is not None:
@@ -337,7 +345,7 @@ def neighbours(
     session: Session, rnd: Round, f: QueueFilter, answer_id: int
 ) -> tuple[int | None, int | None]:
     """Return the ids of the answers before and after this one in the filtered queue."""
-    where = [*visible_conditions(rnd), *_structural(f), *_content(f), *_status(f)]
+    where = [*visible_conditions(rnd), *_structural(f), *_content(session, rnd, f), *_status(f)]
     prev_id = session.scalar(
         select(Answer.id).where(*where, Answer.id < answer_id).order_by(Answer.id.desc()).limit(1)
     )
