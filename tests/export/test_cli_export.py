@@ -72,6 +72,10 @@ def test_all_still_exports_every_answer(cli, built_round, tmp_path):
     res = cli("export", "--round", built_round, "--all", "--out", str(out))
     assert "Wrote 54 answers" in res.output
     rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
+    # Every answer has its row; a flagged one's words only when the safeguarding lead asks.
+    assert len(rows) == 54 and "Tyler Brookes hurts me at home" not in out.read_text("utf-8")
+    cli("export", "--round", built_round, "--all", "--include-flagged", "--out", str(out))
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
     assert len(rows) == 54 and "Tyler Brookes hurts me at home" in {r["answer"] for r in rows}
 
 
