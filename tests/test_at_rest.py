@@ -64,6 +64,7 @@ def test_a_planted_sentence_is_in_no_column_of_any_table(rt, open_round):
         assert answer.flagged, "the planted sentence opens a safeguarding case"
         assert answer.redacted and "zorbliquent" in answer.redacted
         review.use_as_quote(answer, lead.id, f"{answer.redacted} (edited)", confirmed=True)
+        answer.quote_translation = f"In English: {PLANTED}"  # no workbench page sets it yet
         assert safeguarding.leave_contact(s, rid, "call me, zorbliquent trampoline")
         case = s.scalars(select(SafeguardingCase)).one()
         safeguarding.record_action(s, case.id, lead.id, f"Spoke about {PLANTED}")
