@@ -82,7 +82,9 @@ def test_a_planted_sentence_is_in_no_column_of_any_table(rt, open_round):
     # The encrypted columns do hold it: as Fernet tokens.
     for table, _, column in crypto.ENCRYPTED_COLUMNS:
         values = columns[(table, column)]
-        assert values and all(v.strip('"').startswith(crypto.TOKEN_PREFIX) for v in values), column
+        assert all(v.strip('"').startswith(crypto.TOKEN_PREFIX) for v in values), column
+        if table in ("answers", "safeguarding_cases"):  # the tables planted here
+            assert values, column
 
     # Through the models, every word reads back, and the review search still finds it.
     with rt.transaction() as s:
