@@ -239,6 +239,11 @@ def make_settings(tmp_path: Path, url: str, **overrides) -> Settings:
         database_url=url,
         secret_key=TEST_SECRET,
         public_base_url="http://testserver",
+        # Every test client comes from one address: the form's rate limits are the subject
+        # of tests/web/test_form_limits.py only (which sets its own).
+        form_start_limit="100000 per minute",
+        form_answer_limit="100000 per minute",
+        form_respondent_limit="100000 per minute",
     )
     base.update(overrides)
     return Settings(**base)
