@@ -51,7 +51,7 @@ def test_lead_signs_in_creates_and_opens_a_round_and_prints_a_poster(rt, staff, 
         problems[name] = axe_problems(page)
 
     page.goto(f"{base_url}/admin/login")
-    assert "locked for 15 minutes" in page.locator("main").inner_text()
+    assert "cannot sign in to the account for 15 minutes" in page.locator("main").inner_text()
     check("login")
     sign_in(page, base_url, staff["lead"])
     assert page.url == f"{base_url}/admin/"
