@@ -18,10 +18,7 @@ from tests.live import from_address, server_env, yjvoice_serve
 from tests.web.conftest import STAFF_PASSWORD, hidden_fields
 
 # A real server process per test: on PostgreSQL, as in production, to keep the suite quick.
-pytestmark = [
-    pytest.mark.postgres,
-    pytest.mark.parametrize("db_url", ["postgres"], indirect=True),
-]
+pytestmark = pytest.mark.backends("postgres")
 
 
 LEAD = "safeguarding.lead@yjs.example.org"
