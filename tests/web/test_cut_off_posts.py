@@ -18,10 +18,7 @@ from tests.web.conftest import count, form_of, live_answers
 from tests.web.test_public import Visitor
 
 # A real server process per test: on PostgreSQL, as in production, to keep the suite quick.
-pytestmark = [
-    pytest.mark.postgres,
-    pytest.mark.parametrize("db_url", ["postgres"], indirect=True),
-]
+pytestmark = pytest.mark.backends("postgres")
 
 
 ANSWER = (

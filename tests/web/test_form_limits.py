@@ -17,10 +17,7 @@ from tests.live import from_address, server_env, yjvoice_serve
 from tests.web.conftest import count, hidden_fields
 
 # A real server process per test: on PostgreSQL, as in production, to keep the suite quick.
-pytestmark = [
-    pytest.mark.postgres,
-    pytest.mark.parametrize("db_url", ["postgres"], indirect=True),
-]
+pytestmark = pytest.mark.backends("postgres")
 
 
 def test_a_flood_of_starts_from_one_address_is_refused_beyond_the_limit(

@@ -29,10 +29,7 @@ from tests.web.test_slow_clients import TRICKLERS, trickle
 from web import server
 
 # A real server process per test: on PostgreSQL, as in production, to keep the suite quick.
-pytestmark = [
-    pytest.mark.postgres,
-    pytest.mark.parametrize("db_url", ["postgres"], indirect=True),
-]
+pytestmark = pytest.mark.backends("postgres")
 
 
 def _port(base: str) -> int:

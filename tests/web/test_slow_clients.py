@@ -36,8 +36,7 @@ def trickle(port: int, stop: threading.Event) -> None:
                 return
 
 
-@pytest.mark.postgres  # a real server process: on PostgreSQL, as in production
-@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+@pytest.mark.backends("postgres")  # a real server process: on PostgreSQL, as in production
 def test_pages_are_served_while_sixteen_clients_trickle_bodies_and_huge_ones_are_refused(
     rt, open_round, db_url, tmp_path
 ):
