@@ -1,7 +1,7 @@
 """encrypt every answer-derived text at rest
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-03 15:45:00
 
 Plain values already stored in ``answers.redacted``, ``redactions`` (JSON: it then holds
@@ -16,8 +16,8 @@ from contextlib import contextmanager
 
 from alembic import op
 
-revision: str = "0013"
-down_revision: str | None = "0012"
+revision: str = "0014"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
