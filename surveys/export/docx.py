@@ -31,7 +31,7 @@ from surveys.export.plan import (
     said_by,
     who_took_part,
 )
-from surveys.export.suppression import SafeTable, fewer_than, summarise
+from surveys.export.suppression import SafeTable
 
 BOX_FILL = "EAF1FB"
 BOX_BORDER = "1F4E79"
@@ -197,7 +197,9 @@ class _Writer:
         parts = []
         for i, who in enumerate(t.rows):
             if t.row_hidden(i):
-                parts.append(f"{who}: not shown ({fewer_than(t.min_group)} people)")
+                parts.append(
+                    f"{who}: {words.word('hidden_row', self.plan.lang, n=str(t.min_group))}"
+                )
             else:
                 pcts = ", ".join(
                     f"{t.percent_text(i, j)} {name.lower()}" for j, name in enumerate(t.columns)
@@ -241,7 +243,7 @@ class _Writer:
         hidden = plan.suppressed
         if not hidden:
             self.doc.add_paragraph(words.word("all_shown", plan.lang))
-        for line in summarise(hidden):
+        for line in words.hidden_lines(list(hidden), plan.min_group, plan.lang):
             self.styled(self.doc.add_paragraph(clean(line)), self.bullet_id)
 
     def build(self) -> Any:

@@ -16,7 +16,7 @@ from surveys.export.plan import (
     said_by,
     who_took_part,
 )
-from surveys.export.suppression import SafeTable, summarise
+from surveys.export.suppression import SafeTable
 
 # Brackets too: a young person's "[click me](javascript:alert(1))" must stay words, not a
 # live link (the placeholders [name], [school] print the same either way).
@@ -100,7 +100,9 @@ def render_markdown(plan: Plan) -> str:
         lines += _table(header, rows)
     lines += [f"### {words.word('hidden', lang)}", ""]
     hidden = plan.suppressed
-    lines += [f"- {escape(line)}" for line in summarise(hidden)] or [words.word("all_shown", lang)]
+    lines += [
+        f"- {escape(line)}" for line in words.hidden_lines(list(hidden), plan.min_group, lang)
+    ] or [words.word("all_shown", lang)]
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -62,11 +62,13 @@ def _and(items: Sequence[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def draft(title: str, voices: Sequence[Voices]) -> str:
+def draft(title: str, voices: Sequence[Voices], lang: str = "en") -> str:
     """Return the draft narrative of one priority ("" when nobody answered)."""
     voices = [v for v in voices if v.n_text not in ("", "0")]
     if not voices:
         return ""
+    if lang == "cy":
+        return _draft_cy(title, voices)
     topic = title[:1].lower() + title[1:] if not title[:2].isupper() else title
     sentences = [f"{_and([_people(v) for v in voices])} answered questions on {topic}."]
     for v in voices:
@@ -78,4 +80,44 @@ def draft(title: str, voices: Sequence[Voices]) -> str:
         if v.quote:
             one = "One young person" if v.audience == "child" else "One parent or carer"
             sentences.append(f"{one} said: \u201c{v.quote}\u201d")
+    return " ".join(sentences)
+
+
+# Welsh: drafted by the project team, to be checked by a Welsh speaker (docs/cy-glossary.md).
+# The section's title is named after "ar y pwnc hwn:" so that it needs no mutation.
+_PEOPLE_CY = {"child": "o bobl ifanc", "parent": "o rieni a gofalwyr"}
+_ONE_CY = {"child": "Dywedodd un person ifanc", "parent": "Dywedodd un rhiant neu ofalwr"}
+
+
+def _feeling_cy(v: Voices) -> str:
+    if v.feeling is None:
+        return ""
+    pos, neu, neg = v.feeling
+    who = "pobl ifanc" if v.audience == "child" else "rhieni a gofalwyr"
+    if pos >= MOST:
+        return f"Roedd y rhan fwyaf o'r hyn a ysgrifennodd {who} yn gadarnhaol."
+    if neg >= MOST:
+        return f"Roedd y rhan fwyaf o'r hyn a ysgrifennodd {who} yn feirniadol."
+    if neu >= MOST:
+        return (
+            f"Doedd y rhan fwyaf o'r hyn a ysgrifennodd {who} ddim yn gadarnhaol nac yn negyddol."
+        )
+    if pos > neg:
+        return "Roedd y farn yn gymysg, ond yn fwy cadarnhaol na beirniadol."
+    if neg > pos:
+        return "Roedd y farn yn gymysg, ond yn fwy beirniadol na chadarnhaol."
+    return "Roedd y farn yn gymysg."
+
+
+def _draft_cy(title: str, voices: Sequence[Voices]) -> str:
+    groups = [f"{v.n_text} {_PEOPLE_CY.get(v.audience, '')}".strip() for v in voices]
+    joined = " a ".join(groups)
+    sentences = [f"Atebodd {joined} gwestiynau ar y pwnc hwn: {title}."]
+    for v in voices:
+        if feeling := _feeling_cy(v):
+            sentences.append(feeling)
+        if v.quote:
+            sentences.append(
+                f"{_ONE_CY.get(v.audience, 'Dywedodd un person')}: \u201c{v.quote}\u201d"
+            )
     return " ".join(sentences)

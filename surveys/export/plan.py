@@ -55,7 +55,6 @@ from surveys.core.vocabulary import (
 from surveys.export import narrative, words
 from surveys.export.suppression import (
     MIN_GROUP,
-    NOT_SHOWN,
     SafeTable,
     Suppression,
     fewer_than,
@@ -179,7 +178,7 @@ class VoiceBox:
     @property
     def footer(self) -> str:
         """Return the line printed under the quotes: the same words for every box."""
-        count = "" if self.n_text == NOT_SHOWN else self.n_text
+        count = "" if self.n_text == words.word("not_shown", self.lang) else self.n_text
         return words.count_line(self.audience, count, self.lang)
 
 
@@ -419,7 +418,7 @@ def _section(
             questions.append(QuestionQuotes(qid, wording, merged))
         # N is the group's own count in the method table (shown or hidden the same way):
         # one count of each group in the whole document, so no two can be subtracted.
-        n_text = group_n.get(aud, _count_text(n, min_group))
+        n_text = group_n.get(aud, _count_text(n, min_group, lang))
         boxes.append(VoiceBox(aud, n, n_text, tuple(questions), lang))
     if not people:
         gaps.append("nobody has answered yet")
@@ -432,7 +431,7 @@ def _section(
         Action(f"{number}:{seq} {a.agency}".strip(), a.agency, a.achieve, a.do, a.evidence)
         for seq, a in enumerate(actions, start=1)
     ]
-    draft = draft_narrative(title, rows, people, sentiment, tuple(boxes), theme_labels)
+    draft = draft_narrative(title, rows, people, sentiment, tuple(boxes), theme_labels, lang)
     return Section(
         key,
         number,
@@ -470,6 +469,7 @@ def draft_narrative(
     sentiment: SafeTable,
     boxes: Sequence[VoiceBox],
     theme_labels: Mapping[str, str],
+    lang: str = "en",
 ) -> str:
     """Return the draft narrative of a section from its own printed figures and quotes."""
     voices = []
@@ -478,7 +478,7 @@ def draft_narrative(
         if not people.get(aud) or box is None:
             continue
         feeling = None
-        label = AUDIENCE_LABELS[aud]
+        label = words.audience_label(aud, lang)
         if label in sentiment.rows:
             i = sentiment.rows.index(label)
             total = sentiment.row_totals[i] if sentiment.row_totals else None
@@ -487,7 +487,8 @@ def draft_narrative(
                 feeling = (p, u, g)
         tagged: Counter[str] = Counter()
         for r in rows:
-            if r.audience == aud and not r.flagged:
+            # The codebook's labels are English: a Welsh draft names no themes.
+            if r.audience == aud and not r.flagged and lang == "en":
                 tagged.update(t for t in set(r.themes) if t in theme_labels)
         themes = tuple(
             theme_labels[t].lower()
@@ -496,7 +497,7 @@ def draft_narrative(
         )
         quote = _representative(box)
         voices.append(narrative.Voices(aud, box.n_text, feeling, themes, quote))
-    return narrative.draft(title, voices)
+    return narrative.draft(title, voices, lang)
 
 
 def _representative(box: VoiceBox | None) -> str | None:
@@ -519,8 +520,17 @@ def _group_counts(respondents: SafeTable, lang: str = "en") -> dict[str, str]:
     }
 
 
-def _count_text(n: int, min_group: int) -> str:
-    return fewer_than(min_group) if 0 < n < min_group else str(n)
+def _count_text(n: int, min_group: int, lang: str = "en") -> str:
+    if 0 < n < min_group:
+        return words.word("fewer_than", lang, n=str(min_group))
+    return str(n)
+
+
+def _in_words(table: SafeTable, lang: str) -> SafeTable:
+    """Return a table whose hidden numbers are printed in the plan's language."""
+    if lang == "en":
+        return table
+    return table.with_words(words.word("fewer_than", lang), words.word("not_shown", lang))
 
 
 def _ratings(
@@ -549,7 +559,7 @@ def _ratings(
             rule="row",
             row_totals=True,  # printed as percentages, which add up to 100
         )
-        out.append(RatingTable(qid, wording, auds, table))
+        out.append(RatingTable(qid, wording, auds, _in_words(table, lang)))
     return tuple(out)
 
 
@@ -566,7 +576,7 @@ def _sentiment(
         if r.audience in QUOTE_AUDIENCES and r.sentiment in labels and not r.flagged:
             counts[r.audience][r.sentiment] += 1
     auds = [a for a in QUOTE_AUDIENCES if counts.get(a)]
-    return suppress(
+    table = suppress(
         [[counts[a][k] for k in labels] for a in auds],
         rows=[words.audience_label(a, lang) for a in auds],
         columns=words.sentiment_labels(lang),
@@ -577,6 +587,7 @@ def _sentiment(
         # Answers are counted, but the group is the people who gave them.
         group_sizes=[len(people.get(a, ())) for a in auds],
     )
+    return _in_words(table, lang)
 
 
 def _method(info: RoundInfo, rows: Sequence[AnswerRow], min_group: int, lang: str = "en") -> Method:
@@ -597,6 +608,7 @@ def _method(info: RoundInfo, rows: Sequence[AnswerRow], min_group: int, lang: st
         column_totals=True,
         keep_cells=True,  # each group's count is its boxes' N: hide the total instead
     )
+    respondents = _in_words(respondents, lang)
     return Method(
         round=info,
         first_answer=info.first_answer,
@@ -628,6 +640,8 @@ def who_took_part(plan: Plan) -> tuple[list[str], list[list[str]]]:
 
 def method_lines(plan: Plan) -> list[str]:
     """Return the method appendix as plain sentences (every exporter prints these)."""
+    if plan.lang == "cy":
+        return words.method_lines_cy(plan)
     m, info = plan.method, plan.round
     lines = [f"Round {info.code}: {info.title}."]
     when = []

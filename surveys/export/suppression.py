@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 MIN_GROUP = 10
@@ -79,6 +79,13 @@ class SafeTable:
     min_group: int
     suppressed: tuple[Suppression, ...] = ()
     kinds: dict[Entry, str] = field(default_factory=dict, compare=False, repr=False)
+    #: The words printed instead of a hidden number (a Welsh plan has its own).
+    fewer_words: str = field(default="fewer than {n}", compare=False, repr=False)
+    not_shown_words: str = field(default=NOT_SHOWN, compare=False, repr=False)
+
+    def with_words(self, fewer: str, not_shown: str) -> SafeTable:
+        """Return the same table printing hidden numbers in other words (``{n}``: the limit)."""
+        return replace(self, fewer_words=fewer, not_shown_words=not_shown)
 
     @property
     def has_grand_total(self) -> bool:
@@ -89,8 +96,8 @@ class SafeTable:
         if value is not None:
             return str(value)
         if self.kinds.get(entry) == "primary":
-            return fewer_than(self.min_group)
-        return NOT_SHOWN
+            return self.fewer_words.format(n=self.min_group)
+        return self.not_shown_words
 
     def cell_text(self, i: int, j: int) -> str:
         """Return a cell as printed: the count, or why it is not printed."""

@@ -3,15 +3,21 @@ quotes, table labels. ``yjvoice export --lang cy`` prints the Word and Markdown 
 these; the questions and section titles come from the banks in the same language.
 
 The Welsh was drafted by the project team and needs a check by a Welsh speaker before a
-plan is published (docs/cy-glossary.md). Not yet in Welsh: the narrative draft and the
-method appendix's sentences (the lead writes the narrative in the plan's language), and the
-Excel and CSV exports' column headings.
+plan is published (docs/cy-glossary.md). The method appendix and the narrative draft are in
+Welsh too (the draft names no themes: the codebook's labels are English). Not yet in Welsh:
+the Excel and CSV exports' column headings.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from surveys.core.catalogue import FIXED_LABELS, RATING_OPTIONS
 from surveys.core.vocabulary import AUDIENCE_LABELS, ENGLISH, SENTIMENT_LABELS, SENTIMENTS, WELSH
+from surveys.export.suppression import TOTAL, Suppression, summarise
+
+if TYPE_CHECKING:  # the plan imports this module
+    from surveys.export.plan import Plan
 
 WORDS: dict[str, dict[str, str]] = {
     ENGLISH: {
@@ -35,6 +41,9 @@ WORDS: dict[str, dict[str, str]] = {
         "who": "Who",
         "total": "Total",
         "translation": "English translation: {text}",
+        "fewer_than": "fewer than {n}",
+        "not_shown": "not shown",
+        "hidden_row": "not shown (fewer than {n} people)",
     },
     WELSH: {
         "document": "Llais plant a theuluoedd",
@@ -57,6 +66,9 @@ WORDS: dict[str, dict[str, str]] = {
         "who": "Pwy",
         "total": "Cyfanswm",
         "translation": "Cyfieithiad Saesneg: {text}",
+        "fewer_than": "llai na {n}",
+        "not_shown": "heb ei ddangos",
+        "hidden_row": "heb ei ddangos (llai na {n} o bobl)",
     },
 }
 ACTION_COLUMNS = {
@@ -121,3 +133,95 @@ def said_by(count: int, audience: str, lang: str = ENGLISH) -> str:
         return f"(Dywedodd {count} o {_SAID_BY_CY.get(audience, 'bobl')} hyn)"
     who = "young people" if audience == "child" else AUDIENCE_LABELS.get(audience, "").lower()
     return f"({count} {who} said this)"
+
+
+_MONTHS_CY = (
+    "Ionawr", "Chwefror", "Mawrth", "Ebrill", "Mai", "Mehefin",
+    "Gorffennaf", "Awst", "Medi", "Hydref", "Tachwedd", "Rhagfyr",
+)  # fmt: skip
+#: A group after "i" (to): soft mutation (plant -> blant, partneriaid -> bartneriaid).
+_ASKED_CY = {"child": "blant", "parent": "rieni a gofalwyr", "staff": "staff",
+             "partner": "bartneriaid"}  # fmt: skip
+_CHANNELS_CY = {
+    "web": "ar ffurflen ar y we",
+    "telegram": "drwy Telegram",
+    "sms": "drwy neges destun",
+    "console": "wyneb yn wyneb",
+    "import": "ar bapur a ffurflenni eraill a gofnodwyd wedyn",
+}
+
+
+def _date_cy(day: object) -> str:
+    return f"{day.day} {_MONTHS_CY[day.month - 1]} {day.year}"  # type: ignore[attr-defined]
+
+
+def _and_cy(items: list[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " a " + items[-1]
+
+
+def method_lines_cy(plan: Plan) -> list[str]:
+    """Return the method appendix in Welsh (the same facts as the English sentences)."""
+    m, info = plan.method, plan.round
+    lines = [f"Rownd {info.code}: {info.title}."]
+    if info.opened_on:
+        when = f"Agorodd yr ymgynghoriad ar {_date_cy(info.opened_on)}"
+        if info.closed_on:
+            when += f" a chaeodd ar {_date_cy(info.closed_on)}"
+        elif info.closes_on:
+            when += f" ac mae i fod i gau ar {_date_cy(info.closes_on)}"
+        lines.append(when + ".")
+    if m.first_answer and m.last_answer:
+        lines.append(
+            f"Daeth atebion i law rhwng {_date_cy(m.first_answer)} a {_date_cy(m.last_answer)}."
+        )
+    asked = _and_cy([_ASKED_CY.get(a, a) for a in info.audiences])
+    how = _and_cy([_CHANNELS_CY.get(c, c) for c in m.channels])
+    lines.append(
+        f"Gofynnon ni i {asked}" + (f", {how}," if how else "") + " gwestiynau byr a syml y "
+        "gellid eu hepgor; doedd dim rhaid i neb ddweud pwy ydyn nhw."
+    )
+    lines.append(
+        f"Rhoddwyd {m.answers_total} o atebion; dewiswyd {m.quotes_total} ohonyn nhw fel "
+        "dyfyniadau."
+    )
+    lines.append(
+        "Cafodd y dyfyniadau eu darllen a'u cymeradwyo gan y gwasanaeth cyfiawnder ieuenctid "
+        "cyn eu cyhoeddi. Cafodd enwau a manylion eraill a allai adnabod unrhyw un eu tynnu "
+        "neu eu newid am ddalfan fel [name]. Aeth atebion a oedd yn codi pryder diogelu at "
+        "arweinydd diogelu'r gwasanaeth, a dydyn nhw byth yn cael eu cyhoeddi."
+    )
+    lines.append(
+        "N yw nifer y bobl wahanol o bob grŵp a gymerodd ran yn yr ymgynghoriad (p'un a yw "
+        "eu geiriau'n cael eu dyfynnu ai peidio). Mae sgoriau a theimladau'n cael eu rhoi fel "
+        "canrannau o'r rhai a atebodd."
+    )
+    fewer = word("fewer_than", WELSH, n=str(m.min_group))
+    lines.append(
+        f"Mae unrhyw rif am grŵp o lai na {m.min_group} o bobl yn cael ei ddangos fel "
+        f'"{fewer}", a lle gellid cyfrifo rhif felly o gyfanswm, mae rhif arall neu\'r '
+        f'cyfanswm hefyd wedi\'i guddio ("{word("not_shown", WELSH)}").'
+    )
+    return lines
+
+
+def hidden_lines(suppressed: list[Suppression], min_group: int, lang: str = ENGLISH) -> list[str]:
+    """Return the "numbers not shown" list in the plan's language."""
+    if lang != WELSH:
+        return summarise(suppressed)
+    seen: dict[tuple[str, str, str], list[str]] = {}
+    for s in suppressed:
+        seen.setdefault((s.table, s.row, s.kind), []).append(s.column)
+    lines = []
+    for (table, row, kind), cols in seen.items():
+        named = [c for c in cols if c]
+        where = f"{row} ({', '.join(named)})" if named else row
+        where = where.replace(TOTAL, word("total", WELSH))
+        why = (
+            f"grŵp o lai na {min_group} o bobl"
+            if kind == "primary"
+            else "wedi'i guddio hefyd, rhag i rif arall gael ei gyfrifo o'r cyfansymiau"
+        )
+        lines.append(f"{table} - {where}: {why}.")
+    return lines

@@ -97,3 +97,23 @@ def test_a_welsh_answer_reviewed_and_translated_is_exported_both_ways(rt):
     assert "“Roedden nhw'n deg.” English translation: “They were fair.”" in out["en"]
     assert "“Roedden nhw'n deg.”" in out["cy"] and "They were fair" not in out["cy"]
     assert "Lleisiau plant" in out["cy"]
+
+
+def test_the_welsh_plan_has_its_method_narrative_and_hidden_numbers_in_welsh():
+    small = [*ROWS, row(40, "Iawn.", language="cy")]
+    small = [
+        r._replace(audience="parent", respondent_id=f"p{r.id}") if r.id >= 40 else r for r in small
+    ]
+    plan = plan_from_rows(INFO, small, ACTIONS, default_catalogue(), lang="cy")
+    md = render_markdown(plan)
+    # The method appendix, in Welsh, with the same facts as the English one.
+    assert "Rownd ABC234: Plan." in md
+    assert "Gofynnon ni i blant" in md and "ar ffurflen ar y we" in md
+    assert "N yw nifer y bobl wahanol o bob grŵp" in md
+    assert "We asked" not in md and "answers were given" not in md
+    # A small group is "llai na 10", never the English words.
+    assert "llai na 10" in md and "fewer than" not in md
+    # The narrative draft is Welsh too.
+    section = plan.sections[0]
+    assert section.draft.startswith("Atebodd 25 o bobl ifanc")
+    assert "ar y pwnc hwn: Plismona." in section.draft
