@@ -135,3 +135,29 @@ def test_migration_0003_encrypts_rows_written_before_it(rt, open_round):
     assert "words from before" not in raw_texts(rt)
     with rt.transaction() as s:
         assert "words from before" in s.scalars(select(Answer.text)).all()
+
+
+def test_rotate_rewrites_every_narrative_of_a_round_even_across_batches(rt, open_round):
+    from surveys.storage.models import Narrative, Round
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    crypto.configure_keys((old,))
+    try:
+        with rt.transaction() as s:
+            rnd = s.scalars(select(Round)).one()
+            for key in ("policing", "remands", "education"):  # three rows share round_id
+                s.add(Narrative(round_id=rnd.id, priority=key, text=f"narrative {key}"))
+        crypto.configure_keys((new, old))
+        result = crypto.rotate(
+            rt.database.begin, batch=2, columns=(("narratives", "round_id", "text"),)
+        )
+        assert result["narratives.text"].rewritten == 3
+        crypto.configure_keys((new,))  # the old key can go: every narrative still reads
+        with rt.transaction() as s:
+            assert sorted(s.scalars(select(Narrative.text))) == [
+                "narrative education",
+                "narrative policing",
+                "narrative remands",
+            ]
+    finally:
+        crypto.configure_keys((old,))

@@ -45,6 +45,7 @@ ENCRYPTED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("safeguarding_cases", "id", "contact"),
     ("sms_outbox", "id", "number"),
     ("safeguarding_cases", "id", "action_note"),
+    ("narratives", "round_id", "text"),  # the lead's narrative can quote young people
 )
 
 
@@ -236,8 +237,15 @@ def rotate(
 
 
 def _batch(conn: Connection, t: Any, pk: str, value: Any, after: int, size: int) -> list:
-    return list(
+    rows = list(
         conn.execute(
             select(t.c[pk], value).where(t.c[pk] > after).order_by(t.c[pk]).limit(size)
         ).all()
     )
+    if len(rows) == size:
+        # ``pk`` need not be unique (a round's narratives share its id): take every row of
+        # the last id, so the next batch, which starts after it, skips none of them.
+        last = rows[-1][0]
+        rest = conn.execute(select(t.c[pk], value).where(t.c[pk] == last)).all()
+        rows += [r for r in rest if r not in rows]
+    return rows
