@@ -20,7 +20,8 @@ def _no_store(response):  # admin pages carry personal data: never cache them
 bp.after_request(_no_store)
 
 # Each module registers its routes on bp: sign-in and rounds overview (views), rounds, kits
-# and accounts, import, actions and the safeguarding queue, review, themes and dashboards.
+# and accounts, import, actions and the safeguarding queue, review, themes and dashboards, and the
+# question builder.
 from web.admin import (  # noqa: E402,F401
     audit,
     changes,
@@ -30,6 +31,7 @@ from web.admin import (  # noqa: E402,F401
     invites,
     jobs,
     proposals,
+    questions,
     review,
     rounds,
     safeguarding,

@@ -19,6 +19,7 @@ NAV: list[tuple[str, str, tuple[str, ...]]] = [
     ("admin.exports_home", "Export", READERS),
     ("admin.proposals_index", "Proposals", READERS),
     ("admin.imports_index", "Import", (LEAD,)),
+    ("admin.questions_index", "Questions", (LEAD,)),
     ("admin.safeguarding_queue", "Safeguarding", SAFEGUARDERS),
     ("admin.users", "Users", (LEAD,)),
     ("admin.audit_log", "Audit log", (LEAD,)),
