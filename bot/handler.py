@@ -94,7 +94,7 @@ def _stale(rt: Runtime, resp: Respondent) -> Applied:
     store.require_open(resp.round)
     current = conversation.current_replies(resp.round, resp, rt.context)
     lang = engine.State.from_dict(resp.state).lang
-    stale = engine.Reply("error", rt.context.texts.get("stale", resp.audience, lang), stage="stale")
+    stale = engine.Reply("error", rt.texts.get("stale", resp.audience, lang), stage="stale")
     return Applied(conversation.Turn((stale, *current), resp.id))
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from surveys.config import Settings, load_settings
 from surveys.core.catalogue import Catalogue, default_catalogue, load_catalogue
-from surveys.core.engine import default_texts
+from surveys.core.engine import Texts, default_texts
 from surveys.services import questions
 from surveys.services.accounts import upsert_user
 from surveys.services.conversation import Context
@@ -81,17 +81,20 @@ class Runtime:
         """Return the context with a channel's own wording (the web form says "press Skip")."""
         return self._context_for(self.catalogue, channel)
 
+    @cached_property
+    def texts(self) -> Texts:
+        """Return the engine's texts with the service's helplines (no database needed)."""
+        return default_texts().with_helpline(
+            self.settings.second_helpline, self.settings.second_helpline_languages
+        )
+
     def _context_for(self, catalogue: Catalogue, channel: str | None) -> Context:
         # One Context per catalogue and channel: surveys are cached on their identity.
         cache = self.__dict__.setdefault("_contexts", {})
         key = (id(catalogue), channel)
         found = cache.get(key)
         if found is None or found.catalogue is not catalogue:
-            texts = default_texts().with_helpline(
-                self.settings.second_helpline, self.settings.second_helpline_languages
-            )
-            if channel is not None:
-                texts = self._context_for(catalogue, None).texts.for_channel(channel)
+            texts = self.texts if channel is None else self.texts.for_channel(channel)
             if len(cache) > 32:
                 cache.clear()
             found = cache[key] = Context(

@@ -117,9 +117,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.teardown_request(_unpin_catalogue)
     app.teardown_appcontext(_close_db)
     app.after_request(_security_headers)
-    app.context_processor(
-        lambda: {"danger": runtime().context.texts.get("danger", None, i18n.current())}
-    )
+    app.context_processor(lambda: {"danger": runtime().texts.get("danger", None, i18n.current())})
     app.add_url_rule("/healthz", "healthz", _healthz)
     return app
 

@@ -31,7 +31,7 @@ def _kit(code: str, audience: str) -> tuple[Round, invites.Kit]:
         question_count=len(rt.catalogue.questions_for(rnd.priorities, audience)),
         closes_on=rnd.closes_on,
         languages=rnd.languages,
-        texts=rt.context.texts,
+        texts=rt.texts,
     )
     return rnd, kit
 

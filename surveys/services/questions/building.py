@@ -241,12 +241,17 @@ class Catalogues:
     ) -> None:
         self.base = base
         self._reader = reader
-        self._pinned: ContextVar[Catalogue | None] = ContextVar("yjv_catalogue", default=None)
+        # A pin is a one-slot list: empty until the pinned request first needs the catalogue.
+        self._pinned: ContextVar[list[Catalogue] | None] = ContextVar("yjv_catalogue", default=None)
 
     def current(self) -> Catalogue:
         """Return the pinned catalogue, else check the stamp and return the newest."""
         pinned = self._pinned.get()
-        return pinned if pinned is not None else self.read()
+        if pinned is None:
+            return self.read()
+        if not pinned:
+            pinned.append(self.read())
+        return pinned[0]
 
     def read(self) -> Catalogue:
         """Return the newest catalogue (the banks alone before the schema exists)."""
@@ -259,11 +264,15 @@ class Catalogues:
                     raise
                 return self.base  # not migrated yet: `yjvoice init` has not run
 
-    def pin(self) -> Token[Catalogue | None]:
-        """Use one catalogue until ``unpin`` (a web request's)."""
-        return self._pinned.set(self.read())
+    def pin(self) -> Token[list[Catalogue] | None]:
+        """Use one catalogue until ``unpin`` (a web request's).
 
-    def unpin(self, token: Token[Catalogue | None]) -> None:
+        It is read when first needed, not here: a page that needs no questions (``/``,
+        sign-in, ``/healthz``) must not wait on the database (issue 14: a frozen database).
+        """
+        return self._pinned.set([])
+
+    def unpin(self, token: Token[list[Catalogue] | None]) -> None:
         """Stop using the pinned catalogue."""
         self._pinned.reset(token)
 
