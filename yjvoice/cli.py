@@ -512,12 +512,13 @@ def demo(host: str, port: int, no_serve: bool) -> None:
 
 def _register_filters() -> None:
     # The analysis filters (redact, safeguard, sentiment, classify, themes) read stdin;
-    # `user`, `import` and `review` are the workbench's command-line side.
+    # `user`, `import`, `review` and `questions` are the workbench's command-line side.
     from yjvoice import (
         cli_admin,
         cli_alerts,
         cli_import,
         cli_jobs,
+        cli_questions,
         cli_retention,
         cli_review,
         cli_sms,
@@ -534,6 +535,7 @@ def _register_filters() -> None:
     cli_alerts.register(main)
     cli_sms.register(main)
     cli_jobs.register(main)
+    cli_questions.register(main)
 
 
 _register_filters()
