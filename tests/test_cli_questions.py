@@ -160,3 +160,29 @@ def test_a_file_not_in_utf8_is_refused(cli, tmp_path):  # noqa: F811
     path.write_bytes("key: ailenwi\ntitle: Ail\u00e9nwi\n".encode("latin-1"))
     res = cli("questions", "import", str(path), ok=False)
     assert res.exit_code == 1 and "not text in UTF-8" in res.output
+
+
+def test_a_rolling_round_of_local_questions_opens_from_the_shell(cli, tmp_path):  # noqa: F811
+    cli("init")
+    cli("questions", "import", write(tmp_path, BANK), "--kind", "consultation")
+    out = cli(
+        "round", "open", "--title", "Feedback", "--priorities", "renaming", "--rolling", "--json"
+    ).output
+    info = json.loads(out.splitlines()[-1])
+    assert info["rolling"] is True and info["closes_on"] is None
+    assert info["priorities"] == ["renaming"]
+    assert "no closing date" in out
+    assert f"{info['code']}  open   rolling" in cli("round", "list").output
+    res = cli(
+        "round",
+        "open",
+        "--title",
+        "X",
+        "--priorities",
+        "renaming",
+        "--rolling",
+        "--closes",
+        "2099-01-01",
+        ok=False,
+    )
+    assert res.exit_code == 1 and "a rolling round has no closing date" in res.output

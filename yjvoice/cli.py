@@ -42,6 +42,7 @@ def _round_info(rt: Runtime, rnd) -> dict:
         "title": rnd.title,
         "status": rnd.status,
         "closes_on": rnd.closes_on.isoformat() if rnd.closes_on else None,
+        "rolling": bool(rnd.rolling),
         "priorities": list(rnd.priorities),
         "audiences": list(rnd.audiences),
         "languages": list(rnd.languages),
@@ -113,6 +114,12 @@ def round_() -> None:
     "'cy,en' offers Welsh first.",
 )
 @click.option("--closes", "closes", help="Closing date, YYYY-MM-DD (optional).")
+@click.option(
+    "--rolling",
+    is_flag=True,
+    help="Open all year with no closing date (end-of-intervention feedback); the round "
+    "page shows its results by month.",
+)
 @click.option("--draft", is_flag=True, help="Create it as a draft, not taking answers yet.")
 @click.option("--json", "as_json", is_flag=True, help="End with one JSON line about the round.")
 def round_open(
@@ -121,10 +128,14 @@ def round_open(
     audiences: str,
     languages: str,
     closes: str | None,
+    rolling: bool,
     draft: bool,
     as_json: bool,
 ) -> None:
-    """Open a round and print the web link and Telegram deep link to hand out."""
+    """Open a round and print the web link and Telegram deep link to hand out.
+
+    Priorities may be national priorities or the service's own (``yjvoice questions list``).
+    """
     rt = _runtime()
     prios = list(rt.catalogue.priority_keys) if priorities.strip() == "all" else _csv(priorities)
     try:
@@ -143,11 +154,14 @@ def round_open(
                 closes_on=closes_on,
                 status="draft" if draft else "open",
                 languages=_csv(languages),
+                rolling=rolling,
             )
             info = _round_info(rt, rnd)
     except store.RoundInvalid as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"Round {info['code']} is {info['status']}: {info['title']}")
+    if info["rolling"]:
+        click.echo("  Rolling:       no closing date; results by month on the round's page")
     click.echo(f"  Web link:      {info['web_url']}")
     click.echo(
         f"  Telegram:      send the bot  {info['telegram_start']}"
@@ -202,6 +216,7 @@ def round_list(as_json: bool) -> None:
         click.echo("No rounds yet. Open one with: yjvoice round open --title ... --priorities all")
     for i in infos:
         closes = f" closes {i['closes_on']}" if i["closes_on"] else ""
+        closes = " rolling" if i["rolling"] else closes
         click.echo(
             f"{i['code']}  {i['status']:<6}{closes}  {i['title']}  "
             f"({len(i['priorities'])} priorities; {','.join(i['audiences'])}; "

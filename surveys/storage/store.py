@@ -66,11 +66,14 @@ def open_round(
     closes_on: date | None = None,
     status: str = "open",
     languages: Iterable[str] = (ENGLISH,),
+    rolling: bool = False,
 ) -> Round:
     """Create a round taking answers now (or a draft) and return it.
 
     ``languages`` are the languages it is offered in, in the order the service shows them
     (``("cy", "en")``: Welsh first); every question asked must have wording in each.
+    ``rolling``: open all year with no closing date (end-of-intervention feedback); its
+    results are read by month.
     """
     title = " ".join((title or "").split())
     if not title or len(title) > 200:
@@ -90,6 +93,8 @@ def open_round(
             f"choose from {', '.join(AUDIENCES)}"
         )
     langs = check_languages(catalogue, languages, prios, auds)
+    if rolling and closes_on is not None:
+        raise RoundInvalid("a rolling round has no closing date: leave the date out")
     if closes_on is not None and closes_on < date.today():
         raise RoundInvalid("the closing date is in the past")
     if status not in ("draft", "open"):
@@ -106,6 +111,7 @@ def open_round(
         audiences=auds,
         languages=langs,
         opened_at=utcnow() if status == "open" else None,
+        rolling=bool(rolling),
     )
     session.add(rnd)
     session.flush()

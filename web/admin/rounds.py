@@ -16,7 +16,7 @@ from wtforms import DateField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from surveys.core.vocabulary import AUDIENCES, CHANNEL_LABELS
-from surveys.services import dashboard, invites
+from surveys.services import dashboard, invites, monthly
 from surveys.storage import store
 from surveys.storage.models import Round
 from web import db, runtime
@@ -72,6 +72,7 @@ def round_new():
         request.form.getlist("audiences") if request.method == "POST" else list(AUDIENCES)
     )
     chosen_languages = request.form.get("languages", "en") if request.method == "POST" else "en"
+    rolling = request.method == "POST" and bool(request.form.get("rolling"))
     error, status = None, 200
     if form.validate_on_submit():
         known = {b.key for b in banks}
@@ -89,6 +90,7 @@ def round_new():
                     closes_on=form.closes_on.data,
                     status=form.status.data or "draft",
                     languages=chosen_languages[:20].split(","),
+                    rolling=rolling,
                 )
         except store.RoundInvalid as exc:
             error, status = _friendly(str(exc)), 400
@@ -118,6 +120,7 @@ def round_new():
         start_choices=START_CHOICES,
         language_choices=LANGUAGE_CHOICES,
         chosen_languages=chosen_languages,
+        rolling=rolling,
     ), status
 
 
@@ -209,6 +212,7 @@ def round_page(code: str):
         audience_names=invites.AUDIENCE_NAMES,
         channel_names=CHANNEL_LABELS,
         dash=_who(rnd),
+        months=monthly.by_month(db(), rnd) if rnd.rolling else None,
         areas=_areas(rnd.code),
         can_manage=current_user.role == LEAD,
     )
