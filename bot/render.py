@@ -111,16 +111,17 @@ async def deliver(bot: Bot, outgoing: Sequence[Outgoing], *, update_id: int | No
         if o.chat_id is not None and o.chat_id in blocked:
             continue
         try:
-            if o.method == "send":
+            if o.method == "send" and o.chat_id is not None:
                 await bot.send_message(o.chat_id, o.text, reply_markup=markup(o.keyboard))
-            elif o.method == "answer":
+            elif o.method == "answer" and o.callback_query_id is not None:
                 await bot.answer_callback_query(o.callback_query_id)
             elif o.method == "edit_text":
                 await bot.edit_message_text(o.text, chat_id=o.chat_id, message_id=o.message_id)
             elif o.method == "clear_buttons":
                 await bot.edit_message_reply_markup(chat_id=o.chat_id, message_id=o.message_id)
             else:
-                raise ValueError(f"unknown outgoing method {o.method!r}")
+                # A send without a chat or an answer without a query is a bug upstream.
+                raise ValueError(f"unknown or incomplete outgoing call {o.method!r}")
             done += 1
         except Forbidden:
             # The person blocked the bot: nothing more can reach this chat.

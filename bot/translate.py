@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from typing import TypedDict
 
 from telegram import CallbackQuery, Message, Update
 
@@ -160,16 +161,25 @@ def language_hint(code: str | None) -> str | None:
     return primary if primary in LANGUAGES else None
 
 
+class _Sender(TypedDict):
+    """What every ``Incoming`` read from a message carries besides its kind."""
+
+    chat_id: int
+    chat_key: str
+    origin: str
+    hint: str | None
+
+
 def _from_message(update_id: int, msg: Message, secret: str, *, edited: bool) -> Incoming:
     user = msg.from_user
     if msg.chat.type != "private" or user is None or user.is_bot:
         return Incoming(update_id, "ignore")
-    base = dict(
-        chat_id=msg.chat.id,
-        chat_key=chat_key(secret, user.id),
-        origin=f"m{msg.message_id}",
-        hint=language_hint(user.language_code),
-    )
+    base: _Sender = {
+        "chat_id": msg.chat.id,
+        "chat_key": chat_key(secret, user.id),
+        "origin": f"m{msg.message_id}",
+        "hint": language_hint(user.language_code),
+    }
     if edited or msg.text is None:
         # Stickers, photos, voice notes, documents, locations... and edits of earlier
         # messages: nothing we can read as an answer. Ask for typed words instead.

@@ -187,8 +187,9 @@ class _Delivery:
             return True
         if not store.is_open(rnd):
             if self.claim():
-                closed = conversation.problem_replies(conversation.CLOSED, None, self.inc.lang)
-                self.say(*render.texts(closed, None, self.inc.lang or ENGLISH))
+                lang = self.inc.lang or ENGLISH
+                closed = conversation.problem_replies(conversation.CLOSED, None, lang)
+                self.say(*render.texts(closed, None, lang))
             return True
         turn = conversation.join(
             self.session,
@@ -216,10 +217,10 @@ class _Delivery:
             self.apply(resp, engine.Inbound(command=self.inc.command))
             return
         state = engine.State.from_dict(resp.state)
-        idle = timedelta(hours=self.rt.settings.sms.session_hours)
+        session_gap = timedelta(hours=self.rt.settings.sms.session_hours)
         if (
             last_seen is not None
-            and self.now - last_seen > idle
+            and self.now - last_seen > session_gap
             and state.stage != "done"
             and not state.paused
         ):

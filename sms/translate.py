@@ -15,6 +15,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
+from typing import TypedDict
 
 from surveys.core import engine
 from surveys.core.vocabulary import SMS
@@ -117,10 +118,24 @@ def _audience(raw: str | None) -> str | None:
     return None
 
 
+class _Received(TypedDict):
+    """What every reading of a text carries (``Incoming``'s first fields)."""
+
+    provider: str
+    message_id: str
+    number: str
+    text: str
+
+
 def read(provider: str, message_id: str, number: str, body: str) -> Incoming:
     """Read one received text (the number already in E.164)."""
     text = engine.clean_text(body[:MAX_TEXT])
-    base = {"provider": provider, "message_id": message_id, "number": number, "text": text}
+    base: _Received = {
+        "provider": provider,
+        "message_id": message_id,
+        "number": number,
+        "text": text,
+    }
     folded = word(text)
     if folded in OPT_OUT:
         return Incoming(kind="opt_out", **base)
