@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict
 
 DEFAULT_TELEGRAM_API_URL = "https://api.telegram.org/bot"
 DEFAULT_SECOND_HELPLINE = "Meic 080880 23456"
@@ -120,6 +121,52 @@ class Settings:
         return f"https://t.me/{self.telegram_bot_username}?start={code}"
 
 
+class _AlertSettings(TypedDict):
+    """``Settings`` fields for safeguarding alerts, read by ``_alert_settings``."""
+
+    smtp_host: str | None
+    smtp_port: int
+    smtp_username: str | None
+    smtp_password: str | None
+    smtp_from: str | None
+    smtp_starttls: bool
+    smtp_timeout: float
+    safeguarding_alert_emails: tuple[str, ...]
+    safeguarding_deputy_emails: tuple[str, ...]
+    safeguarding_escalate_minutes: float
+    telegram_staff_chat_id: str | None
+
+
+class _JobsSettings(TypedDict):
+    """``Settings`` fields for background jobs, read by ``_jobs_settings``."""
+
+    jobs_url: str | None
+    jobs_lease_seconds: float
+    jobs_sweep_seconds: float
+    jobs_workers: int
+
+
+class _HelplineSettings(TypedDict):
+    """``Settings`` fields for the second helpline, read by ``_helpline_settings``."""
+
+    second_helpline: str | None
+    second_helpline_languages: tuple[str, ...]
+
+
+class _HardeningSettings(TypedDict):
+    """``Settings`` fields for production hardening, read by ``_hardening_settings``."""
+
+    trusted_proxies: int
+    ratelimit_storage_uri: str
+    ratelimit_key_prefix: str
+    form_start_limit: str
+    form_answer_limit: str
+    form_respondent_limit: str
+    database_connect_timeout: float
+    database_statement_timeout: float
+    database_pool_timeout: float
+
+
 def _secret_key(env: Mapping[str, str], instance: Path, production: bool) -> str:
     key = env.get("SECRET_KEY", "").strip()
     if key:
@@ -195,7 +242,7 @@ def _number(env: Mapping[str, str], name: str, default: float, minimum: float) -
     return value
 
 
-def _alert_settings(env: Mapping[str, str]) -> dict:
+def _alert_settings(env: Mapping[str, str]) -> _AlertSettings:
     """Read the safeguarding alert settings (SMTP, staff chat, deputies, escalation)."""
     starttls = (env.get("SMTP_STARTTLS") or "true").strip().lower()
     if starttls not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
@@ -268,7 +315,7 @@ def _sms_settings(env: Mapping[str, str]) -> SmsSettings:
     )
 
 
-def _jobs_settings(env: Mapping[str, str]) -> dict:
+def _jobs_settings(env: Mapping[str, str]) -> _JobsSettings:
     url = (env.get("JOBS_URL") or "").strip() or None
     if url and not url.startswith(("sqlite:", "redis:", "rediss:", "postgres")):
         raise ConfigError(
@@ -319,7 +366,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     )
 
 
-def _helpline_settings(env: Mapping[str, str]) -> dict[str, object]:
+def _helpline_settings(env: Mapping[str, str]) -> _HelplineSettings:
     line = env.get("SECOND_HELPLINE")
     line = DEFAULT_SECOND_HELPLINE if line is None else " ".join(line.split())[:80]
     langs = env.get("SECOND_HELPLINE_LANGUAGES")
@@ -346,7 +393,7 @@ def _limit(env: Mapping[str, str], name: str, default: str) -> str:
     return raw
 
 
-def _hardening_settings(env: Mapping[str, str]) -> dict:
+def _hardening_settings(env: Mapping[str, str]) -> _HardeningSettings:
     """Read the proxy, rate-limit and database-timeout settings."""
     hops = (env.get("TRUSTED_PROXIES") or "0").strip()
     if not hops.isdigit():
