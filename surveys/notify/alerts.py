@@ -39,6 +39,7 @@ from surveys import jobs
 from surveys.config import Settings, load_settings
 from surveys.core.vocabulary import OPEN_CASE_STATUSES
 from surveys.services import audit, safeguarding
+from surveys.storage.db import rows_changed
 from surveys.storage.models import AlertMessage, Answer, Round, SafeguardingCase, User, utcnow
 
 log = logging.getLogger("yjvoice.alerts")
@@ -430,7 +431,8 @@ class Counts:
 
 def _claim(session: Session, msg_id: int, now: datetime, lease: timedelta) -> bool:
     """Take a due message for this worker (a lease), so two workers never both send it."""
-    result = session.execute(
+    claimed = rows_changed(
+        session,
         update(AlertMessage)
         .where(
             AlertMessage.id == msg_id,
@@ -438,9 +440,9 @@ def _claim(session: Session, msg_id: int, now: datetime, lease: timedelta) -> bo
             AlertMessage.next_attempt_at <= now,
         )
         .values(next_attempt_at=now + lease)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
     )
-    return result.rowcount == 1
+    return claimed == 1
 
 
 def _case_status(session: Session, case_id: int) -> str | None:
@@ -541,6 +543,8 @@ def _recently_sent(
     words = _answer_words(session, {r.answer_id for r in rows})
     out: dict[tuple[str, str, str, int], list[tuple[datetime, frozenset[str]]]] = {}
     for kind, channel, recipient, round_id, sent_at, answer_id in rows:
+        if sent_at is None:  # never: the query asks for sent_at > a time (the type allows it)
+            continue
         out.setdefault((kind, channel, recipient, round_id), []).append(
             (sent_at, words.get(answer_id, frozenset()))
         )
@@ -794,7 +798,8 @@ def escalate_due(
         )
     for case_id in ids:
         with session_factory.begin() as session:
-            claimed = session.execute(
+            claimed = rows_changed(
+                session,
                 update(SafeguardingCase)
                 .where(
                     SafeguardingCase.id == case_id,
@@ -802,8 +807,8 @@ def escalate_due(
                     SafeguardingCase.escalated_at.is_(None),
                 )
                 .values(escalated_at=now)
-                .execution_options(synchronize_session=False)
-            ).rowcount
+                .execution_options(synchronize_session=False),
+            )
             if claimed != 1:
                 continue  # acknowledged, or another worker escalated it
             disabled = _disabled_emails(session)

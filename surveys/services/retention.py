@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from surveys.services import audit
+from surveys.storage.db import rows_changed
 from surveys.storage.models import Answer, Round, SafeguardingCase, utcnow
 
 log = logging.getLogger("yjvoice.retention")
@@ -65,18 +66,20 @@ def purge(
     round_ids = list(session.scalars(due))
     if not round_ids:
         return PurgeCounts()
-    answers = session.execute(
+    answers = rows_changed(
+        session,
         update(Answer)
         .where(Answer.round_id.in_(round_ids), Answer.purged_at.is_(None))
         .values(text="", purged_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    contacts = session.execute(
+        .execution_options(synchronize_session=False),
+    )
+    contacts = rows_changed(
+        session,
         update(SafeguardingCase)
         .where(SafeguardingCase.round_id.in_(round_ids), SafeguardingCase.contact.is_not(None))
         .values(contact=None)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+        .execution_options(synchronize_session=False),
+    )
     counts = PurgeCounts(answers=answers or 0, contacts=contacts or 0, rounds=len(round_ids))
     if counts.answers or counts.contacts:
         audit.record(

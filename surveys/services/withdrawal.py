@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 from surveys.core.vocabulary import OPEN_CASE_STATUSES
 from surveys.services import audit
 from surveys.storage import store
+from surveys.storage.db import rows_changed
 from surveys.storage.models import (
     Answer,
     ChatLink,
@@ -122,9 +123,9 @@ def _erase(session: Session, resp: Respondent, voter_keys: tuple[str, ...]) -> W
     votes = 0
     if voter_keys:
         votes = (
-            session.execute(
-                delete(ProposalVote).where(ProposalVote.voter_key.in_(voter_keys))
-            ).rowcount
+            rows_changed(
+                session, delete(ProposalVote).where(ProposalVote.voter_key.in_(voter_keys))
+            )
             or 0
         )
     session.execute(delete(Proposal).where(Proposal.id.in_(own.scalar_subquery())))
@@ -209,9 +210,10 @@ def delete_chat(session: Session, chat_key: str, *, channel: str = "telegram") -
         for key, value in _erase(session, resp, ()).as_dict().items():
             totals[key] += value
     leftover = (
-        session.execute(
-            delete(ChatLink).where(ChatLink.channel == channel, ChatLink.chat_key == chat_key)
-        ).rowcount
+        rows_changed(
+            session,
+            delete(ChatLink).where(ChatLink.channel == channel, ChatLink.chat_key == chat_key),
+        )
         or 0
     )
     totals["chat_links"] += leftover

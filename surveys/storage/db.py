@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import psycopg
-from sqlalchemy import Engine, create_engine, event, inspect, make_url
+from sqlalchemy import CursorResult, Engine, Executable, create_engine, event, inspect, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -141,6 +141,12 @@ def make_reader(url: str) -> Engine | None:
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     """Return a session factory; callers own each session's lifetime."""
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def rows_changed(session: Session, statement: Executable) -> int:
+    """Run an UPDATE or DELETE in the session; return how many rows it matched."""
+    # Session.execute is typed as returning rows; an UPDATE or DELETE gives a CursorResult.
+    return cast("CursorResult[Any]", session.execute(statement)).rowcount
 
 
 def _alembic_config(engine: Engine) -> Any:

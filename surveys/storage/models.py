@@ -10,7 +10,7 @@ encrypted, and erased once sent.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -23,6 +23,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
     text,
@@ -59,6 +60,8 @@ class UTCDateTime(TypeDecorator[datetime]):
 class Base(DeclarativeBase):
     """Declarative base of every table; constraints get stable names for migrations."""
 
+    #: Every model maps one Table (SQLAlchemy's typing allows any FromClause).
+    __table__: ClassVar[Table]
     metadata = MetaData(
         naming_convention={
             "ix": "ix_%(column_0_label)s",

@@ -21,6 +21,7 @@ from surveys.services.review import spans as span_edits
 from surveys.services.review.errors import ReviewError
 from surveys.services.review.queue import hidden_count, visible_conditions
 from surveys.services.review.spans import active_spans, is_placeholder, span_dicts
+from surveys.storage.db import rows_changed
 from surveys.storage.models import Answer, Round, utcnow
 
 log = logging.getLogger("yjvoice.review")
@@ -275,10 +276,16 @@ def approve_unflagged(
     }
     if as_quotes:
         values["is_quote"] = True
-    result = session.execute(
-        update(Answer).where(*where).values(**values).execution_options(synchronize_session=False)
+    approved = (
+        rows_changed(
+            session,
+            update(Answer)
+            .where(*where)
+            .values(**values)
+            .execution_options(synchronize_session=False),
+        )
+        or 0
     )
-    approved = result.rowcount or 0  # type: ignore[attr-defined]
     quotes = approved if as_quotes else 0
     session.expire_all()
     hidden = hidden_count(session, rnd)
