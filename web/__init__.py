@@ -94,7 +94,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config["YJV_SETTINGS"] = settings
     app.extensions["yjvoice"] = Runtime(settings, bounded_statements=True)
     # Outermost first: the proxy's view of the client, then bodies read to their length.
-    app.wsgi_app = trust_proxies(WholeBodies(app.wsgi_app), settings.trusted_proxies)
+    # Flask's documented way to add WSGI middleware; mypy reads it as replacing a method
+    # with a callable of another type (it accepts only class instances there).
+    app.wsgi_app = trust_proxies(  # type: ignore[method-assign,assignment]
+        WholeBodies(app.wsgi_app), settings.trusted_proxies
+    )
     if settings.production and settings.ratelimit_storage_uri.startswith("memory://"):
         log.warning("RATELIMIT_STORAGE_URI is memory://: each server process counts alone")
     # Flagged answers (from the form or the Telegram webhook) queue safeguarding alerts.

@@ -13,12 +13,15 @@ is taken, so that no other request pays for a limit it does not have.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from flask import Flask, current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import parse_many
+
+if TYPE_CHECKING:
+    from flask.typing import RouteCallable
 
 log = logging.getLogger("yjvoice.web.limits")
 
@@ -54,7 +57,10 @@ def throttle(app: Flask, endpoint: str, limit: Any, **kwargs: Any) -> None:
     """Rate-limit one view by client address (sign-in, withdrawal codes)."""
     lim = limiter(app)
     app.extensions["yjv_limited"].add(endpoint)
-    app.view_functions[endpoint] = lim.limit(limit, **kwargs)(app.view_functions[endpoint])
+    view = app.view_functions[endpoint]
+    # The limiter's wrapper returns what the view returns; mypy cannot carry Flask's
+    # sync-or-async view type through its generic decorator, so say it here.
+    app.view_functions[endpoint] = cast("RouteCallable", lim.limit(limit, **kwargs)(view))
 
 
 def allow(scope: str, limit: str, key: str) -> bool:

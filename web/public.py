@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
+from typing import cast
 
 from flask import (
     Blueprint,
@@ -372,7 +373,8 @@ def _info(replies: tuple[engine.Reply, ...]) -> list[str]:
 
 
 def _notices() -> list[str]:
-    return list(get_flashed_messages(category_filter=["notice"]))
+    # Without categories Flask returns the messages alone (its type covers both forms).
+    return cast("list[str]", get_flashed_messages(category_filter=["notice"]))
 
 
 def _marker(stage: str, question_id: str | None) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import Any
 
 from flask import Response, render_template, request, url_for
 from flask_login import current_user
@@ -47,7 +48,9 @@ def audit_log():
     )
     more = len(events) > PAGE_SIZE
     events = list(events[:PAGE_SIZE])
-    args = {k: v for k, v in (("action", action), ("round", round_id)) if v is not None}
+    args: dict[str, Any] = {
+        k: v for k, v in (("action", action), ("round", round_id)) if v is not None
+    }
     next_url = url_for("admin.audit_log", before=events[-1].id, **args) if more else None
     actions = sorted(set(audit.ACTIONS) | set(db().scalars(select(AuditEvent.action).distinct())))
     return render_template(

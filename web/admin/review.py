@@ -9,6 +9,7 @@ the reviewer's filters kept in the URL.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from flask import abort, flash, render_template, request, url_for
 from flask_login import current_user
@@ -52,7 +53,8 @@ def _filters() -> review.QueueFilter:
 
 
 def _queue_url(rnd: Round, f: review.QueueFilter) -> str:
-    return url_for("admin.review_queue", code=rnd.code, **f.to_args())
+    args: dict[str, Any] = f.to_args()  # url_for's own keywords are not str: say Any
+    return url_for("admin.review_queue", code=rnd.code, **args)
 
 
 def _back(rnd: Round, f: review.QueueFilter) -> str:
@@ -65,7 +67,8 @@ def _back(rnd: Round, f: review.QueueFilter) -> str:
 
 
 def _answer_url(rnd: Round, answer_id: int, f: review.QueueFilter) -> str:
-    return url_for("admin.review_answer", code=rnd.code, answer_id=answer_id, **f.to_args())
+    args: dict[str, Any] = f.to_args()
+    return url_for("admin.review_answer", code=rnd.code, answer_id=answer_id, **args)
 
 
 def _answer_or_404(rnd: Round, answer_id: int) -> Answer:

@@ -231,7 +231,7 @@ def own_password():
     form = OwnPasswordForm()
     error, status = None, 200
     if form.validate_on_submit():
-        user = db().get(User, current_user.user_id)
+        user = db().get_one(User, current_user.user_id)  # signed in: the row exists
         try:
             if form.new.data != form.confirm.data:
                 raise accounts.AccountError("the two new passwords are not the same")
