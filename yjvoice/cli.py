@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 
@@ -26,6 +26,9 @@ from surveys.storage import store
 from yjvoice.context import actor as cli_actor
 from yjvoice.context import require_schema as _require_schema
 from yjvoice.context import runtime as _runtime
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 log = logging.getLogger("yjvoice")
 DEMO_TITLE = "Demo: have your say on the youth justice plan"
@@ -458,12 +461,11 @@ def chat(code: str, audience: str | None) -> None:
             click.echo()
             break
         inbound = engine.Inbound(text=line)
-        turn = conversation.run(
-            rt.transaction,
-            lambda s, i=inbound: conversation.apply(
-                s, rt.context, rid, i, key=f"{CONSOLE}:{uuid.uuid4()}"
-            ),
-        )
+
+        def work(session: Session, i: engine.Inbound = inbound) -> conversation.Turn:
+            return conversation.apply(session, rt.context, rid, i, key=f"{CONSOLE}:{uuid.uuid4()}")
+
+        turn = conversation.run(rt.transaction, work)
         _print_replies(turn.replies)
         if turn.problem or turn.completed or engine.command_of(inbound) == "stop":
             break

@@ -135,7 +135,8 @@ class Quote(NamedTuple):
     """
 
     text: str
-    count: int = 1
+    # People who gave these words. It hides tuple.count, which nothing here calls.
+    count: int = 1  # type: ignore[assignment]
     translation: str = ""
 
 

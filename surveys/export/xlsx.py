@@ -21,6 +21,7 @@ from surveys.export.docx import ACTION_COLUMNS, section_heading
 from surveys.export.plan import (
     Plan,
     Section,
+    VoiceBox,
     method_lines,
     printable,
     who_took_part,
@@ -128,6 +129,10 @@ def _section_sheet(sheet: _Sheet, section: Section) -> None:
     )
 
 
+def _n_text(box: VoiceBox | None) -> str:
+    return box.n_text if box else "0"
+
+
 def _summary_sheet(sheet: _Sheet, plan: Plan) -> None:
     sheet.widths([48, 18, 18, 12, 12, 12])
     sheet.title("Voice of children and families")
@@ -139,8 +144,8 @@ def _summary_sheet(sheet: _Sheet, plan: Plan) -> None:
         [
             [
                 section_heading(s),
-                s.box("child").n_text if s.box("child") else "0",
-                s.box("parent").n_text if s.box("parent") else "0",
+                _n_text(s.box("child")),
+                _n_text(s.box("parent")),
                 s.quote_count,
                 len(s.ratings),
                 len(s.actions),
@@ -166,7 +171,7 @@ def _summary_sheet(sheet: _Sheet, plan: Plan) -> None:
 def build_workbook(plan: Plan) -> Workbook:
     """Return the plan as an openpyxl workbook."""
     wb = Workbook()
-    summary = wb.active
+    summary = wb.worksheets[0]  # a new workbook's one (active) sheet
     summary.title = "Summary"
     _summary_sheet(_Sheet(summary), plan)
     for section in plan.sections:

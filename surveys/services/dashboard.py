@@ -157,18 +157,18 @@ def load_facts(session: Session, rnd: Round, parts: Sequence[str] = PARTS) -> Fa
     if "people" in parts:
         # COUNT(DISTINCT) sorts whatever the grouping, so group by the priority as filed:
         # adding up per-column groups would count a person twice across an override.
-        prio = func.coalesce(Answer.priority_override, Answer.priority)
+        filed = func.coalesce(Answer.priority_override, Answer.priority)
         who: Any = Answer.respondent_id
         if session.get_bind().dialect.name == "postgresql":
             # Sorting 64-bit hashes is far cheaper than sorting 32-character ids; with a
             # few hundred thousand people a collision is about a one-in-a-billion chance.
             who = func.hashtextextended(Answer.respondent_id, 0)
-        for key, aud, n in session.execute(
-            select(prio, Answer.audience, func.count(distinct(who)))
+        for filed_as, audience, n in session.execute(
+            select(filed, Answer.audience, func.count(distinct(who)))
             .where(*live)
-            .group_by(prio, Answer.audience)
+            .group_by(filed, Answer.audience)
         ):
-            people[(key, aud)] += n
+            people[(filed_as, audience)] += n
     respondents: Counter[tuple[str | None, str, bool]] = Counter()
     if "respondents" in parts:
         rcols = (Respondent.audience, Respondent.channel, Respondent.completed_at.is_(None))
@@ -467,8 +467,8 @@ def chart_spec(dash: Dashboard, name: str) -> tuple[Any, ...]:
         return ("time", tuple((d.isoformat(), n) for d, n in fill_days(dash.per_day)))
     if name == "sentiment":
         t = dash.sentiment
-        labels = tuple(t.cell_text(i, 0) for i in range(len(t.rows)))
-        return ("sentiment", t.rows, t.cells, t.row_totals or (), labels)
+        texts = tuple(t.cell_text(i, 0) for i in range(len(t.rows)))
+        return ("sentiment", t.rows, t.cells, t.row_totals or (), texts)
     raise KeyError(name)
 
 

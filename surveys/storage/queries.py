@@ -123,7 +123,7 @@ def _day(value: object) -> date | None:
         return None
     if isinstance(value, str):
         return date.fromisoformat(value[:10])
-    return value.date() if hasattr(value, "date") else None  # type: ignore[union-attr]
+    return value.date() if hasattr(value, "date") else None
 
 
 def round_info(session: Session, rnd: Round) -> RoundInfo:

@@ -279,7 +279,7 @@ def queue(
         if after is not None:
             where.append(Answer.id > after)
         stmt = stmt.where(*where).order_by(Answer.id)
-    rows = session.execute(stmt.limit(page_size + 1)).all()
+    rows = list(session.execute(stmt.limit(page_size + 1)).all())
     more = len(rows) > page_size
     rows = rows[:page_size]
     if before is not None:
