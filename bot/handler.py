@@ -28,10 +28,10 @@ from telegram import Update
 
 from bot import render, withdraw
 from bot.render import Outgoing
-from bot.translate import CHANNEL, Button, Incoming, translate
+from bot.translate import CHANNEL, NEWS_CALLBACK, Button, Incoming, translate
 from surveys.core import engine
 from surveys.runtime import Runtime
-from surveys.services import conversation
+from surveys.services import conversation, followups
 from surveys.storage import store
 from surveys.storage.models import Respondent
 
@@ -140,6 +140,48 @@ def _withdrawal(session: Session, rt: Runtime, inc: Incoming) -> Applied:
     return Applied(conversation.Turn(replies))
 
 
+def _news(session: Session, rt: Runtime, inc: Incoming) -> Applied:
+    """``/news`` or its button after the last question: keep the chat to send the round's
+    "You said, we did" page when it goes up (``surveys.services.followups``)."""
+    resp = store.linked_respondent(session, CHANNEL, inc.chat_key or "")
+    lang = resp.language if resp is not None else inc.hint or "en"
+    if resp is None:
+        gone = conversation.problem_replies(conversation.GONE, lang=lang)
+        return Applied(conversation.Turn(gone))
+    if engine.State.from_dict(resp.state).stage != "done":
+        words = rt.texts.get("news_not_finished", resp.audience, lang)
+        current = conversation.current_replies(resp.round, resp, rt.context)
+        return Applied(conversation.Turn((engine.Reply("info", words), *current), resp.id))
+    if not store.claim(session, inc.key, resp.id):
+        return Applied(conversation.Turn((), resp.id, duplicate=True))
+    followups.ask(
+        session,
+        rt.settings.secret_key,
+        resp.round,
+        channel=CHANNEL,
+        address=str(inc.chat_id),
+        audience=resp.audience,
+        language=lang,
+    )
+    words = rt.texts.get("news_yes", resp.audience, lang)
+    return Applied(conversation.Turn((engine.Reply("info", words),), resp.id), accepted=True)
+
+
+def _offer_news(
+    rt: Runtime, session: Session, inc: Incoming, turn: conversation.Turn
+) -> list[Outgoing]:
+    """After the thank-you, offer to tell them what changed (a button and /news)."""
+    if not turn.completed or turn.respondent_id is None:
+        return []
+    resp = session.get(Respondent, turn.respondent_id)
+    if resp is None:
+        return []
+    lang, aud = resp.language or "en", resp.audience
+    button = ((rt.texts.get("tg_news_button", aud, lang), NEWS_CALLBACK),)
+    text = rt.texts.get("tg_news_offer", aud, lang)
+    return [Outgoing("send", inc.chat_id, text, (button,))]
+
+
 def handle_update(
     rt: Runtime, update: Update, *, on_locked: Callable[[], None] | None = None
 ) -> list[Outgoing]:
@@ -161,12 +203,17 @@ def handle_update(
         inc.button is not None and inc.button.stage == withdraw.STAGE
     ):
         step = _withdrawal
+    if inc.kind == "news" or (inc.button is not None and inc.button.stage == "news"):
+        step = _news
     accepted = False
+    offer: list[Outgoing] = []
 
     def work(session: Session) -> conversation.Turn:
-        nonlocal accepted
+        nonlocal accepted, offer
         applied = step(session, rt, inc)
         accepted = applied.accepted
+        if not applied.turn.duplicate:
+            offer = _offer_news(rt, session, inc, applied.turn)
         if on_locked is not None:
             on_locked()
         return applied.turn
@@ -187,4 +234,5 @@ def handle_update(
             edit = Outgoing("clear_buttons", inc.chat_id, message_id=inc.message_id)
         out.append(edit)
     out.extend(render.messages(inc.chat_id, turn.replies))
+    out.extend(offer)
     return out

@@ -30,6 +30,9 @@ from surveys.storage import store
 CHANNEL = "telegram"
 CALLBACK_LIMIT = 64  # bytes, Telegram's limit for callback_data
 COMMANDS = ("help", "skip", "back", "stop")
+#: "Tell me what changed" ("You said, we did"), after the last question; and its button.
+NEWS_COMMANDS = ("news", "newyddion")
+NEWS_CALLBACK = "n:yes"
 #: Commands that switch the conversation's language (also typed "Cymraeg" / "English").
 LANGUAGE_COMMANDS = {"cymraeg": "cy", "welsh": "cy", "english": "en", "saesneg": "en"}
 _CALLBACK = re.compile(
@@ -43,7 +46,7 @@ _PAYLOAD_SPLIT = re.compile(r"[-_]")
 class Button:
     """A pressed button: the stage it was shown at and the option it names."""
 
-    stage: str  # language | audience | consent | question | unknown
+    stage: str  # language | audience | consent | question | news | unknown
     option: str | None = None  # an option key, or "#<index>" for a long key
     question: str | None = None  # question token, for the question stage
 
@@ -59,7 +62,7 @@ class Incoming:
     """One update, translated: who it is from (pseudonymously) and what it says."""
 
     update_id: int
-    kind: str  # join | resume | input | ignore
+    kind: str  # join | resume | input | news | withdraw | delete | ignore
     chat_id: int | None = None
     chat_key: str | None = None
     code: str | None = None  # join: the round's invite code
@@ -123,6 +126,8 @@ def parse_callback(data: str | None) -> Button:
     """Return the button that callback data names (stage "unknown" when it is not ours)."""
     if withdraw.is_callback(data):
         return Button(withdraw.STAGE, data)
+    if data == NEWS_CALLBACK:
+        return Button("news", "yes")
     m = _CALLBACK.match(data or "")
     if m is None:
         return Button("unknown")
@@ -195,6 +200,8 @@ def _from_message(update_id: int, msg: Message, secret: str, *, edited: bool) ->
         return Incoming(update_id, "join", code=code, audience=audience, **base)
     if name in ("withdraw", "delete"):  # code: the withdrawal code typed after /withdraw
         return Incoming(update_id, name, code=arg if name == "withdraw" else None, **base)
+    if name in NEWS_COMMANDS:
+        return Incoming(update_id, "news", **base)
     if name in LANGUAGE_COMMANDS:
         inbound = engine.Inbound(language=LANGUAGE_COMMANDS[name])
         return Incoming(update_id, "input", inbound=inbound, **base)

@@ -7,7 +7,8 @@ delivery key. A re-delivered text finds its key claimed and gets nothing: nothin
 nothing sent. Only after the commit are the texts handed back to be sent.
 
 What is SMS-only here: STOP, START and HELP outside a conversation, the withdrawal code
-by text, a code that starts a round, the "welcome back" after a long silence, reading a
+by text, NEWS at the end (to be texted the round's "You said, we did" page), a code that
+starts a round, the "welcome back" after a long silence, reading a
 choice from a number or a misspelling, and skipping a question after one unreadable re-ask.
 """
 
@@ -27,7 +28,7 @@ from sms.translate import CHANNEL, Incoming, audience_choice, chat_key, choice_f
 from surveys.core import engine
 from surveys.core.vocabulary import ENGLISH
 from surveys.runtime import Runtime
-from surveys.services import conversation, texting, withdrawal
+from surveys.services import conversation, followups, texting, withdrawal
 from surveys.storage import store
 from surveys.storage.models import Respondent, utcnow
 
@@ -115,7 +116,7 @@ class _Delivery:
             self.opt_in(row)
         elif kind == "withdraw":
             self.withdraw()
-        elif kind == "join" and self.join():
+        elif (kind == "news" and self.news()) or (kind == "join" and self.join()):
             pass
         else:
             self.converse(row, last_seen)
@@ -149,6 +150,30 @@ class _Delivery:
             self.apply(resp, engine.Inbound(command="start"), prefix=back)
         elif self.claim():
             self.say(self.t("sms_opted_in_idle"))
+
+    def news(self) -> bool:
+        """NEWS after the last question: keep the number to text the round's "You said, we did".
+
+        False when it is not a request here (mid-question: then it is read as an answer).
+        """
+        resp = self.linked()
+        if resp is None:
+            return False
+        state = engine.State.from_dict(resp.state)
+        if state.stage != "done":
+            return False
+        if self.claim(resp.id):
+            followups.ask(
+                self.session,
+                self.rt.settings.secret_key,
+                resp.round,
+                channel=CHANNEL,
+                address=self.inc.number,
+                audience=resp.audience,
+                language=resp.language,
+            )
+            self.say(self.t("news_yes", resp.audience, resp.language))
+        return True
 
     def withdraw(self) -> None:
         if not self.claim():

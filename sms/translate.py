@@ -5,7 +5,8 @@ module for storage is ``keyed_hash(secret, "sms", E.164 number)``.
 
 Keywords count in any case, alone in the text (punctuation around them ignored): STOP and
 the other opt-out words every UK network and Twilio know, START to opt back in, HELP, SKIP
-and BACK. ``WITHDRAW <code>`` asks to take answers back; ``DELETE <code>`` confirms.
+and BACK; NEWS (NEWYDDION) asks to be told what changed. ``WITHDRAW <code>`` asks to take
+answers back; ``DELETE <code>`` confirms.
 Choices are read from their number ("2"), their words ("good") or a close misspelling
 ("goood"); ``choice_for`` does that against the options of the question being asked.
 """
@@ -26,6 +27,8 @@ CHANNEL = SMS
 OPT_OUT = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "optout"})
 OPT_IN = frozenset({"start", "unstop"})
 KEYWORDS = {"help": "help", "info": "help", "skip": "skip", "back": "back"}
+#: "Tell me what changed" at the end of a conversation ("You said, we did").
+NEWS = frozenset({"news", "newyddion"})
 #: The longest text read; longer ones are cut (a free-text answer is limited far below it).
 MAX_TEXT = 5_000
 _EDGES = re.compile(r"^[\s\W_]+|[\s\W_]+$")
@@ -51,7 +54,7 @@ class Incoming:
     message_id: str
     number: str  # E.164; used to reply, never stored
     text: str
-    kind: str  # opt_out | opt_in | help | command | withdraw | join | input
+    kind: str  # opt_out | opt_in | help | command | news | withdraw | join | input
     command: str | None = None  # help | skip | back, for kind "command" / "help"
     code: str | None = None  # join: the round's code; withdraw: the withdrawal code
     audience: str | None = None  # join: an audience named after the code
@@ -141,6 +144,8 @@ def read(provider: str, message_id: str, number: str, body: str) -> Incoming:
         return Incoming(kind="opt_out", **base)
     if folded in OPT_IN:
         return Incoming(kind="opt_in", **base)
+    if folded in NEWS:
+        return Incoming(kind="news", **base)
     if folded in KEYWORDS:
         cmd = KEYWORDS[folded]
         return Incoming(kind="help" if cmd == "help" else "command", command=cmd, **base)

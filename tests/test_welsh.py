@@ -27,7 +27,9 @@ MAX_MEAN_LETTERS = 5.5
 MIN_WORDS_FOR_MEAN = 5
 FIXED_TERMS = ("gwasanaeth cyfiawnder ieuenctid",)
 FORMAT = {"title": "Arolwg", "code": "ABCD-EFGH", "limit": "2,000", "length": "3,000"}
-FORMAT.update(phone="01234 567890", helpline="Meic 080880 23456", minutes="5")
+FORMAT.update(
+    phone="01234 567890", helpline="Meic 080880 23456", minutes="5", url="https://x.org/r/A/changed"
+)
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 
 

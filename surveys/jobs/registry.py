@@ -24,7 +24,9 @@ from typing import Any
 MODULES: list[str] = [
     "surveys.notify.alerts",
     "surveys.services.themes",
+    "surveys.notify.sms",
     "sms.jobs",
+    "bot.jobs",
 ]
 
 

@@ -24,16 +24,22 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from surveys import jobs
 from surveys.config import SmsSettings
+from surveys.core import engine
+from surveys.core.vocabulary import SMS
+from surveys.services import followups
 from surveys.services.texting import (
+    REMINDER,
     REPLY,
     Outgoing,
     is_suppressed,
+    number_hash,
     number_row,
     quiet_until,
     save_number,
 )
-from surveys.storage.models import SmsOutbox, utcnow
+from surveys.storage.models import Round, SmsOutbox, utcnow
 
 log = logging.getLogger("yjvoice.sms")
 PENDING, SENT, FAILED, CANCELLED = "pending", "sent", "failed", "cancelled"
@@ -86,7 +92,8 @@ def _backoff(attempts: int) -> timedelta:
     return min(BACKOFF_MAX, BACKOFF_FIRST * (2 ** max(0, attempts - 1)))
 
 
-def _keep(session: Session, text: Outgoing, not_before: datetime, error: str | None) -> None:
+def hold(session: Session, text: Outgoing, not_before: datetime, error: str | None = None) -> None:
+    """Keep a text (its number encrypted) for the ``sms.deliver`` job, from ``not_before``."""
     session.add(
         SmsOutbox(
             number=text.number,
@@ -156,7 +163,7 @@ def deliver(
         try:
             with transaction() as session:
                 for text, when, error in waiting:
-                    _keep(session, text, when, error)
+                    hold(session, text, when, error)
                 for key in opted_out:
                     _opted_out(session, key)
             done.queued = len(waiting)
@@ -223,3 +230,33 @@ def waiting(session: Session, round_id: int | None = None) -> int:
     if round_id is not None:
         stmt = stmt.where(SmsOutbox.round_id == round_id)
     return len(session.scalars(stmt).all())
+
+
+@jobs.job(followups.SMS_JOB, label="Tell people by text what changed", max_attempts=5)
+def send_by_sms(ctx: jobs.Context, round_id: int) -> dict[str, int]:
+    """Hand each waiting number a text in the SMS outbox, and erase the number here.
+
+    The outbox keeps it encrypted until it is sent by the periodic
+    ``sms.deliver`` job, which holds it for the end of quiet hours and backs off on rate
+    limits. Moving a number from here to there is one transaction: nobody is told twice.
+    """
+    texts = engine.default_texts()
+    moved = 0
+    with ctx.sessions.begin() as session:
+        rnd = session.get(Round, round_id)
+        if rnd is None or rnd.changes_published_at is None:
+            return {"told": 0}
+        for person in followups.pending(session, round_id, SMS, limit=10_000):
+            body = followups.message(texts, rnd, person, ctx.settings.public_base_url)
+            number_key = number_hash(ctx.settings.secret_key, person.address)
+            if not is_suppressed(session, number_key):
+                hold(
+                    session,
+                    Outgoing(person.address, number_key, body, REMINDER, rnd.id),
+                    ctx.now(),
+                )
+                moved += 1
+            followups.told(session, person.id)
+    # The periodic sms.deliver job (every 30 s) sends them.
+    log.info("followups: %d text(s) for round %s in the outbox", moved, round_id)
+    return {"told": moved}

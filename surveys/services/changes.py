@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from surveys.services import audit
+from surveys.services import audit, followups
 from surveys.storage.models import Change, Round, utcnow
 
 #: The longest "you said" or "we did" (a few sentences, read on a phone).
@@ -140,6 +140,8 @@ def publish(session: Session, rnd: Round, *, actor: Any, public: bool = True) ->
     rnd.changes_published_at = utcnow() if public else None
     action = "changes_published" if public else "changes_withdrawn"
     audit.record(session, action, actor=actor, round_id=rnd.id)
+    if public:  # tell those who asked by text or Telegram (each person once, ever)
+        followups.published(session, rnd, actor=actor)
 
 
 def is_public(rnd: Round) -> bool:

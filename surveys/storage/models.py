@@ -477,6 +477,30 @@ class SmsOutbox(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class FollowUp(Base):
+    """Someone who asked, at the end of a Telegram or SMS conversation, to be told what changed.
+
+    The address (a phone number in E.164 or a Telegram chat id) is kept encrypted only until
+    the round's "You said, we did" page is sent to it, then erased (``address`` set to
+    NULL); ``address_hash`` (a keyed hash) stops one person being told twice.
+    """
+
+    __tablename__ = "followups"
+    __table_args__ = (
+        UniqueConstraint("round_id", "channel", "address_hash", name="uq_followups_address"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))  # sms | telegram
+    audience: Mapped[str] = mapped_column(String(16), default="child")
+    address: Mapped[str | None] = mapped_column(EncryptedText)
+    address_hash: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class User(Base):
     """A member of staff who signs in to the admin pages."""
 

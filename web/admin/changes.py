@@ -12,7 +12,7 @@ from flask import flash, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from surveys.services import changes
+from surveys.services import changes, followups
 from surveys.storage import queries
 from web import runtime
 from web.admin import bp
@@ -47,6 +47,7 @@ def round_changes(code: str) -> str:
     with transaction() as session:
         lines = changes.lines(session, rnd)
         actions = queries.accepted_actions(session, rnd)
+        told = followups.waiting(session, rnd.id)
     titles = {b.key: b.title for b in runtime().catalogue.banks}
     return render_template(
         "admin/changes/page.html",
@@ -55,7 +56,8 @@ def round_changes(code: str) -> str:
         priorities=[(k, titles.get(k, k)) for k in (*rnd.priorities, "general")],
         titles=titles,
         public=changes.is_public(rnd),
-        public_url=f"{runtime().settings.public_base_url}/r/{rnd.code}/changed",
+        public_url=followups.page_url(runtime().settings.public_base_url, rnd.code),
+        told=told,
         can_edit=current_user.role == LEAD,
         welsh="cy" in (rnd.languages or ()),
         **common(rnd),
