@@ -24,7 +24,7 @@ from surveys import jobs
 from surveys.core import engine
 from surveys.core.vocabulary import SMS, TELEGRAM
 from surveys.services import audit
-from surveys.storage import store
+from surveys.storage import db, store
 from surveys.storage.models import FollowUp, Round, utcnow
 
 log = logging.getLogger("yjvoice.followups")
@@ -83,7 +83,7 @@ def ask(
         .values(**values)
         .on_conflict_do_nothing(index_elements=["round_id", "channel", "address_hash"])
     )
-    added = bool(session.execute(stmt).rowcount)
+    added = bool(db.rows_changed(session, stmt))
     if added and rnd.changes_published_at is not None:
         queue(session, rnd)
     return added
