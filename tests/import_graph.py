@@ -18,7 +18,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The product's top-level packages (tests and benchmarks import everything, on purpose).
-PACKAGES = ("surveys", "web", "bot", "yjvoice")
+PACKAGES = ("surveys", "web", "bot", "sms", "yjvoice")
 
 
 @dataclass(frozen=True)
