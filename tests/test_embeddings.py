@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import sys
 import threading
 
@@ -57,3 +58,44 @@ def test_the_model_is_loaded_once_even_from_many_threads():
     for t in threads:
         t.join()
     assert len({id(e) for e in seen}) == 1
+
+
+def test_windows_cover_every_piece_and_end_at_the_tail():
+    w = embeddings.WINDOW
+    assert embeddings.starts(10) == [0]
+    assert embeddings.starts(w) == [0]
+    for n in (w + 1, 3 * w, 10 * w + 7):
+        got = embeddings.starts(n)
+        assert got[0] == 0 and got[-1] + w == n  # the last window ends at the last piece
+        for a, b in itertools.pairwise(got):
+            assert 0 < b - a <= w - embeddings.OVERLAP  # neighbours overlap, nothing skipped
+
+
+def test_a_very_long_answer_is_truncated_by_windows_and_keeps_its_tail():
+    w = embeddings.WINDOW
+    n = (embeddings.MAX_WINDOWS + 20) * w
+    got = embeddings.starts(n)
+    assert len(got) == embeddings.MAX_WINDOWS
+    assert got[0] == 0 and got[-1] + w == n  # the head and the tail are read
+    assert got[-embeddings.MAX_WINDOWS // 2] > n // 2  # the second half of the budget is the end
+
+
+def test_text_beyond_the_character_limit_is_read_at_its_end_with_true_offsets(monkeypatch):
+    monkeypatch.setattr(embeddings, "MAX_WINDOWS", 4)  # the same code path, fewer windows
+    tail = "he hits me every night"
+    text = "we went to the youth club and it was good. " * 6000 + tail
+    assert len(text) > embeddings.MAX_CHARS
+    enc = embeddings.encoder()
+    ((_ids, offsets),) = enc._encode([text])
+    assert text[offsets[-1][0] : offsets[-1][1]] == "night"
+    start = len(text) - len(tail)
+    reading = enc.read([text], [[(start, len(text))]])[0]
+    assert reading.spans[0] @ embeddings.embed([tail])[0] > 0.5
+
+
+def test_the_tanh_gelu_stays_close_to_the_exact_one():
+    texts = ["the police were fair with me", "i dont feel safe at home tbh", "ok"]
+    fast = embeddings.encoder().encode(texts)
+    exact = embeddings.Encoder(gelu="exact").encode(texts)
+    assert np.abs(fast - exact).max() < 1e-3
+    assert ((fast * exact).sum(axis=1) > 0.99999).all()

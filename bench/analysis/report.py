@@ -286,6 +286,63 @@ def bad_input() -> list[str]:
     return lines
 
 
+def load() -> str:
+    """Return the load averages now (the machine is shared)."""
+    return "/".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def speed(voice: list[dict]) -> list[str]:
+    """Measure speed, memory and bad input; return Markdown lines."""
+    lines: list[str] = []
+    load_before = load()
+    texts = [r["text"] for r in voice]
+    disclosure.check(texts[0])
+    hard = cpu_per_item(lambda xs: [disclosure.check(t) for t in xs], texts, repeat=3)
+    pipeline.analyse(texts[0])
+    emb = cpu_per_item(lambda xs: assess.assess_many(xs), texts)
+    one = cpu_per_item(lambda xs: [assess.assess(t) for t in xs], texts[:300])
+    full = cpu_per_item(lambda xs: [pipeline.analyse(t) for t in xs], texts[:300])
+    words = np.mean([len(t.split()) for t in texts])
+    cold = fresh(COLD)
+    web = fresh(WEB)
+    lines += [
+        "## Speed and memory (CPU time of one process, one BLAS thread)",
+        "",
+        f"Load average (1/5/15 min, 2 cores) {load_before} before and {load()} after the timings.",
+        "",
+        f"Over the {len(texts):,} voice answers (mean {words:.0f} words):",
+        "",
+        "| path | CPU per answer | answers/s on one core |",
+        "|---|---|---|",
+        f"| hard flag (lexicon `check`) | {hard * 1e6:.0f} µs | {1 / hard:,.0f} |",
+        f"| embedding path (`assess_many`, batched) | {emb * 1e3:.1f} ms | {1 / emb:,.0f} |",
+        f"| embedding path, one answer at a time (`assess`) | {one * 1e3:.1f} ms | "
+        f"{1 / one:,.0f} |",
+        f"| whole pipeline (`pipeline.analyse`: redact, both tiers, heads, codebook) | "
+        f"{full * 1e3:.1f} ms | {1 / full:,.0f} |",
+        "",
+    ]
+    if cold:
+        lines.append(
+            f"Cold start in a fresh process (import, load the model and the heads): "
+            f"{cold[0]:.2f} s; first answer {cold[1] * 1e3:.0f} ms; peak RSS "
+            f"{cold[2]:.0f} MB."
+        )
+    if web:
+        lines.append(
+            f"A web worker (`create_app()`) with the model loaded and one answer analysed: "
+            f"peak RSS {web[0]:.0f} MB."
+        )
+    lines += [
+        "",
+        "## Bad input (`yjvoice safeguard --json`, one line each)",
+        "",
+        *bad_input(),
+        "",
+    ]
+    return lines
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -294,9 +351,14 @@ def main() -> int:
     parser.add_argument("--sealed", action="store_true", help="also report on the sealed split")
     parser.add_argument("--out", type=Path, help="write the Markdown report here")
     parser.add_argument("--no-speed", action="store_true", help="skip speed, memory, bad input")
+    parser.add_argument("--speed-only", action="store_true", help="only speed, memory, bad input")
     args = parser.parse_args()
     started = machine()
     voice = data.voice()
+    if args.speed_only:
+        report = "\n".join([f"Run {dt.date.today().isoformat()} on {started}.", "", *speed(voice)])
+        print(report)
+        return 0
     dev = [r for r in voice if r["split"] == "dev"]
     old_sg = {
         "safeguard_holdout (old, not trained on)": data.load(data.DATA / "safeguard_holdout.jsonl"),
@@ -404,49 +466,7 @@ def main() -> int:
     lines += ["## Priority (accuracy, 11 priorities + none)", "", *priority_table(pri_sets), ""]
 
     if not args.no_speed:
-        texts = [r["text"] for r in voice]
-        disclosure.check(texts[0])
-        hard = cpu_per_item(lambda xs: [disclosure.check(t) for t in xs], texts, repeat=3)
-        pipeline.analyse(texts[0])
-        emb = cpu_per_item(lambda xs: assess.assess_many(xs), texts)
-        one = cpu_per_item(lambda xs: [assess.assess(t) for t in xs], texts[:300])
-        full = cpu_per_item(lambda xs: [pipeline.analyse(t) for t in xs], texts[:300])
-        words = np.mean([len(t.split()) for t in texts])
-        cold = fresh(COLD)
-        web = fresh(WEB)
-        lines += [
-            "## Speed and memory (CPU time of one process, one BLAS thread)",
-            "",
-            f"Over the {len(texts):,} voice answers (mean {words:.0f} words):",
-            "",
-            "| path | per answer | answers/s on one core |",
-            "|---|---|---|",
-            f"| hard flag (lexicon `check`) | {hard * 1e6:.0f} µs | {1 / hard:,.0f} |",
-            f"| embedding path (`assess_many`, batched) | {emb * 1e3:.1f} ms | {1 / emb:,.0f} |",
-            f"| embedding path, one answer at a time (`assess`) | {one * 1e3:.1f} ms | "
-            f"{1 / one:,.0f} |",
-            f"| whole pipeline (`pipeline.analyse`: redact, both tiers, heads, codebook) | "
-            f"{full * 1e3:.1f} ms | {1 / full:,.0f} |",
-            "",
-        ]
-        if cold:
-            lines.append(
-                f"Cold start in a fresh process (import, load the model and the heads): "
-                f"{cold[0]:.2f} s; first answer {cold[1] * 1e3:.0f} ms; peak RSS "
-                f"{cold[2]:.0f} MB."
-            )
-        if web:
-            lines.append(
-                f"A web worker (`create_app()`) with the model loaded and one answer analysed: "
-                f"peak RSS {web[0]:.0f} MB."
-            )
-        lines += [
-            "",
-            "## Bad input (`yjvoice safeguard --json`, one line each)",
-            "",
-            *bad_input(),
-            "",
-        ]
+        lines += speed(voice)
     report = "\n".join(lines)
     print(report)
     if args.out:

@@ -8,8 +8,19 @@ exact GELU), mean pooling over the tokens and L2 normalisation, as sentence-tran
 computes it (checked to within 1e-6 by ``bench/analysis/check_embeddings.py``).
 
 The model is loaded lazily, once per process, under a lock (threads of a web worker share
-it). Long texts are never cut: a text longer than the model's 256 tokens is embedded in
-overlapping windows and the windows' embeddings are averaged, so the tail still counts.
+it). A text longer than the model's 256 tokens is read in windows that overlap by 32 word
+pieces, and each piece's state is averaged over the windows that read it, so the tail
+always counts. An answer longer than ``MAX_WINDOWS`` windows (about 7,000 word pieces, some
+28,000 characters; the product's answers are at most 2,000) is truncated by windows: the
+first half of the budget and the **last** half are read, the middle is not (the lexicon
+still reads every word).
+
+Speed (``docs/benchmarks-analysis.md``): all in float32 on one BLAS thread; texts sorted by
+length and batched up to 512 tokens, so almost nothing is padding and a batch's
+intermediate arrays stay in cache; GELU in its tanh form (``gelu="tanh"``, 6x cheaper in
+numpy than the exact erf form, which numpy lacks); the exact form stays available
+(``Encoder(gelu="exact")``) and the two differ by less than 1e-3 in any coordinate
+(``bench/analysis/check_embeddings.py --gelu``).
 """
 
 from __future__ import annotations
@@ -24,10 +35,12 @@ import numpy as np
 DIM = 384
 MAX_TOKENS = 256  # the model's max_seq_length (sentence-transformers), [CLS] and [SEP] included
 WINDOW = MAX_TOKENS - 2  # word pieces per window
-STRIDE = WINDOW // 2  # windows overlap by half, so no sentence is cut without a whole copy
-MAX_CHARS = 100_000  # beyond this an answer is not an answer; the rest is embedded in windows
+OVERLAP = 32  # word pieces two neighbouring windows share (context across the seam)
+STRIDE = WINDOW - OVERLAP
+MAX_WINDOWS = 32  # per text: the first 16 and the last 16 when a text is longer
+MAX_CHARS = 200_000  # characters tokenised: the first and the last 100,000
 BATCH = 64
-BATCH_TOKENS = 2048  # padded tokens per forward batch
+BATCH_TOKENS = 512  # padded tokens per forward batch (measured: 512 beats 256-4,096)
 _LAYERS, _HEADS, _EPS = 6, 12, 1e-12
 
 
@@ -48,6 +61,24 @@ def model_dir() -> Path:
 
 
 def _gelu(x: np.ndarray) -> np.ndarray:
+    """GELU in its tanh form, in place: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+
+    The form BERT's original code used; numpy's float32 tanh is vectorised, so this costs
+    a sixth of the exact form below. It differs from the exact GELU by less than 5e-4.
+    """
+    y = x * x
+    y *= np.float32(0.044715)
+    y += np.float32(1.0)
+    y *= x
+    y *= np.float32(0.7978845608028654)
+    np.tanh(y, out=y)
+    y += np.float32(1.0)
+    y *= np.float32(0.5)
+    x *= y
+    return x
+
+
+def _gelu_exact(x: np.ndarray) -> np.ndarray:
     """Exact GELU over a hidden layer, in cache-sized blocks (it is memory bound)."""
     flat = x.reshape(-1, x.shape[-1])
     rows = max(1, 16384 // x.shape[-1])
@@ -116,7 +147,7 @@ class _Layer:
 class Encoder:
     """The MiniLM sentence encoder (weights in memory, tokenizer configured)."""
 
-    def __init__(self, folder: Path | None = None) -> None:
+    def __init__(self, folder: Path | None = None, gelu: str = "tanh") -> None:
         from safetensors.numpy import load_file
         from threadpoolctl import threadpool_limits
         from tokenizers import Tokenizer
@@ -124,6 +155,9 @@ class Encoder:
         # One BLAS thread: a web worker already runs threads of its own, and on a busy
         # machine OpenBLAS's extra threads spin and wait (measured 8x slower with 2 than 1).
         threadpool_limits(limits=1, user_api="blas")
+        if gelu not in ("tanh", "exact"):
+            raise ValueError(f"gelu must be 'tanh' or 'exact', not {gelu!r}")
+        self.gelu = _gelu if gelu == "tanh" else _gelu_exact
         folder = folder or model_dir()
         w = load_file(str(folder / "model.safetensors"))
         self.word = w["embeddings.word_embeddings.weight"]
@@ -132,14 +166,15 @@ class Encoder:
         self.ln_w = w["embeddings.LayerNorm.weight"]
         self.ln_b = w["embeddings.LayerNorm.bias"]
         layers = []
+        scale = np.float32(1.0 / np.sqrt(DIM // _HEADS))  # attention's scale, folded into q
         for i in range(_LAYERS):
             p = f"encoder.layer.{i}."
             q, k, v = (w[p + f"attention.self.{n}.weight"] for n in ("query", "key", "value"))
             qb, kb, vb = (w[p + f"attention.self.{n}.bias"] for n in ("query", "key", "value"))
             layers.append(
                 _Layer(
-                    qkv_w=np.ascontiguousarray(np.concatenate([q, k, v]).T),
-                    qkv_b=np.concatenate([qb, kb, vb]),
+                    qkv_w=np.ascontiguousarray(np.concatenate([q * scale, k, v]).T),
+                    qkv_b=np.concatenate([qb * scale, kb, vb]),
                     out_w=np.ascontiguousarray(w[p + "attention.output.dense.weight"].T),
                     out_b=w[p + "attention.output.dense.bias"],
                     ln1_w=w[p + "attention.output.LayerNorm.weight"],
@@ -164,23 +199,13 @@ class Encoder:
 
     def pieces(self, texts: Sequence[str]) -> list[list[int]]:
         """Return each text's word-piece ids, without [CLS] and [SEP]."""
-        clean = [_clean(t) for t in texts]
-        encs = self.tokenizer.encode_batch(clean, add_special_tokens=False)
-        return [e.ids for e in encs]
+        return [ids for ids, _ in self._encode(texts)]
 
-    def windows(self, ids: list[int]) -> list[list[int]]:
-        """Split word-piece ids into model inputs of at most 256 tokens, overlapping by half."""
-        if len(ids) <= WINDOW:
-            return [[self.cls_id, *ids, self.sep_id]]
-        out = []
-        start = 0
-        while True:
-            chunk = ids[start : start + WINDOW]
-            out.append([self.cls_id, *chunk, self.sep_id])
-            if start + WINDOW >= len(ids):
-                break
-            start += STRIDE
-        return out
+    def windows(self, ids: Sequence[int]) -> list[list[int]]:
+        """Split word-piece ids into model inputs of at most 256 tokens (see ``starts``)."""
+        return [
+            [self.cls_id, *ids[start : start + WINDOW], self.sep_id] for start in starts(len(ids))
+        ]
 
     # ------------------------------------------------------------ forward
 
@@ -230,23 +255,34 @@ class Encoder:
             ids[i, : len(x)] = x
             mask[i, : len(x)] = 1.0
         h = self.word[ids] + self.position[:length] + self.token_type
-        h = _layer_norm(h, self.ln_w, self.ln_b)
+        # Dense layers see one (tokens, 384) matrix: one large product per layer, not one
+        # small product per text (numpy's matmul of a 3-D array would loop over texts).
+        h = _layer_norm(h.reshape(n * length, DIM), self.ln_w, self.ln_b)
         bias = ((1.0 - mask) * np.float32(-1e9))[:, None, None, :]
         d = DIM // _HEADS
-        scale = np.float32(1.0 / np.sqrt(d))
         for layer in self.layers:
-            qkv = h @ layer.qkv_w + layer.qkv_b  # (n, L, 1152)
+            qkv = h @ layer.qkv_w  # (n L, 1152); the query part is already scaled by 1/sqrt(d)
+            qkv += layer.qkv_b
             qkv = qkv.reshape(n, length, 3, _HEADS, d).transpose(2, 0, 3, 1, 4)
             q, k, v = qkv[0], qkv[1], qkv[2]  # (n, heads, L, d)
-            scores = (q @ k.transpose(0, 1, 3, 2)) * scale + bias
+            scores = q @ k.transpose(0, 1, 3, 2)
+            scores += bias
             scores -= scores.max(axis=-1, keepdims=True)
             np.exp(scores, out=scores)
             scores /= scores.sum(axis=-1, keepdims=True)
-            ctx = (scores @ v).transpose(0, 2, 1, 3).reshape(n, length, DIM)
-            h = _layer_norm(ctx @ layer.out_w + layer.out_b + h, layer.ln1_w, layer.ln1_b)
-            up = _gelu(h @ layer.up_w + layer.up_b)
-            h = _layer_norm(up @ layer.down_w + layer.down_b + h, layer.ln2_w, layer.ln2_b)
-        return h
+            ctx = (scores @ v).transpose(0, 2, 1, 3).reshape(n * length, DIM)
+            out = ctx @ layer.out_w
+            out += layer.out_b
+            out += h
+            h = _layer_norm(out, layer.ln1_w, layer.ln1_b)
+            up = h @ layer.up_w
+            up += layer.up_b
+            up = self.gelu(up)
+            out = up @ layer.down_w
+            out += layer.down_b
+            out += h
+            h = _layer_norm(out, layer.ln2_w, layer.ln2_b)
+        return h.reshape(n, length, DIM)
 
     # ------------------------------------------------------------ texts
 
@@ -264,43 +300,73 @@ class Encoder:
         longer than one window is read in overlapping windows; a piece read twice gets
         the mean of both readings.
         """
-        clean = [_clean(t) for t in texts]
-        encs = self.tokenizer.encode_batch(clean, add_special_tokens=False)
+        encs = self._encode(texts)
         inputs: list[list[int]] = []
         owner: list[tuple[int, int]] = []  # (text, first piece of the window)
-        for i, e in enumerate(encs):
-            ids = e.ids
-            if len(ids) <= WINDOW:
-                inputs.append([self.cls_id, *ids, self.sep_id])
-                owner.append((i, 0))
-                continue
-            start = 0
-            while True:
+        for i, (ids, _) in enumerate(encs):
+            for start in starts(len(ids)):
                 inputs.append([self.cls_id, *ids[start : start + WINDOW], self.sep_id])
                 owner.append((i, start))
-                if start + WINDOW >= len(ids):
-                    break
-                start += STRIDE
         states = self.states(inputs)
         per_text: list[list[tuple[int, np.ndarray]]] = [[] for _ in texts]
         for (i, start), h in zip(owner, states, strict=True):
             per_text[i].append((start, h))
         out = []
-        for i, e in enumerate(encs):
+        for i, (ids, offsets) in enumerate(encs):
             windows = per_text[i]
-            whole = _unit(np.mean([h.mean(axis=0) for _, h in windows], axis=0))
-            n = len(e.ids)
-            pieces = np.zeros((n, DIM), dtype=np.float32)
-            if n:
+            n = len(ids)
+            if len(windows) == 1:  # the usual case: one window, no averaging to do
+                h = windows[0][1]
+                whole = _unit(h.mean(axis=0))
+                pieces = h[1:-1]
+            else:
+                whole = _unit(np.mean([h.mean(axis=0) for _, h in windows], axis=0))
+                pieces = np.zeros((n, DIM), dtype=np.float32)
                 seen = np.zeros(n, dtype=np.float32)
                 for start, h in windows:
                     inner = h[1:-1]
                     pieces[start : start + len(inner)] += inner
                     seen[start : start + len(inner)] += 1.0
-                pieces /= seen[:, None]
+                pieces /= np.maximum(seen, 1.0)[:, None]  # a middle left unread stays zero
             text_spans = list(spans[i]) if spans is not None else []
-            out.append(Reading(whole, _pool(pieces, e.offsets, text_spans), tuple(text_spans)))
+            out.append(Reading(whole, _pool(pieces, offsets, text_spans), tuple(text_spans)))
         return out
+
+    def _encode(self, texts: Sequence[str]) -> list[tuple[list[int], list[tuple[int, int]]]]:
+        """Return each text's word-piece ids and their character offsets in the text.
+
+        A text over ``MAX_CHARS`` is tokenised as its first and its last half of that many
+        characters (the offsets of the tail still point into the whole text).
+        """
+        clean = [t if isinstance(t, str) else ("" if t is None else str(t)) for t in texts]
+        half = MAX_CHARS // 2
+        parts = [t if len(t) <= MAX_CHARS else t[:half] for t in clean]
+        encs = self.tokenizer.encode_batch(parts, add_special_tokens=False)
+        out = [(list(e.ids), list(e.offsets)) for e in encs]
+        for i, t in enumerate(clean):
+            if len(t) > MAX_CHARS:
+                tail = self.tokenizer.encode(t[-half:], add_special_tokens=False)
+                shift = len(t) - half
+                out[i][0].extend(tail.ids)
+                out[i][1].extend((s + shift, e + shift) for s, e in tail.offsets)
+        return out
+
+
+def starts(n: int) -> list[int]:
+    """Return where each window of a text of ``n`` word pieces starts.
+
+    Windows of ``WINDOW`` pieces step by ``STRIDE`` (they overlap by ``OVERLAP``); the last
+    one ends at the last piece. Beyond ``MAX_WINDOWS`` the text is truncated by windows:
+    the first half of them and the last half are kept, so the tail is always read.
+    """
+    if n <= WINDOW:
+        return [0]
+    out = list(range(0, n - WINDOW, STRIDE))
+    out.append(n - WINDOW)  # the tail gets a window that ends exactly at the end
+    if len(out) > MAX_WINDOWS:
+        keep = MAX_WINDOWS // 2
+        out = out[:keep] + out[-keep:]
+    return out
 
 
 @dataclass(frozen=True)
@@ -320,23 +386,16 @@ def _pool(
         return out
     starts = np.array([o[0] for o in offsets])
     ends = np.array([o[1] for o in offsets])
-    csum = np.vstack([np.zeros((1, DIM), dtype=np.float64), np.cumsum(pieces, axis=0)])
     for k, (s, e) in enumerate(spans):
         lo = int(np.searchsorted(ends, s, side="right"))  # first piece ending after s
         hi = int(np.searchsorted(starts, e, side="left"))  # pieces starting before e
         if hi > lo:
-            out[k] = _unit((csum[hi] - csum[lo]) / (hi - lo))
+            out[k] = _unit(pieces[lo:hi].mean(axis=0, dtype=np.float64))
     return out
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
     return (v / max(float(np.linalg.norm(v)), 1e-12)).astype(np.float32)
-
-
-def _clean(text: object) -> str:
-    if not isinstance(text, str):
-        text = "" if text is None else str(text)
-    return text[:MAX_CHARS]
 
 
 _lock = threading.Lock()
