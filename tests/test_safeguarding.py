@@ -217,3 +217,59 @@ def test_withdrawn_respondent_takes_the_case_with_them(rt, open_round):
         s.delete(s.get(Respondent, answer.respondent_id))
     with rt.transaction() as s:
         assert safeguarding.list_cases(s, status="all") == []
+
+
+def _queued(s, code) -> list[int]:
+    from surveys.services import review
+
+    rnd = store.get_round(s, code)
+    return [i.id for i in review.queue(s, rnd, review.QueueFilter(status="all")).items]
+
+
+def _possible(rt, code) -> tuple[int, int]:
+    """Open a possible-concern case (the recall net's tier); return (case id, answer id)."""
+    with rt.transaction() as s:
+        answer = add_answer(s, code, "nobody would notice if i was gone tbh")
+        case = safeguarding.open_case(
+            s, answer, {"categories": ["suicidal"], "tier": "possible", "score": 0.41}
+        )
+        return case.id, answer.id
+
+
+def test_a_possible_concern_cleared_as_no_concern_frees_the_answer(rt, open_round, people):
+    from surveys.storage.models import AuditEvent
+
+    uid, email = people
+    cid, aid = _possible(rt, open_round)
+    with rt.transaction() as s:
+        assert aid not in _queued(s, open_round)
+    with pytest.raises(safeguarding.InvalidNote, match="say why"), rt.transaction() as s:
+        safeguarding.clear(s, cid, uid, "  ")
+    with rt.transaction() as s:
+        safeguarding.clear(s, cid, uid, "Read it with the worker: a song lyric.", who=email)
+    with rt.transaction() as s:
+        view = safeguarding.get_case(s, cid)
+        assert view.status == "cleared" and not view.is_open
+        assert "No concern: Read it with the worker" in view.action_note
+        assert s.get(Answer, aid).flagged is False
+        assert [c.id for c in safeguarding.list_cases(s, status="closed")] == [cid]
+        assert aid in _queued(s, open_round)
+        assert (
+            s.scalars(select(AuditEvent).where(AuditEvent.action == "safeguarding_case_cleared"))
+            .one()
+            .target
+            == f"case:{cid}"
+        )
+    with pytest.raises(safeguarding.CaseClosed), rt.transaction() as s:
+        safeguarding.clear(s, cid, uid, "again")
+
+
+def test_a_hard_flag_is_never_cleared(rt, open_round, people):
+    uid, _ = people
+    cid = open_one(rt, open_round)
+    with pytest.raises(safeguarding.HardFlagStays), rt.transaction() as s:
+        safeguarding.clear(s, cid, uid, "Looks fine to me.")
+    with rt.transaction() as s:
+        view = safeguarding.get_case(s, cid)
+        assert view.status == "new" and view.action_note is None
+        assert s.get(SafeguardingCase, cid) is not None

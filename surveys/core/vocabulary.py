@@ -68,7 +68,10 @@ REVIEW_STATUS_LABELS: dict[str, str] = {
 
 ROUND_STATUSES: tuple[str, ...] = ("draft", "open", "closed")
 
-CASE_STATUSES: tuple[str, ...] = ("new", "acknowledged", "closed")
+#: "cleared": a possible concern the safeguarding lead read and found no concern in (closed,
+#: and the answer may be reviewed and quoted like any other). A hard flag is never cleared.
+CASE_STATUSES: tuple[str, ...] = ("new", "acknowledged", "closed", "cleared")
+CLOSED_CASE_STATUSES: tuple[str, ...] = ("closed", "cleared")
 #: Cases the safeguarding lead still has to act on.
 OPEN_CASE_STATUSES: tuple[str, ...] = ("new", "acknowledged")
 

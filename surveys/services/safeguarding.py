@@ -25,7 +25,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from surveys.core.vocabulary import CASE_STATUSES, OPEN_CASE_STATUSES
+from surveys.core.vocabulary import CASE_STATUSES, CLOSED_CASE_STATUSES, OPEN_CASE_STATUSES
+from surveys.services import audit
 from surveys.storage.models import Answer, Round, SafeguardingCase, User, utcnow
 
 UK = ZoneInfo("Europe/London")
@@ -205,8 +206,8 @@ class CaseView:
 
     @property
     def is_open(self) -> bool:
-        """Return True until the case is closed."""
-        return self.status != "closed"
+        """Return True until the case is closed (or cleared)."""
+        return self.status not in CLOSED_CASE_STATUSES
 
 
 def _views(session: Session, where: Sequence, *, limit: int | None = None) -> list[CaseView]:
@@ -270,10 +271,13 @@ def _views(session: Session, where: Sequence, *, limit: int | None = None) -> li
 def list_cases(
     session: Session, *, status: str = "open", round_id: int | None = None, limit: int = 500
 ) -> list[CaseView]:
-    """Return cases oldest first: ``open`` (new or acknowledged), ``closed``, or ``all``."""
+    """Return cases oldest first: ``open`` (new or acknowledged), ``closed`` (or cleared),
+    ``cleared`` alone, or ``all``."""
     where: list = []
     if status == "open":
         where.append(SafeguardingCase.status.in_(OPEN_CASE_STATUSES))
+    elif status == "closed":
+        where.append(SafeguardingCase.status.in_(CLOSED_CASE_STATUSES))
     elif status in CASE_STATUSES:
         where.append(SafeguardingCase.status == status)
     elif status != "all":
@@ -332,7 +336,7 @@ def record_action(
     """Add a dated note of what was done (acknowledging the case if nobody had)."""
     text = _clean_note(note)
     case = _case(session, case_id)
-    if case.status == "closed":
+    if case.status in CLOSED_CASE_STATUSES:
         raise CaseClosed(case_id)
     now = now or utcnow()
     acknowledge(session, case_id, user_id, now=now)
@@ -355,7 +359,7 @@ def close(
 ) -> SafeguardingCase:
     """Close a case; what was done must be on record (given now or earlier)."""
     case = _case(session, case_id)
-    if case.status == "closed":
+    if case.status in CLOSED_CASE_STATUSES:
         return case
     now = now or utcnow()
     if note and note.strip():
@@ -367,6 +371,51 @@ def close(
     case.closed_by = user_id
     case.closed_at = now
     log.info("safeguarding case closed case=%s user=%s", case.id, user_id)
+    return case
+
+
+class HardFlagStays(ValueError):
+    """A hard flag (the lexicon's) is never cleared: close the case instead."""
+
+
+def clear(
+    session: Session,
+    case_id: int,
+    user_id: int,
+    note: str | None,
+    *,
+    who: str | None = None,
+    actor: Any = None,
+    now: datetime | None = None,
+) -> SafeguardingCase:
+    """Close a *possible concern* as "no concern": the answer may then be reviewed and quoted.
+
+    For the recall net's false alarms and the "not read automatically" lane (an answer in a
+    language the models cannot read, read by a person). The reason is recorded like any
+    action, the case keeps its history (status ``cleared``), and the audit log says who.
+    A hard flag raises ``HardFlagStays``: the lexicon's flag is never removed.
+    """
+    case = _case(session, case_id)
+    if case.status in CLOSED_CASE_STATUSES:
+        raise CaseClosed(case_id)
+    if (case.tier or "flag") != "possible":
+        raise HardFlagStays("A hard flag stays on the answer: record what was done and close.")
+    if not (note and note.strip()):
+        raise InvalidNote("Please say why there is no concern before clearing the case.")
+    now = now or utcnow()
+    record_action(session, case_id, user_id, f"No concern: {note.strip()}", who=who, now=now)
+    case.status, case.closed_by, case.closed_at = "cleared", user_id, now
+    answer = session.get(Answer, case.answer_id)
+    if answer is not None:
+        answer.flagged = False
+    audit.record(
+        session,
+        "safeguarding_case_cleared",
+        actor=actor,
+        round_id=case.round_id,
+        target=f"case:{case.id}",
+    )
+    log.info("safeguarding case cleared (no concern) case=%s user=%s", case.id, user_id)
     return case
 
 

@@ -43,7 +43,10 @@ def plan_rows(session: Session, rnd: Round) -> list[AnswerRow]:
             Answer.quote_translation,
             SafeguardingCase.id.label("case_id"),
         )
-        .outerjoin(SafeguardingCase, SafeguardingCase.answer_id == Answer.id)
+        .outerjoin(  # a case cleared as "no concern" no longer holds the answer back
+            SafeguardingCase,
+            (SafeguardingCase.answer_id == Answer.id) & (SafeguardingCase.status != "cleared"),
+        )
         .where(Answer.round_id == rnd.id, Answer.superseded.is_(False))
         .order_by(Answer.created_at, Answer.id)
     )

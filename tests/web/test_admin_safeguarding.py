@@ -237,3 +237,20 @@ def test_an_alert_that_did_not_get_through_is_bannered_for_lead_and_safeguarding
         for m in s.scalars(select(AlertMessage)):
             m.status, m.sent_at = "sent", utcnow()
     assert "not been delivered" not in page_text(lead.get("/admin/"))
+
+
+def test_a_possible_concern_can_be_cleared_and_a_hard_flag_cannot(rt, as_role, case_id):
+    client = as_role("safeguarding")
+    page = page_text(client.get(f"/admin/safeguarding/{case_id}"))
+    assert "No concern: clear this case" not in page  # the lexicon's hard flag
+    res = act(client, case_id, "clear", "Looks fine.")
+    assert res.status_code == 422 and "A hard flag stays" in page_text(res)
+    with rt.transaction() as s:
+        s.get(SafeguardingCase, case_id).tier = "possible"
+    assert "No concern: clear this case" in page_text(client.get(f"/admin/safeguarding/{case_id}"))
+    res = act(client, case_id, "clear", "Read with the worker: about a film.")
+    assert res.status_code == 303
+    with rt.transaction() as s:
+        view = safeguarding.get_case(s, case_id)
+    assert view.status == "cleared"
+    assert "Cleared: no concern" in page_text(client.get("/admin/safeguarding?show=closed"))

@@ -121,7 +121,12 @@ def safeguarding_case(case_id: int):
     status = 200
     if request.method == "POST":
         action = request.form.get("action")
-        if not form.validate_on_submit() or action not in ("acknowledge", "record", "close"):
+        if not form.validate_on_submit() or action not in (
+            "acknowledge",
+            "record",
+            "close",
+            "clear",
+        ):
             error = "Sorry, that did not work. Please try again."
             status = 400
         else:
@@ -135,10 +140,13 @@ def safeguarding_case(case_id: int):
                     elif action == "record":
                         safeguarding.record_action(session, case_id, uid, note, who=who)
                         message = "What was done is recorded."
+                    elif action == "clear":
+                        safeguarding.clear(session, case_id, uid, note, who=who, actor=current_user)
+                        message = "No concern: the answer may now be reviewed like any other."
                     else:
                         safeguarding.close(session, case_id, uid, note, who=who)
                         message = "Case closed."
-            except safeguarding.InvalidNote as exc:
+            except (safeguarding.InvalidNote, safeguarding.HardFlagStays) as exc:
                 error, status = str(exc), 422
             except safeguarding.CaseClosed:
                 error, status = "This case is closed.", 409

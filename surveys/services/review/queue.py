@@ -210,7 +210,12 @@ def _status(f: QueueFilter) -> list[ColumnElement[bool]]:
 
 
 def _has_case() -> ColumnElement[bool]:
-    return exists(select(SafeguardingCase.id).where(SafeguardingCase.answer_id == Answer.id))
+    """An answer with a safeguarding case, unless the lead cleared it as "no concern"."""
+    return exists(
+        select(SafeguardingCase.id).where(
+            SafeguardingCase.answer_id == Answer.id, SafeguardingCase.status != "cleared"
+        )
+    )
 
 
 def visible_conditions(rnd: Round) -> list[ColumnElement[bool]]:
