@@ -62,7 +62,9 @@ class _Delivery:
         self.result = Result()
 
     # ----------------------------------------------------------------- helpers
-    def t(self, name: str, audience: str | None = None, lang: str | None = None, **fmt: object):
+    def t(
+        self, name: str, audience: str | None = None, lang: str | None = None, **fmt: object
+    ) -> str:
         """Return one of our texts, in the language the text or the conversation uses."""
         return self.ctx.texts.get(name, audience, lang or self.inc.lang or ENGLISH, **fmt)
 

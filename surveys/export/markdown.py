@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import IO
 
 from surveys.export import words
 from surveys.export.docx import section_heading
@@ -106,7 +107,7 @@ def render_markdown(plan: Plan) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def write_markdown(plan: Plan, out, *, allow_empty: bool = False) -> None:
+def write_markdown(plan: Plan, out: IO[str], *, allow_empty: bool = False) -> None:
     """Write the plan as Markdown to a text stream; NoApprovedQuotes unless some approved."""
     if not allow_empty:
         plan.require_quotes()
