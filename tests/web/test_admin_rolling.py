@@ -54,3 +54,12 @@ def test_the_round_page_shows_results_by_month_with_small_numbers_hidden(as_role
 def test_an_ordinary_round_has_no_monthly_results(as_role, open_round):
     page = as_role("lead").get(f"/admin/rounds/{open_round}").get_data(as_text=True)
     assert "Results by month" not in page
+
+
+def test_the_dashboard_of_a_rolling_round_shows_the_months_too(as_role, rt):
+    rnd = rolling_round(rt)
+    for _ in range(2):
+        answer(rt, rnd, datetime(2027, 5, 2, tzinfo=UTC), "Fine.")
+    page = as_role("reviewer").get(f"/admin/rounds/{rnd.code}/dashboard").get_data(as_text=True)
+    months = page[page.index('id="by-month"') :]
+    assert "May 2027" in months and f"fewer than {MIN_GROUP}" in months

@@ -14,7 +14,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from surveys.export.suppression import fewer_than
-from surveys.services import dashboard, review
+from surveys.services import dashboard, monthly, review
 from surveys.storage.models import Round
 from web import db, runtime
 from web.admin import bp
@@ -74,6 +74,7 @@ def dashboard_page(code: str) -> str:
         fewer=fewer_than(dash.min_group),
         show_hidden=current_user.role in REVIEWERS,
         days=dashboard.fill_days(dash.per_day),
+        months=monthly.by_month(db(), rnd, min_group=dash.min_group) if rnd.rolling else None,
         **common(rnd),
     )
 
