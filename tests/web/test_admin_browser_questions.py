@@ -104,3 +104,24 @@ def test_lead_builds_a_question_and_previews_it_on_a_phone(rt, staff, base_url, 
     strict.close()
 
     assert {k: v for k, v in problems.items() if v} == {}
+
+
+def test_a_rolling_rounds_results_by_month_are_accessible(rt, staff, base_url, browser):  # noqa: F811
+    from datetime import UTC, datetime
+
+    from tests.test_monthly import answer, rolling_round
+
+    rnd = rolling_round(rt)
+    for _ in range(10):
+        answer(rt, rnd, datetime(2027, 1, 10, tzinfo=UTC), "They listened to me.")
+    answer(rt, rnd, datetime(2027, 3, 10, tzinfo=UTC), "OK.")
+    context = browser.new_context(**DESKTOP, bypass_csp=True)
+    page = context.new_page()
+    sign_in(page, base_url, staff["lead"])
+    problems = {}
+    for url in (f"/admin/rounds/{rnd.code}", f"/admin/rounds/{rnd.code}/dashboard"):
+        page.goto(base_url + url)
+        assert "January 2027" in page.locator("#by-month ~ table").first.inner_text()
+        problems[url] = axe_problems(page)
+    context.close()
+    assert {k: v for k, v in problems.items() if v} == {}
