@@ -249,6 +249,25 @@ BAD = {
     ),
     "not a number": ({"text-child-en": "Why?", "max_length": "lots"}, "whole number"),
     "unknown type": ({"type": "essay", "text-child-en": "Why?"}, "choose the question's type"),
+    "answer key not lower_snake": (
+        {
+            "type": "choice",
+            "text-child-en": "Pick?",
+            "option-key-1": "Yes!",
+            "option-en-1": "Yes",
+            "option-en-2": "No",
+        },
+        "is repeated or not lower_snake",
+    ),
+    "longest answer 0": ({"text-child-en": "Why?", "max_length": "0"}, "max_length must be"),
+    "follows nothing": (
+        {"text-child-en": "Why?", "follows": "nonsense"},
+        "under another priority",
+    ),
+    "follows a later answer": (
+        {"text-child-en": "Why?", "follows": "renaming.like|maybe"},
+        "are not answers of renaming.like",
+    ),
 }
 
 
