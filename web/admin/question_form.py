@@ -186,14 +186,14 @@ def to_spec(f: QuestionForm) -> dict[str, Any]:
             helps.setdefault(who, {})[lang] = words
     if f.type == "choice":
         taken: set[str] = set()
-        options = []
+        options: list[dict[str, Any]] = []
         for row in f.options:
             label = {lang: row[lang] for lang in LANGS if row.get(lang, "").strip()}
             key = row.get("key", "").strip() or _key_from(row.get("en", ""), taken)
             taken.add(key)
             options.append({"key": key, "label": label})
         if f.screening:
-            if not any(wording.RATHER_NOT_SAY.search(o["label"].get("en", "")) for o in options):
+            if not any(wording.RATHER_NOT_SAY.search(_words(o["label"], "en")) for o in options):
                 options.append({"key": _key_from("rather_not_say", taken), **_copy(RATHER_NOT_SAY)})
             said = " ".join([*text_values(text), *text_values(helps)])
             if not wording.OPTIONAL_WORDING.search(said):

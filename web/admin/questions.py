@@ -324,7 +324,7 @@ def _form_page(
         spec = to_spec(form)
     except FormProblem:
         spec = {}
-    preview_args = {"key": key}
+    preview_args: dict[str, Any] = {"key": key}  # url_for's own keywords are not str
     if row is not None:
         preview_args["saved"] = row.name
     html = render_template(
