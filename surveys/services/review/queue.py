@@ -173,26 +173,52 @@ def _search(session: Session, rnd: Round, f: QueueFilter) -> list[int]:
     read it: the round's redacted texts (under the structural filters) are decrypted here
     and matched, case-insensitively, as ``ILIKE '%...%'`` did. The redacted text holds the
     same words with placeholders ("[name]"): a redacted word is not searchable, by design.
+
+    Only each token's last 24 characters (its HMAC, the cache's key) come from the database;
+    the whole token only for texts this process has not decrypted yet. At 100,000 answers
+    that is ~2.4 MB a search instead of ~15 MB, and no decryption once the cache is warm.
     """
     needle = f.search.casefold()
-    stored = type_coerce(Answer.redacted, Text)  # the tokens as stored: decrypted below
-    rows = session.execute(
-        select(Answer.id, stored).where(*visible_conditions(rnd), *_structural(f))
+    stored = type_coerce(Answer.redacted, Text)  # the tokens as stored
+    tail = (
+        func.right(stored, TAIL)
+        if session.get_bind().dialect.name == "postgresql"
+        else func.substr(stored, -TAIL)
     )
-    return [i for i, token in rows if token and needle in _searchable(token)]
+    rows = session.execute(select(Answer.id, tail).where(*visible_conditions(rnd), *_structural(f)))
+    found: list[int] = []
+    missing: list[int] = []
+    for answer_id, key in rows:
+        if not key:
+            continue
+        text = _SEARCHABLE.get(key)
+        if text is None:
+            missing.append(answer_id)
+        elif needle in text:
+            found.append(answer_id)
+    for start in range(0, len(missing), 5_000):
+        chunk = missing[start : start + 5_000]
+        for answer_id, token in session.execute(
+            select(Answer.id, stored).where(Answer.id.in_(chunk))
+        ):
+            if token and needle in _searchable(token):
+                found.append(answer_id)
+    return sorted(found)
 
 
 #: Decrypted, case-folded redacted texts by the tail of their token (its HMAC: unique per
 #: encryption, so an edited text is a new entry). Decrypting costs ~40 us a text: paging or
-#: refining a search in a large round then reads from here. Bounded; cleared when full.
+#: refining a search in a large round then reads from here. Bounded (about 60 MB at most);
+#: cleared when full.
+TAIL = 24
 _SEARCHABLE: dict[str, str] = {}
-_SEARCHABLE_MAX = 100_000
+_SEARCHABLE_MAX = 250_000
 
 
 def _searchable(token: str) -> str:
     if not crypto.is_token(token):  # a row written before encryption: not cached
         return token.casefold()
-    key = token[-24:]
+    key = token[-TAIL:]
     text = _SEARCHABLE.get(key)
     if text is None:
         if len(_SEARCHABLE) >= _SEARCHABLE_MAX:
