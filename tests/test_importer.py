@@ -345,7 +345,7 @@ def test_xlsx_formula_in_an_unused_column_is_only_noted(catalogue):
 
 def test_xlsx_missing_columns_are_named(catalogue):
     data = xlsx_bytes([["child", "x"]], header=["audience", "answer"])
-    with pytest.raises(ImportFileError, match="Missing columns: priority, question"):
+    with pytest.raises(ImportFileError, match="Missing column: question"):
         check(data, catalogue, filename="a.xlsx")
 
 
@@ -578,7 +578,7 @@ def test_cli_reports_problems_with_row_numbers_and_fails(yjv, rt, open_round, tm
     "content, message",
     [
         (b"", "The file is empty"),
-        (b"audience,answer\nchild,x\n", "Missing columns: priority, question"),
+        (b"audience,answer\nchild,x\n", "Missing column: question"),
     ],
 )
 def test_cli_file_errors_are_clear(yjv, rt, open_round, tmp_path, content, message):

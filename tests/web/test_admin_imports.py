@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import re
+from html.parser import HTMLParser
 
 import pytest
 
@@ -56,6 +57,48 @@ def confirm(client, code, token, action="import", *, csrf=True):
     if csrf:
         form["csrf_token"] = token_of(client, f"/admin/rounds/{code}/import")
     return client.post(url, data=form)
+
+
+class _Selects(HTMLParser):
+    """Read a form's selects as the browser would send them (the selected option)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: dict[str, str] = {}
+        self.options: dict[str, list[str]] = {}
+        self._name: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "select":
+            self._name = a.get("name")
+            self.options[self._name] = []
+        elif tag == "option" and self._name is not None:
+            self.options[self._name].append(a.get("value", ""))
+            if "selected" in a or self._name not in self.values:
+                self.values[self._name] = a.get("value", "")
+                if "selected" in a:
+                    self.values[self._name + "\x00chosen"] = "1"
+
+    def handle_endtag(self, tag):
+        if tag == "select":
+            self._name = None
+
+
+def mapping_form(res) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """Return the mapping page's fields as it would submit them, and each select's options."""
+    parser = _Selects()
+    html_text = res.get_data(as_text=True)
+    parser.feed(html_text)
+    values = {k: v for k, v in parser.values.items() if "\x00" not in k}
+    return {**hidden_fields(html_text), **values}, parser.options
+
+
+def submit_mapping(client, code, res, **changes):
+    """Send the mapping page back with its defaults, changed as given."""
+    fields, _ = mapping_form(res)
+    fields.update(changes)
+    return client.post(f"/admin/rounds/{code}/import/map", data=fields)
 
 
 def pending_token(res) -> str:
@@ -123,18 +166,32 @@ def test_rows_that_do_not_fit_are_listed_and_nothing_can_be_imported(rt, app, as
     rows = [
         *GOOD_ROWS,
         ["alien", "policing", "policing.opinion", "x", ""],
-        ["child", "policing", "policing.made_up", "x", ""],
         ["child", "Space", "policing.opinion", "x", ""],
     ]
     res = upload(as_role("lead"), open_round, csv_bytes(rows))
     assert res.status_code == 422
     text = page_text(res)
-    assert "3 problems to fix" in text
+    assert "2 problems to fix" in text
     assert "8 audience unknown audience 'alien'" in text
-    assert "9 question unknown question 'policing.made_up'" in text
-    assert "10 priority unknown priority 'Space'" in text
+    assert "9 priority unknown priority 'Space'" in text
     assert "token" not in hidden_fields(res.get_data(as_text=True))
     assert pending_files(app) == [] and count(rt, Answer) == 0
+
+
+def test_an_unknown_wording_leads_to_the_mapping_page_and_its_problems_after(
+    rt, app, as_role, open_round
+):
+    rows = [*GOOD_ROWS, ["alien", "policing", "policing.opinion", "x", ""]]
+    rows.append(["child", "policing", "What do you make of the new custody suite?", "x", ""])
+    lead = as_role("lead")
+    res = upload(lead, open_round, csv_bytes(rows))
+    assert res.status_code == 200 and "Match the questions" in page_text(res)
+    mapped = submit_mapping(lead, open_round, res)
+    assert mapped.status_code == 422
+    text = page_text(mapped)
+    assert "1 problem to fix" in text and "8 audience unknown audience 'alien'" in text
+    assert "Change how the questions are matched" in text
+    assert count(rt, Answer) == 0
 
 
 def test_xlsx_with_formulas_is_refused_row_by_row(rt, as_role, open_round):
@@ -152,7 +209,7 @@ def test_xlsx_with_formulas_is_refused_row_by_row(rt, as_role, open_round):
         (
             csv_bytes([["child", "x"]], header=["audience", "answer"]),
             "a.csv",
-            "Missing columns: priority, question",
+            "Missing column: question",
         ),
         (b"", "empty.csv", "The file is empty"),
         (b"\xd0\xcf\x11\xe0" + b"\0" * 100, "old.xls", "old Excel file (.xls)"),
@@ -271,3 +328,85 @@ def test_the_disclosure_is_never_logged(rt, as_role, open_round, caplog):
     lead = as_role("lead")
     confirm(lead, open_round, pending_token(upload(lead, open_round, csv_bytes(GOOD_ROWS))))
     assert DISCLOSURE not in caplog.text and "John Smith" not in caplog.text
+
+
+# ---- matching the questions of any survey -------------------------------------------------------
+def test_a_forms_export_is_matched_previewed_and_imported_with_its_new_questions(
+    rt, app, as_role, open_round
+):
+    from surveys.storage.models import LocalQuestion
+    from tests.test_import_mapping import FORMS_HEADER, FORMS_ROWS, MEDWAY
+
+    lead = as_role("lead")
+    res = upload(lead, open_round, csv_bytes(FORMS_ROWS, header=FORMS_HEADER), "Form1.csv")
+    assert res.status_code == 200
+    text = page_text(res)
+    assert "Match the questions" in text and "a column per question" in text
+    assert "Columns of personal details were dropped, never imported: 'Email', 'Name'" in text
+    assert "kai.b" not in text and "Brennan" not in text
+    fields, options = mapping_form(res)
+    medway = next(k for k in fields if k.startswith("to-") and "q:policing.opinion" in options[k])
+    # The closest question is offered first after new/skip, and chosen for the lead.
+    assert options[medway][:3] == ["new", "skip", "q:policing.opinion"]
+    assert fields[medway] == "q:policing.opinion"
+    assert fields["audience"] == ""  # the file has no audience column: the lead must say
+    no_audience = submit_mapping(lead, open_round, res)
+    assert no_audience.status_code == 422 and "no audience column" in page_text(no_audience)
+    school = next(
+        k
+        for k in fields
+        if k.startswith("to-")
+        and "school" in fields[k] + "".join(options[k])
+        and k != medway
+        and fields[k] != "q:remands.ever"
+    )
+    # Choose young people, and new questions for the Medway and school wordings.
+    res2 = submit_mapping(lead, open_round, res, audience="child", **{medway: "new", school: "new"})
+    assert res2.status_code == 200
+    text = page_text(res2)
+    assert "2 new local questions" in text and MEDWAY in text
+    assert "6 answers from 3 respondents" in text
+    assert count(rt, Answer) == 0 and count(rt, LocalQuestion) == 0  # nothing yet
+    done = confirm(lead, open_round, pending_token(res2))
+    assert done.status_code == 200, page_text(done)
+    assert count(rt, Answer) == 6 and count(rt, LocalQuestion) == 2
+    assert pending_files(app) == []
+
+
+def test_mapping_to_a_question_of_another_audience_is_refused_on_the_preview(
+    rt, as_role, open_round
+):
+    from surveys.storage.models import LocalQuestion
+    from tests.test_import_mapping import MEDWAY
+
+    lead = as_role("lead")
+    res = upload(lead, open_round, csv_bytes([["parent", "policing", MEDWAY, "fair", ""]]))
+    fields, _ = mapping_form(res)
+    key = next(k for k in fields if k.startswith("to-"))
+    mapped = submit_mapping(lead, open_round, res, **{key: "q:general.training"})
+    assert mapped.status_code == 422
+    assert "is not asked of parents or carers" in page_text(mapped)
+    assert "Import 1 answers" not in page_text(mapped)
+    assert count(rt, Answer) == 0 and count(rt, LocalQuestion) == 0
+
+
+def test_a_huge_workbook_upload_is_refused_with_a_clear_message(rt, app, as_role, open_round):
+    from tests.test_import_mapping import million_columns
+
+    res = upload(as_role("lead"), open_round, million_columns(), "huge.xlsx")
+    assert res.status_code == 422 and "zip bomb" in page_text(res)
+    assert pending_files(app) == [] and count(rt, Answer) == 0
+
+
+def test_an_expired_mapping_token_is_gone(as_role, open_round):
+    assert as_role("lead").get(f"/admin/rounds/{open_round}/import/map?token=x").status_code == 410
+
+
+def test_the_mapping_page_has_no_inline_script_or_style(as_role, open_round):
+    from tests.test_import_mapping import FORMS_HEADER, FORMS_ROWS
+
+    lead = as_role("lead")
+    res = upload(lead, open_round, csv_bytes(FORMS_ROWS, header=FORMS_HEADER), "Form1.csv")
+    body = res.get_data(as_text=True)
+    assert "<script" not in body and "style=" not in body and "<style" not in body
+    assert body.count("<select") == 1 + 2 * 3  # who answered, then two per question

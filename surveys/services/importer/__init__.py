@@ -14,9 +14,15 @@ Three steps, a module each, so nothing is ever half-imported:
 ``import_checked`` is the use case the workbench and ``yjvoice import`` share: it stores a
 clean preview and records the import in the audit log.
 
-The file has a header row naming the columns ``audience``, ``priority`` (key or title),
-``question`` (id or wording), ``answer`` and, optionally, ``respondent`` (a label such as a
-questionnaire number; rows with the same label are one person). Labels are never stored.
+Two layouts (``files``): a row per answer, with columns ``question`` (id or any wording)
+and ``answer`` and, as needed, ``audience``, ``priority`` (key or title) and ``respondent``
+(a label such as a questionnaire number; rows with the same label are one person); or, as
+Microsoft Forms exports it, a row per person and a column per question. Labels are never
+stored; Email and Name columns are never read.
+
+Question wordings that are not a question's id or exact wording are mapped (``mapping``):
+to an existing question, or to a new local question under a priority, which the import
+creates through the question builder in the same transaction as the answers.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from surveys.analysis import pipeline
+from surveys.core.catalogue import Catalogue
 from surveys.services import audit
 from surveys.services.importer.checking import (
     AUDIENCE_PLURALS,
@@ -37,9 +44,24 @@ from surveys.services.importer.checking import (
 )
 from surveys.services.importer.files import (
     ENCODINGS,
+    LIMITS,
+    LONG,
     MAX_IMPORT_BYTES,
+    WIDE,
     ImportFileError,
+    check_workbook,
+    fold,
     too_big_message,
+)
+from surveys.services.importer.mapping import (
+    NEW,
+    QUESTION,
+    SKIP,
+    Choices,
+    NewQuestion,
+    Suggestion,
+    Target,
+    Wording,
 )
 from surveys.services.importer.storing import (
     CHANNEL,
@@ -54,14 +76,27 @@ __all__ = [
     "AUDIENCE_PLURALS",
     "CHANNEL",
     "ENCODINGS",
+    "LIMITS",
+    "LONG",
     "MAX_IMPORT_BYTES",
+    "NEW",
+    "QUESTION",
+    "SKIP",
+    "WIDE",
+    "Choices",
     "ImportFileError",
     "ImportRefused",
     "ImportResult",
     "ImportRow",
+    "NewQuestion",
     "Preview",
     "Problem",
+    "Suggestion",
+    "Target",
+    "Wording",
+    "check_workbook",
     "commit",
+    "fold",
     "import_checked",
     "preview",
     "preview_for_round",
@@ -77,12 +112,14 @@ def import_checked(
     secret: str,
     actor: Any,
     analyse: Analyse = pipeline.analyse,
+    base: Catalogue | None = None,
 ) -> ImportResult:
-    """Store a clean preview's rows, all or none, and record the import; the caller commits.
+    """Store a clean preview's rows (and its new questions, under ``base``), all or none,
+    and record the import; the caller commits.
 
     Raises ImportRefused (nothing stored, nothing recorded) like ``commit``.
     """
-    result = commit(session, rnd, checked, secret=secret, analyse=analyse)
+    result = commit(session, rnd, checked, secret=secret, analyse=analyse, base=base, actor=actor)
     audit.record(
         session,
         "import",
@@ -92,6 +129,8 @@ def import_checked(
             "answers": result.answers,
             "respondents": result.respondents,
             "duplicates": result.duplicates,
+            "questions": len(result.questions),
+            "layout": checked.layout,
         },
     )
     return result

@@ -1,5 +1,9 @@
 """Storing an import: every row of a clean preview, all or nothing, through the store.
 
+First the preview's new local questions are created through the question builder
+(``surveys.services.questions.add_question``, kept for these answers and never asked), then
+the answers: in one savepoint, so a failure anywhere leaves neither.
+
 Each row becomes an answer from a pseudonymous respondent: a labelled row's respondent is a
 keyed hash of the round, audience and label (the label itself is never stored), so the same
 label in a later file is the same person; an unlabelled row is a person of its own. Every
@@ -12,7 +16,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +25,8 @@ from sqlalchemy.orm import Session
 
 from surveys.analysis import pipeline
 from surveys.core import engine
-from surveys.services import safeguarding
+from surveys.core.catalogue import Catalogue
+from surveys.services import questions, safeguarding
 from surveys.services.importer.checking import ImportRow, Preview, Problem
 from surveys.services.importer.files import fold_label
 from surveys.storage import store
@@ -49,6 +54,7 @@ class ImportResult:
     superseded: int  # earlier answers replaced by a changed answer from the same label
     flagged: int
     cases: tuple[int, ...] = field(default_factory=tuple)
+    questions: tuple[str, ...] = ()  # ids of the local questions created
 
 
 def commit(
@@ -58,27 +64,57 @@ def commit(
     *,
     secret: str,
     analyse: Analyse = pipeline.analyse,
+    base: Catalogue | None = None,
+    actor: Any = None,
 ) -> ImportResult:
     """Store every row of a clean preview in one savepoint, or nothing; the caller commits.
 
-    Each answer is analysed like a live one; a flagged answer opens a safeguarding case.
-    Rows stored by an earlier import of the same file are skipped, not doubled.
-    Raises ImportRefused when the preview has problems or a concurrent import got there first.
+    The preview's new questions are created first, under ``base`` (the packaged banks,
+    ``Runtime.banks``: required when there are new questions). Each answer is analysed like
+    a live one; a flagged answer opens a safeguarding case. Rows stored by an earlier import
+    of the same file are skipped, not doubled. Raises ImportRefused when the preview has
+    problems, a new question cannot be created, or a concurrent import got there first.
     """
     if not checked.ok:
         raise ImportRefused(
             "The file has rows that do not fit; nothing was imported.", checked.problems
         )
-    plans = _keys(rnd.id, checked.rows, secret)
+    if checked.new_questions and base is None:
+        raise ValueError("creating questions needs the packaged catalogue (base)")
     try:
         with session.begin_nested():
+            created = _create_questions(session, base, checked, actor)
+            rows = [
+                replace(r, question_id=created[r.new]) if r.new is not None else r
+                for r in checked.rows
+            ]
+            plans = _keys(rnd.id, rows, secret)
             result = _store(session, rnd, plans, secret=secret, analyse=analyse, now=utcnow())
+    except questions.QuestionInvalid as exc:
+        raise ImportRefused(
+            f"A new question could not be created, so nothing was imported: {exc}"
+        ) from None
     except IntegrityError:
         raise ImportRefused(
-            "Some of these answers were imported by someone else at the same moment; nothing "
-            "was imported this time. Try again: rows already stored are skipped."
+            "Some of these answers or questions were imported by someone else at the same "
+            "moment; nothing was imported this time. Try again: rows already stored are "
+            "skipped, and questions already created are used."
         ) from None
-    return result
+    return replace(result, questions=tuple(created[n.key] for n in checked.new_questions))
+
+
+def _create_questions(
+    session: Session, base: Catalogue | None, checked: Preview, actor: Any
+) -> dict[str, str]:
+    """Create the preview's new local questions (kept for answers, never asked): key -> id."""
+    created: dict[str, str] = {}
+    for new in checked.new_questions:
+        assert base is not None
+        saved = questions.add_question(
+            session, base, priority=new.priority, spec=new.spec(), ask=False, actor=actor
+        )
+        created[new.key] = saved.qid
+    return created
 
 
 @dataclass(frozen=True)
