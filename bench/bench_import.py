@@ -14,8 +14,16 @@ disclosures that open safeguarding cases). Times, per run:
 
 The database is dropped at the end (``--keep`` to keep it).
 
+``--refusals`` instead times how fast files too big to open are refused, each in a fresh
+process (so its peak memory is its own; the baseline is a process that only imports the
+importer): the issue's 115 KB workbook with a million cells in one row (refused by its
+zip directory: the sheet unpacks 342 times), one with 250 distinct columns (refused by
+counting the sheet's XML), and an ordinary 20,000-row workbook measured and let through.
+The same files took, before the checks, the times shown in docs/benchmarks.md.
+
     .venv/bin/python bench/bench_import.py [--rows 10000] [--repeats 3] [--format csv|xlsx]
         [--server-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
+    .venv/bin/python bench/bench_import.py --refusals
 """
 
 from __future__ import annotations
@@ -186,6 +194,111 @@ def run_once(rt: Runtime, data: bytes, fmt: str) -> dict[str, float]:
     }
 
 
+REFUSAL_CASE = """
+import resource, sys, time
+from surveys.services import importer
+from surveys.core.catalogue import default_catalogue
+data = open(sys.argv[1], "rb").read()
+cat = default_catalogue()
+t = time.perf_counter()
+try:
+    importer.preview(data, cat, priorities=["policing"], audiences=["child"], filename="f.xlsx",
+                     choices=importer.Choices(new_questions=True))
+    outcome = "read"
+except importer.ImportFileError as exc:
+    outcome = "refused: " + str(exc)[:90]
+print(f"{time.perf_counter() - t:.3f}|{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}"
+      f"|{outcome}")
+"""
+
+
+def _workbook(sheet_rows: bytes) -> bytes:
+    """Return a real workbook whose first sheet holds these rows of XML."""
+    import zipfile
+
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.active.append(["question", "answer"])
+    buf = io.BytesIO()
+    wb.save(buf)
+    src = zipfile.ZipFile(io.BytesIO(buf.getvalue()))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                head, rest = data.split(b"<sheetData>")
+                data = head + b"<sheetData>" + sheet_rows + b"</sheetData>"
+                data += rest.split(b"</sheetData>", 1)[1]
+            z.writestr(item, data)
+    return out.getvalue()
+
+
+def refusals() -> None:
+    """Time refusing files too big to open, each in a process of its own."""
+    import subprocess
+    import sys
+    import tempfile
+
+    cell = b'<c t="inlineStr"><is><t>x</t></is></c>'
+    ordinary = b"".join(
+        b'<row r="%d">' % (i + 2)
+        + b"".join(
+            b'<c t="inlineStr"><is><t>%s</t></is></c>' % text
+            for text in (b"What do you think of the police in Medway? (%d)" % (i % 5), b"%d" % i)
+        )
+        + b"</row>"
+        for i in range(20_000)
+    )
+    cases = {
+        "million cells in one row": _workbook(b'<row r="1">' + cell * 1_000_000 + b"</row>"),
+        "250 distinct columns": _workbook(
+            b'<row r="1">'
+            + b"".join(b'<c t="inlineStr"><is><t>question %d</t></is></c>' % i for i in range(250))
+            + b"</row>"
+        ),
+        "ordinary, 20,000 rows, 5 questions": _workbook(
+            b'<row r="1"><c t="inlineStr"><is><t>question</t></is></c>'
+            b'<c t="inlineStr"><is><t>answer</t></is></c></row>' + ordinary
+        ),
+    }
+    print("| file | size | time to refuse (or read) | peak RSS | outcome |")
+    print("|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, data in cases.items():
+            path = Path(tmp) / "f.xlsx"
+            path.write_bytes(data)
+            out = subprocess.run(
+                [sys.executable, "-c", REFUSAL_CASE, str(path)],
+                capture_output=True,
+                text=True,
+                check=True,
+                cwd=ROOT,
+            ).stdout.strip()
+            took, rss, outcome = out.split("|", 2)
+            print(f"| {name} | {len(data) / 1024:,.0f} KB | {took} s | {rss} MB | {outcome} |")
+    base = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import resource; from surveys.services import importer; "
+            "from surveys.core.catalogue import default_catalogue; default_catalogue(); "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    ).stdout.strip()
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(
+        f"\nbaseline (a process that only loads the importer): {base} MB; "
+        f"{date.today().isoformat()}, {os.cpu_count()} x {_cpu_model()} (load {load:.1f}), "
+        f"Python {platform.python_version()}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000)
@@ -198,7 +311,13 @@ def main() -> None:
         ),
     )
     parser.add_argument("--keep", action="store_true", help="Keep the benchmark database.")
+    parser.add_argument(
+        "--refusals", action="store_true", help="Time refusing workbooks too big to open."
+    )
     args = parser.parse_args()
+    if args.refusals:
+        refusals()
+        return
 
     name = f"yjv_bench_import_{uuid.uuid4().hex[:8]}"
     admin = create_engine(args.server_url, isolation_level="AUTOCOMMIT")

@@ -597,3 +597,9 @@ def test_cli_a_huge_workbook_is_refused_with_a_message(yjv, rt, open_round, tmp_
     path.write_bytes(million_columns())
     res = yjv("import", "--round", open_round, "--file", str(path))
     assert res.exit_code == 1 and "zip bomb" in res.output and "Traceback" not in res.output
+
+
+def test_a_question_column_of_thousands_of_wordings_is_refused(catalogue):
+    rows = [["child", "policing", f"Question number {i}?", "ok", ""] for i in range(250)]
+    with pytest.raises(ImportFileError, match="more than 200 different questions"):
+        check(csv_bytes(rows), catalogue, Choices(new_questions=True))

@@ -162,6 +162,7 @@ def _upload_page(rnd, *, error: str | None = None, status: int = 200, encoding: 
         encodings=importer.ENCODINGS,
         encoding=encoding,
         max_mb=importer.MAX_IMPORT_BYTES // (1024 * 1024),
+        limits={"rows": f"{importer.LIMITS['rows']:,}", "columns": importer.LIMITS["columns"]},
     ), status
 
 

@@ -56,6 +56,8 @@ from surveys.services.importer.mapping import (
 from surveys.storage.models import Round
 
 MAX_LABEL = 200
+#: Different question wordings in one file (each is matched and shown on the mapping page).
+MAX_WORDINGS = 200
 AUDIENCE_ALIASES: dict[str, str] = {
     "child": "child",
     "children": "child",
@@ -559,6 +561,12 @@ class _Checker:
         for r in records:
             r.key = wording_key(r.wording, r.priority, r.column)
             groups.setdefault(r.key, []).append(r)
+            if len(groups) > MAX_WORDINGS:
+                raise ImportFileError(
+                    f"The file asks more than {MAX_WORDINGS} different questions (row {r.row} "
+                    "has another), so its question column may hold something else, such as "
+                    "the answers. Check the columns' names in the first row, or split the file."
+                )
         wordings = [self.wording(key, rs) for key, rs in groups.items()]
         wordings = self.suggest(wordings, groups)
         questions: dict[str, Question | NewQuestion | None] = {}
