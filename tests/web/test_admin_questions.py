@@ -578,3 +578,35 @@ def test_a_bank_file_too_big_is_refused_before_it_is_read(lead, rt):
     )
     assert res.status_code == 413 and "it is not a bank of questions" in res.get_data(as_text=True)
     assert rows(rt) == (0, 0)
+
+
+def _main(page: str) -> str:
+    """Return a page's <main>, without what differs per page load (ids, tokens, where it posts)."""
+    main = page[page.index("<main") : page.index("</main>")]
+    main = re.sub(r'name="(csrf_token|submission)" value="[^"]*"', r'name="\1"', main)
+    return re.sub(r'action="[^"]*"', "action", main)
+
+
+@pytest.mark.parametrize("qid", ["renaming.call", "renaming.like", "renaming.why"])
+def test_the_preview_is_exactly_what_a_young_person_is_shown(app, lead, renaming, rt, qid):
+    from tests.web.test_public import child
+
+    with rt.transaction() as s:
+        code = store.open_round(
+            s,
+            rt.catalogue,
+            title="Renaming the service",
+            priorities=[renaming],
+            audiences=["child"],
+        ).code
+    young = child(app.test_client(), code).start()
+    if qid != "renaming.call":
+        young.answer("The Hub")
+    if qid == "renaming.why":
+        young.post(choice="no")
+    assert young.question == qid
+    preview = lead.get(f"/admin/questions/{renaming}/preview?saved={qid}").get_data(as_text=True)
+    assert _main(preview) == _main(young.html)
+    assert re.search(r"<header.*</header>", preview, re.S).group(0) == re.search(
+        r"<header.*</header>", young.html, re.S
+    ).group(0)
