@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import select, text
+from sqlalchemy import delete, select, text
 
 from surveys.config import ConfigError, load_settings
 from surveys.core.catalogue import default_catalogue
@@ -701,3 +701,26 @@ def test_the_delivery_job_waits_for_the_back_off_and_never_gives_up(
     smtp.start()
     assert runner.run_due(rt.sessions, settings, clock=lambda: t) == {"done": 1}
     assert smtp.inbox.to() == [LEAD]
+
+
+def test_a_case_deleted_while_its_alert_is_sent_leaves_the_rest_of_the_batch_marked(
+    rt, open_round, lead, smtp, installed
+):
+    # A withdrawal deletes a case (and, by cascade, its messages) between the claim and the
+    # record of a send: the others in the grouped alert are still marked sent, not re-sent.
+    settings = settings_for(rt, smtp.port)
+    installed(settings)
+    case_ids = open_many(rt, open_round, 3)
+    gone = case_ids[1]
+
+    def send_while_withdrawn(settings, recipient, rendered):
+        with rt.transaction() as s:
+            s.execute(delete(SafeguardingCase).where(SafeguardingCase.id == gone))
+        alerts.send_email(settings, recipient, rendered)
+
+    counts = alerts.deliver_due(rt.sessions, settings, senders={"email": send_while_withdrawn})
+    assert counts["sent"] == 2 and counts["grouped"] == 1
+    assert len(smtp.inbox.messages) == 1
+    left = messages(rt)
+    assert sorted(m.case_id for m in left) == sorted(set(case_ids) - {gone})
+    assert {m.status for m in left} == {"sent"}

@@ -31,9 +31,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
+from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from surveys import jobs
 from surveys.config import Settings, load_settings
@@ -106,7 +107,7 @@ def backoff(attempts: int) -> timedelta:
 # --------------------------------------------------------------------------- audit
 
 
-def _audit(session: Session, action: str, **kw) -> None:
+def _audit(session: Session, action: str, **kw: Any) -> None:
     """Record a step in the audit log (ids only).
 
     In a savepoint: a failing audit call is logged and never undoes the alert (nor the case
@@ -585,7 +586,7 @@ def plan_batches(
 
 
 def deliver_due(
-    session_factory,
+    session_factory: sessionmaker[Session],
     settings: Settings,
     now: datetime | None = None,
     *,
@@ -622,7 +623,7 @@ def deliver_due(
 
 
 def _deliver_batch(
-    session_factory,
+    session_factory: sessionmaker[Session],
     settings: Settings,
     ids: list[int],
     now: datetime,
@@ -635,7 +636,7 @@ def _deliver_batch(
         for msg_id in ids:
             if not _claim(session, msg_id, now, send_lease(settings)):
                 continue  # another worker has it, or it was sent meanwhile
-            msg = session.get(AlertMessage, msg_id)
+            msg = session.get_one(AlertMessage, msg_id)  # claimed (locked) just now
             if msg.kind == "escalation" and _case_status(session, msg.case_id) != "new":
                 msg.status, msg.last_error = CANCELLED, "case acknowledged before escalation"
                 counts.cancelled += 1
@@ -644,7 +645,7 @@ def _deliver_batch(
             mine.append(msg_id)
         if not mine:
             return
-        msgs = [session.get(AlertMessage, i) for i in mine]
+        msgs = [session.get_one(AlertMessage, i) for i in mine]
         channel, recipient = msgs[0].channel, msgs[0].recipient
         case_ids = [m.case_id for m in msgs]
         if len(msgs) == 1:
@@ -661,35 +662,39 @@ def _deliver_batch(
         error = _short_error(exc, settings)
     with session_factory.begin() as session:
         for msg_id, case_id in zip(mine, case_ids, strict=True):
-            msg = session.get(AlertMessage, msg_id)
-            msg.attempts = (msg.attempts or 0) + 1
+            message = session.get(AlertMessage, msg_id)
+            if message is None:
+                # Its case was deleted while we were sending (a withdrawal): nothing to
+                # record, and the rest of the batch must still be marked.
+                continue
+            message.attempts = (message.attempts or 0) + 1
             if error is None:
-                msg.status, msg.sent_at, msg.last_error = SENT, now, None
+                message.status, message.sent_at, message.last_error = SENT, now, None
                 counts.sent += 1
                 log.info("alert sent msg=%s case=%s channel=%s", msg_id, case_id, channel)
                 _audit(
                     session,
                     "safeguarding.alert_sent",
                     target=f"case:{case_id}",
-                    details={"message": msg_id, "channel": channel, "kind": msg.kind,
+                    details={"message": msg_id, "channel": channel, "kind": message.kind,
                              "grouped_with": len(mine) - 1},
                 )  # fmt: skip
             else:
-                msg.last_error = error
-                msg.next_attempt_at = now + backoff(msg.attempts)
+                message.last_error = error
+                message.next_attempt_at = now + backoff(message.attempts)
                 counts.failed += 1
                 log.warning(
                     "alert delivery failed msg=%s case=%s channel=%s attempts=%s",
                     msg_id,
                     case_id,
                     channel,
-                    msg.attempts,
+                    message.attempts,
                 )
                 _audit(
                     session,
                     "safeguarding.alert_failed",
                     target=f"case:{case_id}",
-                    details={"message": msg_id, "channel": channel, "attempts": msg.attempts},
+                    details={"message": msg_id, "channel": channel, "attempts": message.attempts},
                 )
     if error is None and len(mine) > 1:
         counts.grouped += 1
@@ -715,7 +720,7 @@ def _has_message(session: Session, case_id: int, recipient: str, kinds: Iterable
 
 
 def redirect_disabled(
-    session_factory,
+    session_factory: sessionmaker[Session],
     settings: Settings,
     now: datetime | None = None,
     *,
@@ -775,7 +780,7 @@ def redirect_disabled(
 
 
 def escalate_due(
-    session_factory, settings: Settings, now: datetime | None = None
+    session_factory: sessionmaker[Session], settings: Settings, now: datetime | None = None
 ) -> dict[str, int]:
     """Escalate each case not acknowledged in time to the deputies (once per case).
 
@@ -847,7 +852,9 @@ def escalate_due(
     return counts.as_dict()
 
 
-def run_once(session_factory, settings: Settings, now: datetime | None = None) -> dict[str, int]:
+def run_once(
+    session_factory: sessionmaker[Session], settings: Settings, now: datetime | None = None
+) -> dict[str, int]:
     """Escalate what is due, then deliver what is due; return the combined counts."""
     out = escalate_due(session_factory, settings, now)
     for key, value in deliver_due(session_factory, settings, now).items():
