@@ -13,8 +13,10 @@ throttled attempt gets a friendly 429 page. Forms carry the app-wide CSRF token.
 from __future__ import annotations
 
 import logging
+from typing import cast
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, current_app, redirect, render_template, request, url_for
+from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext
 
@@ -81,7 +83,7 @@ def done() -> str:
 
 
 @bp.errorhandler(429)
-def _throttled(exc) -> ResponseReturnValue:
+def _throttled(exc: Exception) -> ResponseReturnValue:
     log.info("withdrawal throttled")
     return error_page(
         429,
@@ -92,8 +94,9 @@ def _throttled(exc) -> ResponseReturnValue:
     )
 
 
-def _init_throttle(state) -> None:
-    throttle(state.app, "withdraw.withdraw", _limit, methods=["POST"])
+def _init_throttle(state: BlueprintSetupState) -> None:
+    # A Flask blueprint is registered on a Flask app (the state's type says any App).
+    throttle(cast(Flask, state.app), "withdraw.withdraw", _limit, methods=["POST"])
 
 
 bp.record_once(_init_throttle)

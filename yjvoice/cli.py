@@ -30,6 +30,8 @@ from yjvoice.context import runtime as _runtime
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from surveys.storage.models import Round
+
 log = logging.getLogger("yjvoice")
 DEMO_TITLE = "Demo: have your say on the youth justice plan"
 
@@ -38,7 +40,7 @@ def _csv(value: str) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()]
 
 
-def _round_info(rt: Runtime, rnd) -> dict:
+def _round_info(rt: Runtime, rnd: Round) -> dict[str, Any]:
     return {
         "id": rnd.id,
         "code": rnd.code,

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -17,6 +18,11 @@ from surveys.core.vocabulary import ROLES
 from surveys.runtime import Runtime
 from surveys.services import accounts, audit
 from yjvoice.context import actor, ready_runtime
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from surveys.storage.models import User
 
 
 def _interactive() -> bool:
@@ -40,7 +46,7 @@ def _read_password(from_stdin: bool) -> str:
     return click.prompt("Password", hide_input=True, confirmation_prompt=True)
 
 
-def _state(user) -> str:
+def _state(user: User) -> str:
     if not user.active:
         return "disabled"
     return "locked" if accounts.is_locked(user) else "active"
@@ -116,7 +122,11 @@ def user_list(as_json: bool) -> None:
 
 
 def _change(
-    email: str, change, done: str, rt: Runtime | None = None, action: str | None = None
+    email: str,
+    change: Callable[[Session, User], object],
+    done: str,
+    rt: Runtime | None = None,
+    action: str | None = None,
 ) -> None:
     rt = rt or ready_runtime()
     try:

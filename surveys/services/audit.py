@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -143,7 +143,9 @@ def query(
     return rows, session.scalar(count) or 0
 
 
-def iter_all(session: Session, *, action: str | None = None, round_id: int | None = None):
+def iter_all(
+    session: Session, *, action: str | None = None, round_id: int | None = None
+) -> Iterator[AuditEvent]:
     """Yield every matching event, oldest first (the CSV export)."""
     stmt = select(AuditEvent).order_by(AuditEvent.id)
     if action:

@@ -30,9 +30,11 @@ respondent a chat has been, in every round, plus the chat's links.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import Session
 
 from surveys.core.vocabulary import OPEN_CASE_STATUSES
@@ -97,7 +99,7 @@ def find(session: Session, code: str | None, *, lock: bool = False) -> Responden
     return session.scalar(stmt)
 
 
-def _count(session: Session, stmt) -> int:
+def _count(session: Session, stmt: Select[Any]) -> int:
     return int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
 
 
@@ -160,7 +162,11 @@ def _erase(session: Session, resp: Respondent, voter_keys: tuple[str, ...]) -> W
 
 
 def withdraw(
-    session: Session, code: str | None, *, channel: str = "web", voter_keys=()
+    session: Session,
+    code: str | None,
+    *,
+    channel: str = "web",
+    voter_keys: Iterable[str] = (),
 ) -> WithdrawalResult:
     """Delete the answers of the respondent this code belongs to; the caller commits.
 
