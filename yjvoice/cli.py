@@ -263,8 +263,8 @@ def round_list(as_json: bool) -> None:
     type=click.Choice(["en", "cy"]),
     default="en",
     show_default=True,
-    help="The plan's language: cy prints Welsh headings, questions and labels (Word and "
-    "Markdown); quotes are printed as given, and an English plan adds the lead's English "
+    help="The plan's language: cy prints Welsh headings, questions and labels (Word, "
+    "Markdown and Excel); quotes are printed as given, and an English plan adds the lead's English "
     "translation of a Welsh quote.",
 )
 @click.option(

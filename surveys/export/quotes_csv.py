@@ -6,7 +6,7 @@ import csv
 from collections.abc import Iterator
 from typing import IO, Any
 
-from surveys.core.vocabulary import AUDIENCE_LABELS
+from surveys.export import words
 from surveys.export.plan import Plan, printable
 
 COLUMNS = (
@@ -44,7 +44,7 @@ def quote_rows(plan: Plan) -> Iterator[dict[str, Any]]:
                         "priority_number": s.number,
                         "priority": s.key,
                         "priority_title": s.title,
-                        "audience": AUDIENCE_LABELS.get(box.audience, box.audience),
+                        "audience": words.audience_label(box.audience, plan.lang),
                         "n_respondents": box.n_text,
                         "question_id": q.question_id,
                         "question": q.wording,

@@ -1,11 +1,11 @@
 """The fixed words of the plan in each language: headings, the count line under a group's
 quotes, table labels. ``yjvoice export --lang cy`` prints the Word and Markdown plan with
-these; the questions and section titles come from the banks in the same language.
+these (Excel too); the questions and section titles come from the banks in the same language.
 
 The Welsh was drafted by the project team and needs a check by a Welsh speaker before a
 plan is published (docs/cy-glossary.md). The method appendix and the narrative draft are in
 Welsh too (the draft names no themes: the codebook's labels are English). Not yet in Welsh:
-the Excel and CSV exports' column headings.
+the CSV's column names (machine-readable keys; its audience labels are in Welsh).
 """
 
 from __future__ import annotations
@@ -44,6 +44,26 @@ WORDS: dict[str, dict[str, str]] = {
         "fewer_than": "fewer than {n}",
         "not_shown": "not shown",
         "hidden_row": "not shown (fewer than {n} people)",
+        # The Excel workbook's sheets and columns.
+        "summary": "Summary",
+        "quotes": "Quotes",
+        "audience": "Audience",
+        "quote": "Quote",
+        "question": "Question",
+        "people_said": "People who said this",
+        "group_n": "N (people of this group who took part)",
+        "rating": "Rating: {wording}",
+        "sentiment_sheet": "Sentiment of written answers",
+        "round_label": "Round",
+        "priority": "Priority",
+        "children_n": "Children (N)",
+        "parents_n": "Parents / carers (N)",
+        "method": "Method",
+        "table": "Table",
+        "row": "Row",
+        "column": "Column",
+        "kind": "Kind",
+        "why": "Why",
     },
     WELSH: {
         "document": "Llais plant a theuluoedd",
@@ -69,6 +89,25 @@ WORDS: dict[str, dict[str, str]] = {
         "fewer_than": "llai na {n}",
         "not_shown": "heb ei ddangos",
         "hidden_row": "heb ei ddangos (llai na {n} o bobl)",
+        "summary": "Crynodeb",
+        "quotes": "Dyfyniadau",
+        "audience": "Grŵp",
+        "quote": "Dyfyniad",
+        "question": "Cwestiwn",
+        "people_said": "Pobl a ddywedodd hyn",
+        "group_n": "N (pobl o'r grŵp hwn a gymerodd ran)",
+        "rating": "Sgôr: {wording}",
+        "sentiment_sheet": "Teimlad yr atebion ysgrifenedig",
+        "round_label": "Rownd",
+        "priority": "Blaenoriaeth",
+        "children_n": "Plant (N)",
+        "parents_n": "Rhieni / gofalwyr (N)",
+        "method": "Dull",
+        "table": "Tabl",
+        "row": "Rhes",
+        "column": "Colofn",
+        "kind": "Math",
+        "why": "Pam",
     },
 }
 ACTION_COLUMNS = {

@@ -16,8 +16,8 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from surveys.core.vocabulary import AUDIENCE_LABELS
-from surveys.export.docx import ACTION_COLUMNS, section_heading
+from surveys.export import words
+from surveys.export.docx import section_heading
 from surveys.export.plan import (
     Plan,
     Section,
@@ -98,34 +98,38 @@ def _rating_rows(t: SafeTable) -> list[list[str]]:
     ]
 
 
-def _section_sheet(sheet: _Sheet, section: Section) -> None:
+def _section_sheet(sheet: _Sheet, section: Section, lang: str) -> None:
+    def w(key: str, **fmt: str) -> str:
+        return words.word(key, lang, **fmt)
+
     sheet.widths([28, 70, 14, 14, 14, 14])
     sheet.title(section_heading(section))
     if section.narrative:
         sheet.put([section.narrative])
     sheet.gap()
-    sheet.title("Quotes")
+    sheet.title(w("quotes"))
     rows = []
     for box in section.boxes:
         for q in box.questions:
             for quote in q.quotes:
-                who = AUDIENCE_LABELS.get(box.audience, box.audience)
+                who = words.audience_label(box.audience, lang)
                 rows.append([who, quote.text, q.wording, quote.count])
-    sheet.table(["Audience", "Quote", "Question", "People who said this"], rows)
+    sheet.table([w("audience"), w("quote"), w("question"), w("people_said")], rows)
     sheet.table(
-        ["Audience", "N (people of this group who took part)"],
-        [[AUDIENCE_LABELS.get(b.audience, b.audience), b.n_text] for b in section.boxes],
+        [w("audience"), w("group_n")],
+        [[words.audience_label(b.audience, lang), b.n_text] for b in section.boxes],
     )
     for r in section.ratings:
-        sheet.title(f"Rating: {r.wording}")
-        sheet.table(["Who", *r.table.columns], _rating_rows(r.table))
+        sheet.title(w("rating", wording=r.wording))
+        sheet.table([w("who"), *r.table.columns], _rating_rows(r.table))
     t = section.sentiment
     if t.rows:
-        sheet.title("Sentiment of written answers")
-        sheet.table(["Who", *t.columns], _rating_rows(t))
-    sheet.title("Actions")
+        sheet.title(w("sentiment_sheet"))
+        sheet.table([w("who"), *t.columns], _rating_rows(t))
+    sheet.title(w("actions"))
     sheet.table(
-        list(ACTION_COLUMNS), [[a.id, a.achieve, a.do, a.evidence] for a in section.actions]
+        list(words.ACTION_COLUMNS.get(lang, words.ACTION_COLUMNS["en"])),
+        [[a.id, a.achieve, a.do, a.evidence] for a in section.actions],
     )
 
 
@@ -134,13 +138,16 @@ def _n_text(box: VoiceBox | None) -> str:
 
 
 def _summary_sheet(sheet: _Sheet, plan: Plan) -> None:
+    def w(key: str) -> str:
+        return words.word(key, plan.lang)
+
     sheet.widths([48, 18, 18, 12, 12, 12])
-    sheet.title("Voice of children and families")
+    sheet.title(w("document"))
     sheet.put([plan.round.title])
-    sheet.put(["Round", plan.round.code])
+    sheet.put([w("round_label"), plan.round.code])
     sheet.gap()
     sheet.table(
-        ["Priority", "Children (N)", "Parents / carers (N)", "Quotes", "Ratings", "Actions"],
+        [w("priority"), w("children_n"), w("parents_n"), w("quotes"), w("ratings"), w("actions")],
         [
             [
                 section_heading(s),
@@ -153,17 +160,17 @@ def _summary_sheet(sheet: _Sheet, plan: Plan) -> None:
             for s in plan.sections
         ],
     )
-    sheet.title("Method")
+    sheet.title(w("method"))
     for line in method_lines(plan):
         sheet.put([line])
     sheet.gap()
     header, rows = who_took_part(plan)
     if rows:
-        sheet.title("Who took part")
+        sheet.title(w("who_took_part"))
         sheet.table(header, rows)
-    sheet.title("Numbers not shown")
+    sheet.title(w("hidden"))
     sheet.table(
-        ["Table", "Row", "Column", "Kind", "Why"],
+        [w("table"), w("row"), w("column"), w("kind"), w("why")],
         [[s.table, s.row, s.column, s.kind, s.reason] for s in plan.suppressed],
     )
 
@@ -172,11 +179,11 @@ def build_workbook(plan: Plan) -> Workbook:
     """Return the plan as an openpyxl workbook."""
     wb = Workbook()
     summary = wb.worksheets[0]  # a new workbook's one (active) sheet
-    summary.title = "Summary"
+    summary.title = words.word("summary", plan.lang)
     _summary_sheet(_Sheet(summary), plan)
     for section in plan.sections:
         ws = wb.create_sheet(sheet_name(section_heading(section), wb.sheetnames))
-        _section_sheet(_Sheet(ws), section)
+        _section_sheet(_Sheet(ws), section, plan.lang)
     return wb
 
 

@@ -117,3 +117,22 @@ def test_the_welsh_plan_has_its_method_narrative_and_hidden_numbers_in_welsh():
     section = plan.sections[0]
     assert section.draft.startswith("Atebodd 25 o bobl ifanc")
     assert "ar y pwnc hwn: Plismona." in section.draft
+
+
+def test_the_welsh_workbook_and_quotes_csv_have_welsh_sheets_and_headings():
+
+    from surveys.export.quotes_csv import quote_rows
+    from surveys.export.xlsx import build_workbook
+
+    plan = plan_from_rows(INFO, ROWS, ACTIONS, default_catalogue(), lang="cy")
+    wb = build_workbook(plan)
+    assert wb.sheetnames[0] == "Crynodeb"
+    cells = {str(c.value) for ws in wb.worksheets for r in ws.iter_rows() for c in r if c.value}
+    for welsh in ("Llais plant a theuluoedd", "Blaenoriaeth", "Plant (N)", "Dyfyniadau",
+                  "Pobl a ddywedodd hyn", "Cyflawni", "Rhifau heb eu dangos", "Dull"):  # fmt: skip
+        assert welsh in cells, welsh
+    for english in ("Summary", "Priority", "Quotes", "People who said this", "Method"):
+        assert english not in cells, english
+    assert {r["audience"] for r in quote_rows(plan)} == {"Plant"}
+    english_plan = plan_from_rows(INFO, ROWS, ACTIONS, default_catalogue())
+    assert build_workbook(english_plan).sheetnames[0] == "Summary"
