@@ -201,3 +201,4 @@ def test_demo_sets_everything_up_without_serving(cli):
     again = cli("demo", "--no-serve").output  # reuses the open demo round
     code = out.split("Demo round ")[1].split()[0]
     assert f"Demo round {code}" in again
+    assert f"/r/{code}/child?lang=cy" in out  # the demo round is offered in Welsh too

@@ -493,6 +493,7 @@ def demo(host: str, port: int, no_serve: bool) -> None:
                 title=DEMO_TITLE,
                 priorities=rt.catalogue.priority_keys,
                 audiences=AUDIENCES,
+                languages=("en", "cy"),  # offered in Welsh too: every page has the link
             )
         code = rnd.code
     base = f"http://{host}:{port}"
@@ -501,6 +502,7 @@ def demo(host: str, port: int, no_serve: bool) -> None:
     click.echo(f"  Answer it as a young person:   {base}/r/{code}/child")
     click.echo(f"  ... as a parent or carer:      {base}/r/{code}/parent")
     click.echo(f"  ... or choose who you are:     {base}/r/{code}")
+    click.echo(f"  Yn Gymraeg (in Welsh):         {base}/r/{code}/child?lang=cy")
     click.echo(f"  In the terminal instead:       yjvoice chat --round {code}")
     click.echo(
         f"  Export answers:                yjvoice export --round {code} --format csv "
