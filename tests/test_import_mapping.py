@@ -419,7 +419,7 @@ def test_a_failure_midway_leaves_neither_questions_nor_answers(rt, open_round):
     assert "policing.local_think_police_medway" not in {q.id for q in rt.catalogue.retired}
 
 
-def test_a_question_taken_meanwhile_refuses_the_import_and_keeps_nothing(rt, open_round):
+def test_an_id_taken_meanwhile_gives_the_new_question_a_fresh_one(rt, open_round):
     data = csv_bytes([["child", "policing", MEDWAY, "fair", ""]])
     choices = Choices(new_questions=True)
     p = _preview(rt, open_round, data, choices)

@@ -122,7 +122,7 @@ def import_answers(
             rnd = store.get_round(session, code)
         except store.RoundNotFound:
             raise click.ClickException(f"no round has the code {code!r}") from None
-        if choices.priority is not None and choices.priority not in rnd.priorities:
+        if choices.priority is not None and choices.priority not in (*rnd.priorities, "general"):
             raise click.ClickException(
                 f"--priority {choices.priority!r} is not one of round {rnd.code}'s priorities: "
                 f"{', '.join(rnd.priorities)}"

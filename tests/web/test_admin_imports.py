@@ -410,3 +410,20 @@ def test_the_mapping_page_has_no_inline_script_or_style(as_role, open_round):
     body = res.get_data(as_text=True)
     assert "<script" not in body and "style=" not in body and "<style" not in body
     assert body.count("<select") == 1 + 2 * 3  # who answered, then two per question
+
+
+def test_the_preview_links_back_to_the_mapping_with_the_choices_kept(rt, as_role, open_round):
+    from tests.test_import_mapping import MEDWAY
+
+    lead = as_role("lead")
+    res = upload(lead, open_round, csv_bytes([["child", "policing", MEDWAY, "fair", "a"]]))
+    fields, _ = mapping_form(res)
+    key = next(k for k in fields if k.startswith("to-"))
+    preview = submit_mapping(lead, open_round, res, **{key: "skip"})
+    assert preview.status_code == 422  # nothing left to import
+    assert "Every question is left out" in page_text(preview)
+    link = re.search(r'href="([^"]*/import/map\?token=[^"]+)"', preview.get_data(as_text=True))
+    again = lead.get(html.unescape(link.group(1)))
+    assert again.status_code == 200
+    assert mapping_form(again)[0][key] == "skip"  # the lead's choice, not the default
+    assert count(rt, Answer) == 0
