@@ -7,11 +7,13 @@ walks ``app.url_map`` to prove no /admin route is left open.
 from __future__ import annotations
 
 from flask import Blueprint
+from werkzeug.wrappers import Response
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
-def _no_store(response):  # admin pages carry personal data: never cache them
+def _no_store(response: Response) -> Response:
+    # Admin pages carry personal data: never cache them.
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"
     return response

@@ -10,6 +10,7 @@ import io
 from typing import Any
 
 from flask import Response, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -38,7 +39,7 @@ def _details(event: AuditEvent) -> str:
 
 @bp.route("/audit")
 @roles_required(LEAD)
-def audit_log():
+def audit_log() -> ResponseReturnValue:
     """List audit events, newest first, with filters and a next-page link."""
     action, round_id = _filters()
     before_arg = request.args.get("before", "")

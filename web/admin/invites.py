@@ -7,6 +7,7 @@ the audience belongs to it, and serves the results.
 from __future__ import annotations
 
 from flask import Response, abort, render_template
+from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 
 from surveys.services import invites
@@ -50,7 +51,7 @@ def _download(body: bytes, mimetype: str, filename: str) -> Response:
 
 @bp.route("/rounds/<code>/invite/<audience>")
 @roles_required(*READERS)
-def invite_kit(code: str, audience: str):
+def invite_kit(code: str, audience: str) -> ResponseReturnValue:
     """Show one audience's invitation kit: links, QR code, text message, poster."""
     rnd, kit = _kit(code, audience)
     return render_template(
@@ -67,7 +68,7 @@ def invite_kit(code: str, audience: str):
 
 @bp.route("/rounds/<code>/invite/<audience>/qr.png")
 @roles_required(*READERS)
-def invite_qr_png(code: str, audience: str):
+def invite_qr_png(code: str, audience: str) -> ResponseReturnValue:
     """Download the QR code of the audience's web link as PNG."""
     rnd, kit = _kit(code, audience)
     return _download(
@@ -77,7 +78,7 @@ def invite_qr_png(code: str, audience: str):
 
 @bp.route("/rounds/<code>/invite/<audience>/qr.svg")
 @roles_required(*READERS)
-def invite_qr_svg(code: str, audience: str):
+def invite_qr_svg(code: str, audience: str) -> ResponseReturnValue:
     """Download the QR code of the audience's web link as SVG (sharp at any size)."""
     rnd, kit = _kit(code, audience)
     svg = '<?xml version="1.0" encoding="UTF-8"?>\n' + invites.qr_svg(kit.web_url, size="60mm")
@@ -86,7 +87,7 @@ def invite_qr_svg(code: str, audience: str):
 
 @bp.route("/rounds/<code>/invite/<audience>/poster")
 @roles_required(*READERS)
-def invite_poster(code: str, audience: str):
+def invite_poster(code: str, audience: str) -> ResponseReturnValue:
     """Show the printable A4 poster for an audience (print it from the browser)."""
     rnd, kit = _kit(code, audience)
     return render_template(

@@ -7,6 +7,7 @@ import logging
 from itertools import groupby
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from surveys.services import proposals
@@ -28,7 +29,7 @@ DONE = {
 
 @bp.route("/proposals")
 @roles_required(*READERS)
-def proposals_index():
+def proposals_index() -> ResponseReturnValue:
     """List the rounds with how many proposals each has."""
     session = db()
     rounds = [r for r in store.list_rounds(session) if proposals.offers_proposals(r)]
@@ -39,7 +40,7 @@ def proposals_index():
 
 @bp.route("/rounds/<code>/proposals")
 @roles_required(*READERS)
-def round_proposals(code: str):
+def round_proposals(code: str) -> ResponseReturnValue:
     """Show a round's proposals by priority, with support and the plan's action IDs."""
     rnd = round_or_404(code)
     views = proposals.list_for_round(db(), rnd, runtime().catalogue)
@@ -67,7 +68,7 @@ def _int(value: str | None) -> int | None:
 
 @bp.route("/rounds/<code>/proposals/decide", methods=["GET", "POST"])
 @roles_required(LEAD)
-def decide_proposal(code: str):
+def decide_proposal(code: str) -> ResponseReturnValue:
     """Accept, decline, reopen or merge a proposal of this round."""
     rnd = round_or_404(code)
     back = url_for("admin.round_proposals", code=rnd.code)

@@ -10,6 +10,7 @@ import logging
 from datetime import date
 
 from flask import current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import DateField, StringField
@@ -63,7 +64,7 @@ def _sentence(message: str) -> str:
 
 @bp.route("/rounds/new", methods=["GET", "POST"])
 @roles_required(LEAD)
-def round_new():
+def round_new() -> ResponseReturnValue:
     """Create a round: title, priorities in plan order, audiences, closing date, status."""
     form = NewRoundForm()
     banks = [b for b in runtime().catalogue.banks if b.key != "general"]
@@ -184,7 +185,7 @@ def _areas(code: str) -> list[tuple[str, str]]:
 
 @bp.route("/rounds/<code>")
 @roles_required(*READERS)
-def round_page(code: str):
+def round_page(code: str) -> ResponseReturnValue:
     """Show a round: status, dates, links to hand out, counts, and what to do next."""
     rnd = round_or_404(code)
     rt = runtime()
@@ -228,7 +229,7 @@ STATUS_ACTIONS = {
 
 @bp.route("/rounds/<code>/status", methods=["GET", "POST"])
 @roles_required(LEAD)
-def round_status(code: str):
+def round_status(code: str) -> ResponseReturnValue:
     """Open a draft, close an open round, or reopen a closed one (POST; GET shows the round)."""
     rnd = round_or_404(code)
     here = url_for("admin.round_page", code=rnd.code)

@@ -12,8 +12,10 @@ import os
 from datetime import timedelta
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from sqlalchemy.orm import Session
 from wtforms import TextAreaField
 from wtforms.validators import Length, Optional
 
@@ -83,7 +85,7 @@ def _banner_context() -> dict:
 
 @bp.route("/safeguarding")
 @roles_required(*SAFEGUARDERS)
-def safeguarding_queue():
+def safeguarding_queue() -> ResponseReturnValue:
     """List the cases waiting for the safeguarding lead, oldest first."""
     show = request.args.get("show", "open")
     if show not in SHOW:
@@ -100,7 +102,7 @@ def safeguarding_queue():
     )
 
 
-def _case_round(session, case_id: int) -> int | None:
+def _case_round(session: Session, case_id: int) -> int | None:
     from surveys.storage.models import SafeguardingCase
 
     row = session.get(SafeguardingCase, case_id)
@@ -109,7 +111,7 @@ def _case_round(session, case_id: int) -> int | None:
 
 @bp.route("/safeguarding/<int:case_id>", methods=["GET", "POST"])
 @roles_required(*SAFEGUARDERS)
-def safeguarding_case(case_id: int):
+def safeguarding_case(case_id: int) -> ResponseReturnValue:
     """Show one case with the raw words; acknowledge, record what was done, close."""
     session = db()
     try:

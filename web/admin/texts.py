@@ -11,6 +11,7 @@ import logging
 import re
 
 from flask import flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from surveys.core import sms_text
@@ -29,7 +30,7 @@ MAX_PASTE = 40_000  # characters: about 500 numbers with room for spaces
 
 @bp.route("/rounds/<code>/texts", methods=["GET", "POST"])
 @roles_required(LEAD)
-def sms_invite(code: str):
+def sms_invite(code: str) -> ResponseReturnValue:
     """Show the text-message invitation for a round, and send it to pasted numbers (POST)."""
     rnd = round_or_404(code)
     rt = runtime()

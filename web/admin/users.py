@@ -13,8 +13,10 @@ reaches its limit. The counts live in memory (per process): enough for one small
 from __future__ import annotations
 
 import logging
+from typing import cast
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Flask, abort, current_app, flash, redirect, render_template, request, url_for
+from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_user
 from flask_wtf import FlaskForm
@@ -42,12 +44,12 @@ def _login_limit() -> str:
     return current_app.config.get("ADMIN_LOGIN_RATE_LIMIT", LOGIN_RATE_LIMIT)
 
 
-def _init_throttle(state) -> None:
+def _init_throttle(state: BlueprintSetupState) -> None:
     # Runs after views.py registered the sign-in view: wrap it here as the limiter's
     # decorator would, without editing the view. Only failed attempts count (a 302 is a
     # success), and only POSTs.
     throttle(
-        state.app,
+        cast(Flask, state.app),  # a Flask blueprint is registered on a Flask app
         "admin.login",
         _login_limit,
         methods=["POST"],
@@ -59,7 +61,7 @@ bp.record_once(_init_throttle)
 
 
 @bp.errorhandler(429)
-def _throttled(exc) -> ResponseReturnValue:
+def _throttled(exc: Exception) -> ResponseReturnValue:
     log.info("sign-in throttled path=%s", request.path)
     return render_template("admin/login.html", form=SignInForm(), error=THROTTLED), 429
 
@@ -105,7 +107,7 @@ def _password_rules_text() -> str:
 
 @bp.route("/users")
 @roles_required(LEAD)
-def users():
+def users() -> ResponseReturnValue:
     """List every account with its role and state."""
     return render_template(
         "admin/users/list.html",
@@ -118,7 +120,7 @@ def users():
 
 @bp.route("/users/new", methods=["GET", "POST"])
 @roles_required(LEAD)
-def user_new():
+def user_new() -> ResponseReturnValue:
     """Add an account with a first password the lead passes on."""
     form = NewUserForm()
     error, status = None, 200
@@ -162,7 +164,7 @@ USER_ACTIONS = ("role", "disable", "enable", "password", "unlock")
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
 @roles_required(LEAD)
-def user_manage(user_id: int):
+def user_manage(user_id: int) -> ResponseReturnValue:
     """Show one account and change its role, state, password or lock."""
     user = _user_or_404(user_id)
     error, status = None, 200
@@ -226,7 +228,7 @@ def _apply(user: User, action: str) -> str:
 
 @bp.route("/account/password", methods=["GET", "POST"])
 @roles_required(*ROLES)
-def own_password():
+def own_password() -> ResponseReturnValue:
     """Let anyone signed in change their own password (ending their other sessions)."""
     form = OwnPasswordForm()
     error, status = None, 200

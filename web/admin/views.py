@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -38,7 +39,7 @@ def _safe_next(target: str | None) -> str | None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login():
+def login() -> ResponseReturnValue:
     """Show the sign-in form and sign a member of staff in."""
     if current_user.is_authenticated:
         return redirect(home_for(current_user.role))
@@ -88,7 +89,7 @@ def _record_failed_sign_in(email: str) -> None:
 
 @bp.route("/logout", methods=["POST"])
 @roles_required(*ROLES)
-def logout():
+def logout() -> ResponseReturnValue:
     """Sign out here and in every other browser."""
     user = db().get(User, current_user.user_id)
     if user is not None:
@@ -100,7 +101,7 @@ def logout():
 
 @bp.route("/")
 @roles_required(*READERS)
-def index():
+def index() -> ResponseReturnValue:
     """List the rounds with their response counts."""
     rounds = store.list_rounds(db())
     counts = dict(
