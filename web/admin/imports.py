@@ -241,13 +241,17 @@ def _question_options(rnd, audiences) -> list[tuple[str, list[tuple[str, str]]]]
     for key, title in _round_priorities(rnd):
         bank = runtime().catalogue.bank(key)
         qs = [
-            (q.id, q.text_for(audiences[0]) if audiences else next(iter(q.texts.values()), ""))
+            (q.id, (q.text_for(audiences[0]) if audiences else None) or _first_wording(q))
             for q in bank.questions
             if all(q.text_for(a) is not None for a in audiences)
         ]
         if qs:
             out.append((title, qs))
     return out
+
+
+def _first_wording(q) -> str:
+    return next(iter(q.texts.values()), q.id)
 
 
 def _mapping_page(

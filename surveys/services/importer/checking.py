@@ -214,7 +214,8 @@ def preview(
             Problem(None, "There are no answers to import: the file has a header row only.")
             if not reader.skipped and not reader.records
             else Problem(None, "Every row's answer is empty: there is nothing to import.")
-            if not checker.wordings or any(w.target.kind != SKIP for w in checker.wordings)
+            if not checker.wordings
+            or any(w.target is None or w.target.kind != SKIP for w in checker.wordings)
             else Problem(None, "Every question is left out: there is nothing to import.")
         )
     ordered = [c for c in (*REQUIRED, *OPTIONAL) if c in cols]
@@ -488,7 +489,7 @@ class _Reader:
                 if answer:
                     filled = True
                     self.records.append(
-                        _Record(number, audience, None, wording, index, answer, label)
+                        _Record(number, audience or "", None, wording, index, answer, label)
                     )
             if not filled:
                 self.skipped.append(number)
@@ -509,7 +510,7 @@ class _Reader:
         if not answer:
             self.skipped.append(number)
             return
-        self.records.append(_Record(number, audience, priority, q_raw, None, answer, label))
+        self.records.append(_Record(number, audience or "", priority, q_raw, None, answer, label))
 
     def who(self, number: int, cells: list[str]) -> tuple[str | None, list[Problem]]:
         """Return the row's audience (its cell's, else the one chosen for the file)."""
@@ -597,7 +598,8 @@ class _Checker:
     def suggest(self, wordings: list[Wording], groups: dict[str, list[_Record]]) -> list[Wording]:
         """Attach each wording's exact match, else its closest question whose options (if it
         has any) its answers fit."""
-        out, fuzzy = [], []
+        out: list[Wording] = []
+        fuzzy: list[int] = []
         for w in wordings:
             q, msg = self.match.question(w.text, w.priority)
             if q is not None:

@@ -570,12 +570,12 @@ def layout_of(cells: list[str]) -> Layout:
     if "question" in cols and "answer" in cols:
         used = set(cols.values())
         others = [c for i, c in enumerate(cells) if c and i not in used and not is_personal(c)]
-        questions = [c for c in others if _looks_like_question(c)]
-        if questions:
+        asked = [c for c in others if _looks_like_question(c)]
+        if asked:
             raise ImportFileError(
                 "This file mixes the two layouts: it has question and answer columns (a row "
-                f"per answer) and also columns that look like questions ({show(questions[0])}"
-                f"{' and more' if len(questions) > 1 else ''}), as a Microsoft Forms export "
+                f"per answer) and also columns that look like questions ({show(asked[0])}"
+                f"{' and more' if len(asked) > 1 else ''}), as a Microsoft Forms export "
                 "has (a column per question). Use one layout: delete those columns, or the "
                 "question and answer columns."
             )
@@ -591,7 +591,8 @@ def layout_of(cells: list[str]) -> Layout:
         )
     wide = _columns(cells, WIDE_ALIASES)
     used = set(wide.values())
-    questions, ignored = {}, []
+    questions: dict[int, str] = {}
+    ignored: list[str] = []
     for index, cell in enumerate(cells):
         if not cell or index in used or is_personal(cell):
             continue

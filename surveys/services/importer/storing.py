@@ -204,9 +204,9 @@ def _store(
             }
         )
         answered.setdefault(p.respondent_key, {})[r.question_id] = r.choice or "*"
-    for key, routing in answered.items():
+    for person, routing in answered.items():
         # What routing needs of the answers, as a conversation would have left it.
-        resp = people[key]
+        resp = people[person]
         state = dict(resp.state or {})
         state["answers"] = {**state.get("answers", {}), **routing}
         resp.state = state
