@@ -96,15 +96,19 @@ def test_a_planted_sentence_is_in_no_column_of_any_table(rt, open_round):
     assert round_id
 
 
-def test_review_search_finds_words_in_encrypted_redacted_text(rt, open_round):
+def _staff_answer(rt, code: str, words: str) -> None:
+    """Store one written staff answer through the conversation service."""
     with rt.transaction() as s:
-        rnd = store.get_round(s, open_round)
+        rnd = store.get_round(s, code)
         resp, _ = conversation.start(s, rnd, rt.context, channel="web", audience="staff")
         rid = resp.id
-    words = "The Quaxleby youth club shut and nobody told us"
     for i, inbound in enumerate((engine.Inbound(choice="yes"), engine.Inbound(text=words))):
         with rt.transaction() as s:
-            conversation.apply(s, rt.context, rid, inbound, key=f"search-{i}")
+            conversation.apply(s, rt.context, rid, inbound, key=f"{rid}-{i}")
+
+
+def test_review_search_finds_words_in_encrypted_redacted_text(rt, open_round):
+    _staff_answer(rt, open_round, "The Quaxleby youth club shut and nobody told us")
     with rt.transaction() as s:
         rnd = store.get_round(s, open_round)
         found = review.queue(s, rnd, review.QueueFilter(search="youth CLUB"))
@@ -118,14 +122,7 @@ def test_a_second_search_reads_decrypted_texts_from_the_cache(rt, open_round, mo
     from surveys.services.review.queue import _search as search_ids
     from surveys.storage import crypto
 
-    with rt.transaction() as s:
-        rnd = store.get_round(s, open_round)
-        resp, _ = conversation.start(s, rnd, rt.context, channel="web", audience="staff")
-        rid = resp.id
-    words = "The Quaxleby youth club shut and nobody told us"
-    for i, inbound in enumerate((engine.Inbound(choice="yes"), engine.Inbound(text=words))):
-        with rt.transaction() as s:
-            conversation.apply(s, rt.context, rid, inbound, key=f"cache-{i}")
+    _staff_answer(rt, open_round, "The Quaxleby youth club shut and nobody told us")
     with rt.transaction() as s:
         rnd = store.get_round(s, open_round)
         assert review.queue(s, rnd, review.QueueFilter(search="youth club")).total == 1
