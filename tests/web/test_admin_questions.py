@@ -471,6 +471,7 @@ def test_live_checks_measure_the_wording_as_the_banks_tests_do(lead, renaming):
     assert child["sms"]["parts"] == expected.sms_parts
     assert found["text-parent-en"]["measures"][0]["advice"] == []
     assert "reading grade" in res.get_json()["html"]
+    assert "No Welsh yet for: children, parents / carers." in res.get_json()["html"]
 
 
 def test_checks_work_with_javascript_off(lead, renaming, rt):

@@ -296,6 +296,18 @@ def checks(spec: Mapping[str, Any]) -> list[Check]:
     return out
 
 
+def without_welsh(spec: Mapping[str, Any]) -> list[str]:
+    """Return the groups whose English wording has no Welsh yet (a Welsh round cannot ask it)."""
+    text = spec.get("text") or {}
+    if not isinstance(text, Mapping):
+        return []
+    return [
+        AUDIENCE_LABELS.get(aud, aud)
+        for aud in AUDIENCES
+        if _words(text.get(aud), ENGLISH).strip() and not _words(text.get(aud), "cy").strip()
+    ]
+
+
 # ---- follow-ups -----------------------------------------------------------------------------
 def follow_choices(
     catalogue: Catalogue, priority: str, before: str | None

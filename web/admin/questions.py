@@ -55,6 +55,7 @@ from web.admin.question_form import (
     from_request,
     from_spec,
     to_spec,
+    without_welsh,
 )
 from web.resume import CHANNEL
 from web.transactions import transaction
@@ -337,6 +338,7 @@ def _form_page(
         frozen=_frozen_note(row) if row is not None else None,
         error=error,
         checks=checks(spec),
+        no_welsh=without_welsh(spec),
         follows=follow_choices(runtime().catalogue, key, row.name if row is not None else None),
         type_labels=TYPE_LABELS,
         audiences=AUDIENCES,
@@ -372,7 +374,12 @@ def question_check(key: str):
             abort(404)
     found = checks(spec)
     problem = _problem(key, spec, row, form)
-    html = render_template("admin/questions/_checks.html", checks=found, problem=problem)
+    html = render_template(
+        "admin/questions/_checks.html",
+        checks=found,
+        problem=problem,
+        no_welsh=without_welsh(spec),
+    )
     return jsonify(
         {
             "ok": problem is None,
