@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime
 
 import pytest
@@ -86,11 +87,14 @@ def test_results_by_month_with_small_months_hidden(rt):
         "March 2027",
     ]
     people = result.people
-    assert [people.cell_text(i, 0) for i in range(3)] == ["11", "0", f"fewer than {MIN_GROUP}"]
-    # the total would give March away (14 - 11): it is hidden too, or January is
-    shown_total = people.column_totals[0]
-    hidden = [i for i in range(3) if people.cells[i][0] is None]
-    assert shown_total is None or len(hidden) >= 2
+    # the total (printed by the who-took-part table too) would give March away (14 - 11):
+    # January is hidden as well, never the total
+    assert [people.cell_text(i, 0) for i in range(3)] == [
+        "not shown",
+        "0",
+        f"fewer than {MIN_GROUP}",
+    ]
+    assert people.column_total_text(0) == "14"
     assert result.answers == (22, 0, 6)
     sentiment = result.sentiment
     assert sentiment.row_hidden(2)  # March: fewer than 10 people wrote
@@ -98,17 +102,47 @@ def test_results_by_month_with_small_months_hidden(rt):
     assert result.suppressed
 
 
-def test_build_hides_what_a_total_would_give_away():
-    facts = monthly.MonthFacts(
-        people=(((2027, 1), 25), ((2027, 2), 4), ((2027, 3), 30)),
-        answers=(((2027, 1), 50), ((2027, 2), 8), ((2027, 3), 60)),
-    )
-    table = monthly.build(facts).people
-    values = [table.cells[i][0] for i in range(3)]
-    assert values[1] is None
-    total = table.column_totals[0]
-    if total is not None:  # then a second month is hidden, so February cannot be worked out
-        assert values.count(None) >= 2
+def _possible(table, counts, m):
+    """Return, per hidden month, every value a reader could give it from what is printed.
+
+    A reader knows the total (the who-took-part table prints it even when this one does
+    not, unless it is small), that "fewer than m" is 1 to m-1, and that "not shown" is a
+    count (as ``surveys.export.suppression`` models what a reader knows).
+    """
+    total = sum(counts)
+    hidden = [i for i, row in enumerate(table.cells) if row[0] is None]
+    shown = sum(row[0] for row in table.cells if row[0] is not None)
+    if not hidden or 0 < total < m:
+        return {}
+    ranges = []
+    for i in hidden:
+        if table.kinds[("cell", i, 0)] == "primary":
+            ranges.append(range(1, m))
+        else:
+            ranges.append(range(0, total + 1))
+    seen = {i: set() for i in hidden}
+    for values in itertools.product(*ranges):
+        if sum(values) == total - shown:
+            for i, v in zip(hidden, values, strict=True):
+                seen[i].add(v)
+    return seen
+
+
+@pytest.mark.parametrize("m", [3, 5])
+def test_no_hidden_month_can_be_worked_out_from_the_total(m):
+    checked = 0
+    for n in range(1, 4):
+        for counts in itertools.product(range(0, 2 * m + 2), repeat=n):
+            table = monthly.people_by_month([f"m{i}" for i in range(n)], list(counts), m)
+            for i, v in enumerate(counts):
+                if table.cells[i][0] is None:
+                    continue
+                assert v == 0 or v >= m, (counts, "a small month printed")
+            possible = _possible(table, counts, m)
+            for i, values in possible.items():
+                assert len(values) > 1, (counts, i, values)
+            checked += 1
+    assert checked > 100
 
 
 def test_no_answers_yet_is_an_empty_result(rt):

@@ -3,16 +3,18 @@
 A rolling round (end-of-intervention feedback, say) is open all year with no closing date,
 so its results are read month by month. ``load`` reads grouped counts (never a word of any
 answer): people who started per month, answers per month, written answers per month and
-sentiment, and the people behind them; ``build`` turns them into tables through
-``surveys.export.suppression.suppress``, exactly as the round page's and the dashboard's
-tables are: a month of fewer than ``min_group`` people is "fewer than 10", and a hidden count
-cannot be worked out from the totals. Months are calendar months in UTC, as the dashboard's
+sentiment, and the people behind them; ``build`` turns them into tables by the rules of
+``surveys.export.suppression`` that the round page's and the dashboard's tables follow: a
+month of fewer than ``min_group`` people is "fewer than 10", and a hidden count cannot be
+worked out from the totals. Months are calendar months in UTC, as the dashboard's
 days are.
 
 People by month are not broken down by group as well: the round page's "who took part"
 table already prints the groups with the same grand total, and two breakdowns of one total
-printed side by side would let a reader subtract one from the other. Both tables print the
-grand total by the same rule (hidden below ``min_group``), so neither gives away the other.
+printed side by side would let a reader subtract one from the other. For the same reason
+the months' total is never hidden as a secondary (the who-took-part table prints it
+anyway): ``people_by_month`` hides another month instead, so no hidden month can be worked
+out from the total, whichever page it is read from.
 """
 
 from __future__ import annotations
@@ -109,6 +111,74 @@ class ByMonth:
         return (*self.people.suppressed, *self.sentiment.suppressed)
 
 
+def people_by_month(rows: list[str], counts: list[int], min_group: int) -> SafeTable:
+    """Return people per month with their total, suppressed for a total printed elsewhere.
+
+    The total (everyone who started) is printed by the who-took-part table whatever this
+    table does, so it is hidden only when it is small itself; a month that is hidden is
+    protected by hiding another month (the smallest shown, a quiet month if need be), never
+    the total. With a second hidden month that is not a small group itself ("not shown",
+    so 0 or at least ``min_group``), no hidden month follows from the total.
+    """
+    total = sum(counts)
+    title = "People who started, by month"
+    hidden: dict[tuple[str, int, int], str] = {}
+    notes: list[Suppression] = []
+    for i, n in enumerate(counts):
+        if 0 < n < min_group:
+            hidden[("cell", i, 0)] = "primary"
+            notes.append(
+                Suppression(title, rows[i], "", "primary", f"fewer than {min_group} people")
+            )
+    if 0 < total < min_group:
+        hidden[("col_total", 0, 0)] = "primary"
+        why = f"fewer than {min_group} people"
+        notes.append(Suppression(title, "All months", "", "primary", why))
+    elif hidden:
+        shown = [i for i in range(len(counts)) if ("cell", i, 0) not in hidden]
+        if not shown and len(hidden) > 1:
+            # Every month is small and the total is printed: "fewer than 10" each and their
+            # sum could pin them all (9 + 9 = 18). Say less of the largest: "not shown".
+            i = max(range(len(counts)), key=lambda k: (counts[k], k))
+            hidden[("cell", i, 0)] = "secondary"
+            notes.append(
+                Suppression(
+                    title,
+                    rows[i],
+                    "",
+                    "secondary",
+                    "not shown, otherwise every month could be worked out from the total",
+                )
+            )
+        if shown:
+            i = min(shown, key=lambda k: (counts[k] == 0, counts[k], k))
+            hidden[("cell", i, 0)] = "secondary"
+            notes.append(
+                Suppression(
+                    title,
+                    rows[i],
+                    "",
+                    "secondary",
+                    "hidden as well, otherwise a hidden month could be worked out from the "
+                    "total of everyone who started",
+                )
+            )
+    cells = tuple((None if ("cell", i, 0) in hidden else n,) for i, n in enumerate(counts))
+    shown_total = None if ("col_total", 0, 0) in hidden else total
+    return SafeTable(
+        title,
+        tuple(rows),
+        ("People who started",),
+        cells,
+        None,
+        (shown_total,),
+        None,
+        min_group,
+        tuple(notes),
+        dict(hidden),
+    )
+
+
 def _every_month(seen: set[Month]) -> list[Month]:
     """Return every month from the first to the last seen (quiet months included)."""
     if not seen:
@@ -129,15 +199,7 @@ def build(facts: MonthFacts, *, min_group: int = MIN_GROUP) -> ByMonth:
     writers = dict(facts.writers)
     months = _every_month(set(people) | set(answers))
     names = [ByMonth.label(m) for m in months]
-    people_table = suppress(
-        [[people.get(m, 0)] for m in months],
-        rows=names,
-        columns=["People who started"],
-        title="People who started, by month",
-        min_group=min_group,
-        rule="cell",
-        column_totals=True,  # the grand total, as the who-took-part table prints it
-    )
+    people_table = people_by_month(names, [people.get(m, 0) for m in months], min_group)
     sentiment_table = suppress(
         [[feel[(m, s)] for s in SENTIMENTS] for m in months],
         rows=names,
