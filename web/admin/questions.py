@@ -30,6 +30,7 @@ from flask import (
     request,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_babel import force_locale
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -96,7 +97,7 @@ def _frozen_note(row: LocalQuestion) -> questions.Freeze:
 # ---- the list ---------------------------------------------------------------------------------
 @bp.route("/questions")
 @roles_required(LEAD)
-def questions_index():
+def questions_index() -> ResponseReturnValue:
     """List the service's own priorities and consultations, and its national ones' questions."""
     return _index_page()
 
@@ -127,7 +128,7 @@ def _index_page(*, error: str | None = None, status: int = 200) -> tuple[str, in
 # ---- a new priority or consultation -----------------------------------------------------------
 @bp.route("/questions/new", methods=["GET", "POST"])
 @roles_required(LEAD)
-def questions_new():
+def questions_new() -> ResponseReturnValue:
     """Create a local priority or a one-off consultation: title, purpose, kind, Welsh title."""
     fields = {
         "title": request.form.get("title", "")[:300],
@@ -169,7 +170,7 @@ def questions_new():
 # ---- a priority's questions -------------------------------------------------------------------
 @bp.route("/questions/<key>", methods=["GET", "POST"])
 @roles_required(LEAD)
-def questions_bank(key: str):
+def questions_bank(key: str) -> ResponseReturnValue:
     """Show a priority's questions; change its title and purpose, move or remove a question."""
     title, bank = _bank_or_404(key)
     error, status = None, 200
@@ -249,7 +250,7 @@ def _bank_page(
 @bp.route("/questions/<key>/add", methods=["GET", "POST"], defaults={"name": None})
 @bp.route("/questions/<key>/edit/<name>", methods=["GET", "POST"])
 @roles_required(LEAD)
-def question_form(key: str, name: str | None):
+def question_form(key: str, name: str | None) -> ResponseReturnValue:
     """Write a question: wording per audience and language, checks as you go, a preview."""
     title, bank = _bank_or_404(key)
     row = None
@@ -357,7 +358,7 @@ def _form_page(
 
 @bp.route("/questions/<key>/check", methods=["POST"])
 @roles_required(LEAD)
-def question_check(key: str):
+def question_check(key: str) -> ResponseReturnValue:
     """Return the live checks of the question being written, as JSON (``builder.js``)."""
     _bank_or_404(key)
     form = from_request(request.form)
@@ -393,7 +394,7 @@ def question_check(key: str):
 # ---- the preview: the respondent form's own page ----------------------------------------------
 @bp.route("/questions/<key>/preview", methods=["GET", "POST"])
 @roles_required(LEAD)
-def question_preview(key: str):
+def question_preview(key: str) -> ResponseReturnValue:
     """Show a question exactly as the web form shows it, for one audience in one language.
 
     GET shows a saved question (``?name=``); POST from the builder shows the question as
@@ -555,7 +556,7 @@ def _framed(page: tuple[str, int]) -> Response:
 # ---- bank files: YAML out and in --------------------------------------------------------------
 @bp.route("/questions/<key>/export")
 @roles_required(LEAD)
-def questions_export(key: str):
+def questions_export(key: str) -> ResponseReturnValue:
     """Download a priority's own questions as a bank file (YAML, the packaged banks' format)."""
     _bank_or_404(key)
     try:
@@ -579,7 +580,7 @@ def _too_big(size: int | None = None) -> tuple[str, int]:
 
 @bp.route("/questions/import", methods=["POST"])
 @roles_required(LEAD, max_body=UPLOAD_LIMIT, too_big=_too_big)
-def questions_import():
+def questions_import() -> ResponseReturnValue:
     """Read a bank file (YAML) into the service's questions: all of it, or nothing."""
     upload = request.files.get("bank")
     kind = request.form.get("kind", questions.PRIORITY)
