@@ -120,6 +120,20 @@ def accepted_actions(session: Session, rnd: Round) -> list[ActionRow]:
     ]
 
 
+def written_questions(session: Session, rnd: Round) -> list[tuple[str, str]]:
+    """Return (question id, audience) of every written answer the round holds, oldest first.
+
+    Includes questions the round no longer asks, or never asked: an import's own questions.
+    """
+    stmt = (
+        select(Answer.question_id, Answer.audience, func.min(Answer.id))
+        .where(Answer.round_id == rnd.id, Answer.choice.is_(None))
+        .group_by(Answer.question_id, Answer.audience)
+        .order_by(func.min(Answer.id))
+    )
+    return [(qid, aud) for qid, aud, _first in session.execute(stmt)]
+
+
 def _day(value: object) -> date | None:
     # min()/max() bypass the column type: SQLite hands back text, PostgreSQL a datetime.
     if value is None:

@@ -425,3 +425,27 @@ def test_the_question_filter_tells_follow_ups_apart(as_role, built):
     # "Tell us why." alone would be the same four times; each comes after its own question.
     assert ">How was your time with the YOT? Tell us why.<" in page
     assert ">Tell us why.<" not in page
+
+
+def test_the_question_filter_lists_questions_only_answers_hold(rt, as_role, built):
+    """An import's own question (or a retired one) is not asked by the round, but its
+    answers are in the queue: the filter must reach them."""
+    import html
+
+    from surveys.storage.models import Respondent
+
+    qid = "prevention.what_stops"  # not one of the round's priorities
+    with rt.transaction() as s:
+        rnd = store.get_round(s, built.code)
+        person = s.scalars(select(Respondent).where(Respondent.round_id == rnd.id)).first()
+        s.add(
+            Answer(
+                round_id=rnd.id, respondent_id=person.id, priority="prevention",
+                question_id=qid, audience="child", channel="import",
+                text="a youth club on fridays", redacted="a youth club on fridays",
+                inbound_key="test:imported-question",
+            )
+        )  # fmt: skip
+    wording = rt.catalogue.heading(qid, "child")
+    page = as_role("reviewer").get(f"/admin/rounds/{built.code}/review").get_data(as_text=True)
+    assert f'value="{qid}"' in page and html.escape(wording) in page

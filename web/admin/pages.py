@@ -21,7 +21,7 @@ from surveys.core.vocabulary import (
     SENTIMENT_LABELS,
 )
 from surveys.services import review
-from surveys.storage import store
+from surveys.storage import queries, store
 from surveys.storage.models import Round
 from web import db, runtime
 from web.admin import bp
@@ -50,13 +50,17 @@ def priority_titles() -> dict[str, str]:
 
 
 def question_options(rnd: Round) -> list[tuple[str, str]]:
-    """Return (id, wording) of the round's written questions, in plan order."""
+    """Return (id, wording) of the round's written questions, in plan order, then any other
+    question it holds written answers to (an import's own questions, a retired version)."""
     catalogue = runtime().catalogue
     seen: dict[str, str] = {}
     for aud in AUDIENCES:
         for q in catalogue.questions_for(rnd.priorities, aud):
             if q.type == "text" and q.id not in seen:
                 seen[q.id] = catalogue.heading(q.id, aud) or q.id
+    for qid, aud in queries.written_questions(db(), rnd):
+        if qid not in seen:
+            seen[qid] = question_wording(qid, aud)
     return list(seen.items())
 
 
