@@ -427,6 +427,7 @@ def test_the_question_filter_tells_follow_ups_apart(as_role, built):
     assert ">Tell us why.<" not in page
 
 
+@pytest.mark.backends("sqlite", "postgres")  # the one test of written_questions on PostgreSQL
 def test_the_question_filter_lists_questions_only_answers_hold(rt, as_role, built):
     """An import's own question (or a retired one) is not asked by the round, but its
     answers are in the queue: the filter must reach them."""
