@@ -262,6 +262,18 @@ def rt(db_url, tmp_path):
 
 
 @pytest.fixture
+def jobs_immediate(rt):
+    """Run each job in this process as the transaction that queued it commits (Huey's
+    immediate mode, unit tests only): an answer's second reading (the recall net and heads,
+    ``surveys.services.assessing``) is stored, and its case opened, when the storing
+    transaction returns, as a worker would do a moment later."""
+    from surveys.jobs import broker
+
+    broker.configure(rt.settings, rt.sessions, immediate=True)
+    yield rt
+
+
+@pytest.fixture
 def open_round(rt):
     """Open a round on policing, remands and education for every audience; return its code."""
     with rt.transaction() as session:

@@ -50,7 +50,7 @@ def dump(rt) -> dict[tuple[str, str], list[str]]:
     return seen
 
 
-def test_a_planted_sentence_is_in_no_column_of_any_table(rt, open_round):
+def test_a_planted_sentence_is_in_no_column_of_any_table(rt, open_round, jobs_immediate):
     with rt.transaction() as s:
         rnd = store.get_round(s, open_round)
         resp, _ = conversation.start(s, rnd, rt.context, channel="web", audience="staff")

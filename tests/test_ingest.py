@@ -1,7 +1,10 @@
-"""Every stored answer is redacted, scored and safeguarding-checked in the same transaction."""
+"""Every stored answer is redacted and checked against the lexicon in the same transaction,
+and read by the recall net and heads just after (here at once: the queue's immediate mode)."""
 
 import csv
 import io
+
+import pytest
 
 from sqlalchemy import select
 
@@ -11,6 +14,8 @@ from surveys.services import conversation
 from surveys.services.exporting import all_answer_rows
 from surveys.storage import store
 from surveys.storage.models import Answer, SafeguardingCase
+
+pytestmark = pytest.mark.usefixtures("jobs_immediate")
 
 DANGER = "In danger now? Call 999. Childline: 0800 1111 (free, any time)."
 

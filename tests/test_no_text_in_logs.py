@@ -164,7 +164,7 @@ def test_a_500_whose_message_quotes_the_answer_logs_no_text(
     def boom(text, **kw):
         raise RuntimeError(f"analysis failed on {text!r}")
 
-    monkeypatch.setattr(pipeline, "analyse", boom)
+    monkeypatch.setattr(pipeline, "first_reading", boom)  # what runs as the answer is stored
     client = app.test_client()
     path = f"/r/{open_round}/child"
     page = client.get(path).get_data(as_text=True)

@@ -20,7 +20,7 @@ from surveys.core.vocabulary import AUDIENCES, CONSOLE
 from surveys.export.plan import NoApprovedQuotes
 from surveys.export.suppression import MIN_GROUP
 from surveys.runtime import Runtime, initialise
-from surveys.services import conversation, exporting
+from surveys.services import assessing, conversation, exporting
 from surveys.services.accounts import AccountError
 from surveys.storage import store
 from yjvoice.context import actor as cli_actor
@@ -337,10 +337,16 @@ def export(
             )
         except NoApprovedQuotes as exc:
             raise click.ClickException(str(exc)) from None
+        unread = assessing.being_read(session, rnd)
     hidden = len(plan.suppressed)
     click.echo(
         f"Wrote {plan.quote_count} quotes in {len(plan.sections)} priorities to {out}"
-        + (f"; {hidden} small numbers not shown (see the appendix)" if hidden else ""),
+        + (f"; {hidden} small numbers not shown (see the appendix)" if hidden else "")
+        + (
+            f"; {unread} answers still being read for safeguarding concerns were left out"
+            if unread
+            else ""
+        ),
         err=to_stdout,
     )
 

@@ -28,7 +28,7 @@ def start_worker(workers: int | None = None) -> None:
     help="Jobs run at once in this process (default: JOBS_WORKERS, 2).",
 )
 def worker_command(workers: int | None) -> None:
-    """Run background jobs (alerts, escalation, themes) until stopped; run one or more.
+    """Run background jobs (alerts, escalation, reading answers, themes) until stopped.
 
     The queue is JOBS_URL (default: a SQLite file next to the database). SIGTERM lets running
     jobs finish (up to 30 s); a worker killed outright loses nothing: its jobs go back to the

@@ -9,7 +9,8 @@ What may be printed:
 
 * **Quotes**: live answers that are approved (``review_status == "approved"``), not flagged,
   without a safeguarding case, chosen as quotes (``is_quote``), that went through redaction
-  (``redacted`` set), from young people or parents / carers; printed as
+  (``redacted`` set) and the second reading (not still "being read" by the recall net in a
+  worker), from young people or parents / carers; printed as
   ``publishable_text`` (the lead's light edit, else the redacted text).
 * **N** ("A selection from responses from N children"): distinct respondents of that
   audience with at least one live answer in the round: the group's count in the method
@@ -92,7 +93,7 @@ class AnswerRow(NamedTuple):
     choice: str | None
     publishable_text: str
     sentiment: str | None
-    quotable: bool  # approved, unflagged, no safeguarding case, redacted, chosen as quote
+    quotable: bool  # approved, unflagged, no case, redacted, read in full, chosen as quote
     flagged: bool
     themes: tuple[str, ...] = ()  # codebook theme keys tagged on the answer
     language: str = "en"  # the language the question was asked in (words kept as given)

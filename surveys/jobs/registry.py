@@ -25,6 +25,7 @@ MODULES: list[str] = [
     "surveys.notify.alerts",
     "surveys.services.themes",
     "surveys.notify.sms",
+    "surveys.services.assessing",
     "sms.jobs",
     "bot.jobs",
 ]

@@ -60,6 +60,10 @@ def dispatch_now(items: list[tuple[int, datetime]]) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
+    # SQLAlchemy also calls this when a savepoint is released: the jobs are not visible to a
+    # worker (and on SQLite the write lock is still held) until the outer transaction commits.
+    if session.in_nested_transaction():
+        return
     items = session.info.pop(_INFO_KEY, None)
     if items:
         dispatch_now(list(items.items()))
@@ -67,6 +71,10 @@ def _after_commit(session: Session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _after_rollback(session: Session) -> None:
+    # A savepoint rolled back keeps the outer transaction's jobs (one rolled back with the
+    # savepoint is simply not there to claim).
+    if session.in_nested_transaction():
+        return
     session.info.pop(_INFO_KEY, None)
 
 

@@ -10,9 +10,12 @@ way. Everything a channel would otherwise repeat lives here:
   id>``) is claimed in the same transaction as the state change and the answers, under a
   unique constraint; a duplicate stores nothing and says nothing new (``Turn.duplicate``);
 - **serialised**: the respondent's row is locked for the step;
-- **analysed in the same transaction**: every new answer is redacted, scored and checked for
-  safeguarding concerns before it is stored; a flagged one opens a case, and the person is
-  shown where to get help in the same turn;
+- **analysed in the same transaction**: every new answer is redacted, tagged and checked
+  against the safeguarding lexicon before it is stored (``pipeline.first_reading``); a hard
+  flag opens a case, and the person is shown where to get help in the same turn. The
+  learned reading (recall net and heads, ~20 ms of CPU) is queued in the same transaction
+  and runs in a worker just after the commit (``surveys.services.assessing``): a possible
+  concern opens its case there (the footer's help is enough for it);
 - **retries**: ``run`` repeats a unit of work after a transient database error (deadlock,
   lost connection, two first messages racing), which is safe because nothing committed;
 - **domain errors become words**: an unknown code, a closed round or a withdrawn respondent
@@ -41,7 +44,7 @@ from sqlalchemy.orm import Session
 from surveys.analysis import pipeline
 from surveys.core import engine
 from surveys.core.catalogue import Catalogue
-from surveys.services import safeguarding
+from surveys.services import assessing, safeguarding
 from surveys.storage import store
 from surveys.storage.models import Answer, Respondent, Round, utcnow
 
@@ -247,15 +250,15 @@ def apply(
             .values(superseded=True)
         )
     flagged: list[tuple[Answer, dict[str, Any]]] = []
-    help_now = False
+    help_now = to_read = False
     for i, ev in enumerate(result.answers):
-        analysis = pipeline.analyse(
+        analysis = pipeline.first_reading(
             ev.text,
             choice=ev.choice,
             question_priority=ev.priority,
             question_id=ev.question_id,
-            language=state.lang,
         )
+        to_read = to_read or analysis.pending
         if ev.choice is None and state.lang != "en":
             analysis = unread(analysis)
         answer_id = store.insert_answer(
@@ -295,6 +298,8 @@ def apply(
         store.update_respondent(session, resp, changes)
     if flagged:
         safeguarding.open_cases(session, flagged)
+    if to_read:  # the learned reading, by a worker once this commits
+        assessing.queue(session)
     replies = result.replies
     if help_now:  # a hard flag; for a possible concern the footer's help is enough
         replies = (_help_now(survey, result.state, ctx.service_phone), *replies)

@@ -223,7 +223,16 @@ class Answer(Base):
     """An answer as given; a changed answer supersedes the earlier one (both kept)."""
 
     __tablename__ = "answers"
-    __table_args__ = (Index("ix_answers_round_question", "round_id", "question_id"),)
+    __table_args__ = (
+        Index("ix_answers_round_question", "round_id", "question_id"),
+        # The few answers the second reading has not read yet (a worker's next batch).
+        Index(
+            "ix_answers_unassessed",
+            "id",
+            sqlite_where=text("assessed_at IS NULL"),
+            postgresql_where=text("assessed_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"))
@@ -259,6 +268,12 @@ class Answer(Base):
     # English models cannot read); the net's score for the answer's top sentence, 0..1.
     flag_tier: Mapped[str | None] = mapped_column(String(16))
     flag_score: Mapped[float | None] = mapped_column(Float)
+    # When the second reading (the recall net and the heads, ``surveys.services.assessing``,
+    # in a worker) read a written answer; NULL until then: the answer is "being read" and
+    # never quoted. Stored already read when nothing is left to read (a tapped choice).
+    assessed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=utcnow)
+    # A worker reading the answer holds it until then; after a killed worker, another reads it.
+    assess_lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Review by the lead or a reviewer; exports read approved, unflagged answers only.
     review_status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -41,6 +41,7 @@ def plan_rows(session: Session, rnd: Round) -> list[AnswerRow]:
             Answer.themes,
             Answer.language,
             Answer.quote_translation,
+            Answer.assessed_at,
             SafeguardingCase.id.label("case_id"),
         )
         .outerjoin(  # a case cleared as "no concern" no longer holds the answer back
@@ -71,6 +72,7 @@ def plan_rows(session: Session, rnd: Round) -> list[AnswerRow]:
         themes,
         language,
         quote_translation,
+        assessed_at,
         case_id,
     ) in session.connection().execute(stmt):
         quotable = (
@@ -79,6 +81,7 @@ def plan_rows(session: Session, rnd: Round) -> list[AnswerRow]:
             and case_id is None
             and bool(is_quote)
             and redacted is not None
+            and assessed_at is not None  # still being read: it may yet be a concern
         )
         text = (quote_text or redacted or "").strip() if quotable else ""
         rows.append(

@@ -58,7 +58,7 @@ def test_the_english_plan_keeps_welsh_quotes_with_the_lead_s_translation(tmp_pat
     assert "Lleisiau plant" in docx_text(Document(welsh))
 
 
-def test_a_welsh_answer_reviewed_and_translated_is_exported_both_ways(rt):
+def test_a_welsh_answer_reviewed_and_translated_is_exported_both_ways(rt, jobs_immediate):
     import io
 
     from surveys.core import engine

@@ -222,6 +222,22 @@ def test_in_immediate_mode_a_committed_job_runs_at_once(rt):
     assert get(rt, job_id).status == "done"
 
 
+def test_a_job_queued_inside_a_savepoint_is_handed_over_when_the_transaction_commits(rt):
+    """Releasing a savepoint is not the commit: the job is not visible to a worker until the
+    outer transaction commits (and on SQLite, running it earlier would find the database
+    locked)."""
+    handed: list[int] = []
+    table.set_dispatcher(lambda items: handed.extend(i for i, _ in items))
+    with rt.transaction() as s:
+        with s.begin_nested():
+            job_id = jobs.enqueue(s, "test.echo", {"value": 1}).id
+        assert handed == []
+        with pytest.raises(RuntimeError), s.begin_nested():
+            raise RuntimeError("a savepoint rolled back keeps the outer transaction's jobs")
+        assert handed == []
+    assert handed == [job_id]
+
+
 def test_an_unknown_kind_is_refused_when_queued(rt):
     with rt.transaction() as s, pytest.raises(registry.UnknownJobKind):
         jobs.enqueue(s, "no.such.kind", {})

@@ -202,13 +202,17 @@ def test_queue_shows_tier_and_highlights_what_triggered_it(rt, as_role, case_id)
     assert '<mark class="trigger">my stepdad beats me</mark> up if' in page
 
 
-def test_a_possible_concern_shows_its_tier_score_and_sentence(rt, open_round, as_role):
+def test_a_possible_concern_shows_its_tier_score_and_sentence(
+    rt, open_round, as_role, jobs_immediate
+):
     text = "skool is ok i guess. the man at the shop gives me free stuff and says its our secret"
     with rt.transaction() as s:
         rnd = store.get_round(s, open_round)
         rows = [["child", "education", "education.experience", text, "P1"]]
         preview = importer.preview_for_round(csv_bytes(rows), rnd, rt.catalogue)
-        [cid] = importer.commit(s, rnd, preview, secret=TEST_SECRET).cases
+        assert importer.commit(s, rnd, preview, secret=TEST_SECRET).cases == ()  # no hard flag
+    with rt.sessions() as s:  # the second reading ran as the import committed
+        [cid] = s.scalars(select(SafeguardingCase.id)).all()
     res = as_role("safeguarding").get(f"/admin/safeguarding/{cid}")
     page = res.get_data(as_text=True)
     assert "Possible concern" in page and "score 0." in page

@@ -17,7 +17,7 @@ from werkzeug.wrappers import Response
 
 from surveys.export.plan import NoApprovedQuotes
 from surveys.export.suppression import MIN_GROUP as DEFAULT_MIN_GROUP
-from surveys.services import exporting
+from surveys.services import assessing, exporting
 from surveys.services.exporting import FORMATS
 from web import db, runtime
 from web.admin import bp
@@ -58,6 +58,7 @@ def exports_page(code: str) -> str:
         default_min_group=DEFAULT_MIN_GROUP,
         can_download_all=current_user.role == LEAD,
         can_edit=current_user.role == LEAD,
+        being_read=assessing.being_read(db(), rnd),
         **common(rnd),
     )
 

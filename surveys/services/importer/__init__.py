@@ -111,7 +111,7 @@ def import_checked(
     *,
     secret: str,
     actor: Any,
-    analyse: Analyse = pipeline.analyse,
+    analyse: Analyse = pipeline.first_reading,
     base: Catalogue | None = None,
 ) -> ImportResult:
     """Store a clean preview's rows (and its new questions, under ``base``), all or none,

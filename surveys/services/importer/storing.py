@@ -8,8 +8,9 @@ Each row becomes an answer from a pseudonymous respondent: a labelled row's resp
 keyed hash of the round, audience and label (the label itself is never stored), so the same
 label in a later file is the same person; an unlabelled row is a person of its own. Every
 answer's delivery key is derived from its content, so importing the same file twice stores
-it once. Each answer is analysed like a live one (``surveys.analysis.pipeline``) and a
-flagged one opens a safeguarding case in the same transaction.
+it once. Each answer is read like a live one (``pipeline.first_reading``): a hard flag opens
+a safeguarding case in the same transaction, and one job queued with the rows reads them all
+with the recall net and heads in batches (``surveys.services.assessing``).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from sqlalchemy.orm import Session
 from surveys.analysis import pipeline
 from surveys.core import engine
 from surveys.core.catalogue import Catalogue
-from surveys.services import questions, safeguarding
+from surveys.services import assessing, questions, safeguarding
 from surveys.services.importer.checking import ImportRow, Preview, Problem
 from surveys.services.importer.files import fold_label
 from surveys.storage import store
@@ -63,7 +64,7 @@ def commit(
     checked: Preview,
     *,
     secret: str,
-    analyse: Analyse = pipeline.analyse,
+    analyse: Analyse = pipeline.first_reading,
     base: Catalogue | None = None,
     actor: Any = None,
 ) -> ImportResult:
@@ -212,6 +213,8 @@ def _store(
         resp.state = state
     session.flush()  # the respondents first: the answers point at them
     store.insert_answers(session, rows)
+    if any(row["assessed_at"] is None for row in rows):
+        assessing.queue(session)
     cases = []
     if flagged:
         stored = store.answers_by_delivery(session, flagged)

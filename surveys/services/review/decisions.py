@@ -30,12 +30,18 @@ ACTIONS: tuple[str, ...] = ("approve", "reject", "reset", "quote", "unquote")
 MAX_QUOTE = 2000
 #: Below this similarity to the redacted text an edit is no longer "light".
 LIGHT_EDIT_RATIO = 0.5
+BEING_READ = (
+    "That answer is still being read for safeguarding concerns (it takes a few seconds after "
+    "an answer arrives). Choose it as a quote once it has been read."
+)
 
 
 def decide(answers: Sequence[Answer], action: str, user_id: int | None) -> int:
     """Apply a review decision to answers already fetched for this round; return how many."""
     if action not in ACTIONS:
         raise ReviewError(f"Unknown action {action!r}.")
+    if action == "quote" and any(a.assessed_at is None for a in answers):
+        raise ReviewError(BEING_READ)  # the recall net may yet find a concern in it
     now = utcnow()
     for a in answers:
         if action == "approve":
@@ -154,6 +160,8 @@ def use_as_quote(
     recorded whenever the edit changes. ``translation`` (a quote given in Welsh): the
     lead's English translation, printed after the quote in the English plan; None leaves it.
     """
+    if answer.assessed_at is None:
+        raise ReviewError(BEING_READ)
     text = _clean_quote(edit)
     if text is not None and text == (answer.redacted or "").strip():
         text = None  # no edit: the redacted text is the quote
@@ -266,9 +274,16 @@ class BulkApproval:
 def approve_unflagged(
     session: Session, rnd: Round, *, user_id: int | None = None, as_quotes: bool = False
 ) -> BulkApproval:
-    """Approve every pending written answer not with the safeguarding lead, in one statement."""
+    """Approve every pending written answer not with the safeguarding lead, in one statement.
+
+    Answers still being read (the second reading, in a worker) are left pending.
+    """
     now = utcnow()
-    where = [*visible_conditions(rnd), Answer.review_status == "pending"]
+    where = [
+        *visible_conditions(rnd),
+        Answer.review_status == "pending",
+        Answer.assessed_at.is_not(None),
+    ]
     values: dict[str, Any] = {
         "review_status": "approved",
         "reviewed_at": now,

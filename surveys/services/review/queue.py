@@ -274,6 +274,7 @@ class QueueItem:
     redaction_count: int
     language: str = "en"  # the language the question was asked in
     quote_translation: str | None = None  # the lead's English translation of the quote
+    being_read: bool = False  # the second reading (recall net, heads) has not run yet
 
 
 @dataclass(frozen=True)
@@ -390,6 +391,7 @@ def _item(a: Answer, respondent_id: str) -> QueueItem:
         redaction_count=sum(1 for s in spans if not s.get("undone")),
         language=a.language or "en",
         quote_translation=a.quote_translation,
+        being_read=a.assessed_at is None,
     )
 
 
@@ -469,6 +471,7 @@ def quotes(
         Answer.review_status == "approved",
         Answer.is_quote.is_(True),
         Answer.redacted.is_not(None),
+        Answer.assessed_at.is_not(None),
     ]
     if priority:
         where.append(_effective_priority() == priority)
