@@ -80,7 +80,7 @@ def test_csv_download_is_recorded_and_neutralises_formulas(as_role, rt):
     assert events(rt, "export")[-1].details == {"format": "csv", "scope": "audit_log"}
 
 
-def test_raw_text_views_and_quote_edits_are_recorded(as_role, rt, open_round):
+def test_raw_text_views_and_quote_edits_are_recorded(as_role, rt, open_round, jobs_immediate):
     store_text(rt, open_round, "the police were fair with me today", "q")
     with rt.transaction() as s:
         aid = s.scalars(select(Answer.id)).one()
