@@ -22,11 +22,11 @@ import os
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # one core, as the targets are stated
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-import statistics  # noqa: E402
-import sys  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -110,8 +110,9 @@ def worker(texts: list[str], n: int) -> None:
         cpu, wall = time.process_time() - c0, time.perf_counter() - w0
         rt.close()
     print(f"load average {load()}")
-    print(f"stored {stored} written answers through the conversation service: "
-          f"{store_cpu * 1000 / stored:.2f} ms CPU each (whole step, SQLite); {waiting} unread")  # fmt: skip
+    each = store_cpu * 1000 / stored  # a respondent's start and consent shared by 4 answers
+    print(f"stored {stored} written answers through the conversation service, {waiting} "
+          f"unread: {each:.2f} ms CPU an answer (whole steps, SQLite)")  # fmt: skip
     print(f"worker read {counts['answers']} answers in {counts['batches']} batches: "
           f"{counts['answers'] / wall:.0f}/s wall, {cpu * 1000 / counts['answers']:.2f} ms CPU "
           f"each ({counts['answers'] / cpu:.0f}/s per core), cases {counts['cases']}")  # fmt: skip

@@ -5,7 +5,6 @@ import csv
 import io
 
 import pytest
-
 from sqlalchemy import select
 
 from surveys.core import engine

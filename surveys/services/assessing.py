@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from surveys import jobs
 from surveys.analysis import assess, pipeline
 from surveys.services import safeguarding
+from surveys.storage.db import rows_changed
 from surveys.storage.models import Answer, Respondent, Round, utcnow
 
 log = logging.getLogger("yjvoice.assessing")
@@ -227,12 +228,13 @@ def store(
             values.update(
                 flagged=True, flag_tier=pipeline.POSSIBLE, flag_categories=got.flag_categories
             )
-        done = session.execute(
+        done = rows_changed(
+            session,
             update(Answer)
             .where(Answer.id == w.id, Answer.assessed_at.is_(None))
             .values(**values)
-            .execution_options(synchronize_session=False)
-        ).rowcount
+            .execution_options(synchronize_session=False),
+        )
         if done != 1:
             continue
         written += 1
