@@ -76,6 +76,10 @@ def test_lead_builds_a_question_and_previews_it_on_a_phone(rt, staff, base_url, 
     click(page, page.get_by_role("button", name="Save question"))
     assert "added" in page.locator("main").inner_text()
     check("bank")
+    click(page, page.get_by_role("button", name="Remove renaming.like_name_yot"))
+    assert "It has never been asked: it is deleted." in page.locator("main").inner_text()
+    check("remove?")
+    click(page, page.get_by_role("link", name="Keep it"))
     context.close()
 
     # The preview on a phone: the web form's page for this question, readable and accessible.

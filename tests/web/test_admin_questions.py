@@ -219,9 +219,16 @@ def test_moving_and_removing_questions(lead, renaming, rt):
     assert res.status_code == 400
     assert "must come after" in res.get_data(as_text=True)
     # the followed question cannot go while its follow-up stays
-    res = lead.post(url, data={"csrf_token": csrf, "action": "remove", "name": "renaming.like"})
+    remove = {"csrf_token": csrf, "action": "remove", "confirmed": "yes"}
+    res = lead.post(url, data={**remove, "name": "renaming.like"})
     assert res.status_code == 400 and "follows up on" in res.get_data(as_text=True)
-    res = lead.post(url, data={"csrf_token": csrf, "action": "remove", "name": "renaming.call"})
+    # removing asks once more first, and says what happens
+    ask = lead.post(url, data={"csrf_token": csrf, "action": "remove", "name": "renaming.call"})
+    assert ask.status_code == 200 and "It has never been asked: it is deleted." in ask.get_data(
+        as_text=True
+    )
+    assert rows(rt)[0] == 3
+    res = lead.post(url, data={**remove, "name": "renaming.call"})
     assert res.status_code == 303
     assert "renaming.call deleted" in lead.get(url).get_data(as_text=True)
 
@@ -323,6 +330,11 @@ def test_editing_a_question_of_an_open_round_makes_a_new_version_and_says_so(lea
             "renaming.call.v2",
             "renaming.call",
         ]
+    ask = lead.post(
+        f"/admin/questions/{renaming}",
+        data={"csrf_token": token(lead), "action": "remove", "name": "renaming.call"},
+    ).get_data(as_text=True)
+    assert f"It has been asked: open round {code} asks it" in ask and "it is kept" in ask
 
 
 def test_a_question_of_a_round_open_in_welsh_needs_its_welsh(lead, renaming, rt):

@@ -177,6 +177,19 @@ def questions_bank(key: str) -> ResponseReturnValue:
     if request.method == "POST":
         action = request.form.get("action", "")
         name = request.form.get("name", "")[:128]
+        if action == "remove" and request.form.get("confirmed") != "yes":
+            # A question once removed is not asked again under its id: ask once more.
+            try:
+                row = questions.live_question(db(), name)
+            except LookupError:
+                abort(404)
+            return render_template(
+                "admin/questions/remove.html",
+                key=key,
+                title=title,
+                row=row,
+                frozen=_frozen_note(row),
+            )
         try:
             with transaction() as session:
                 if action == "details" and bank is not None:
