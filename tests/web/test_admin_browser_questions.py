@@ -48,6 +48,8 @@ def test_lead_builds_a_question_and_previews_it_on_a_phone(rt, staff, base_url, 
     check("bank (empty)")
 
     click(page, page.get_by_role("link", name="Add a question"))
+    page.wait_for_load_state("load")
+    steps = page.evaluate("history.length")
     page.get_by_label("Choice of answers (2 to 6 buttons)").check()
     # Live checks as the lead types: a long, two-part question is measured at once.
     page.locator("#text-child-en").fill(
@@ -69,6 +71,7 @@ def test_lead_builds_a_question_and_previews_it_on_a_phone(rt, staff, base_url, 
     frame = page.frame(name="phone")
     frame.wait_for_selector("h1.question:has-text('Do you like the name YOT?')")
     assert frame.locator("button.choice").all_inner_texts() == ["Yes", "No", "Not sure"]
+    assert page.evaluate("history.length") == steps  # typing adds nothing to Back
     check("builder")
     box = page.locator("iframe#phone").bounding_box()
     assert (round(box["width"]), round(box["height"])) == (390, 844)

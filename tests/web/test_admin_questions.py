@@ -623,3 +623,17 @@ def test_the_preview_is_exactly_what_a_young_person_is_shown(app, lead, renaming
     assert re.search(r"<header.*</header>", preview, re.S).group(0) == re.search(
         r"<header.*</header>", young.html, re.S
     ).group(0)
+
+
+def test_a_preview_can_be_asked_for_in_the_query_as_the_page_script_does(lead, renaming, rt):
+    from urllib.parse import urlencode
+
+    before = rows(rt)
+    query = urlencode(
+        {"type": "yesno", "text-child-en": "Shall we keep the name?", "preview_audience": "child"}
+    )
+    res = lead.get(f"/admin/questions/{renaming}/preview?{query}")
+    body = res.get_data(as_text=True)
+    assert res.status_code == 200 and res.headers["X-Frame-Options"] == "SAMEORIGIN"
+    assert '<h1 class="question">Shall we keep the name?</h1>' in body
+    assert rows(rt) == before

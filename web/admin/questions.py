@@ -410,8 +410,10 @@ def question_check(key: str) -> ResponseReturnValue:
 def question_preview(key: str) -> ResponseReturnValue:
     """Show a question exactly as the web form shows it, for one audience in one language.
 
-    GET shows a saved question (``?name=``); POST from the builder shows the question as
-    written so far, saving nothing. A button pressed inside the preview saves nothing either.
+    GET shows a saved question (``?saved=NAME``); the builder's fields, posted (its Preview
+    button) or in the query (``builder.js``, which replaces the frame's page so typing adds
+    nothing to the browser's history), show the question as written so far. Nothing is
+    saved, and a button pressed inside the preview saves nothing either.
     """
     title, _ = _bank_or_404(key)
     audience = request.values.get("preview_audience", "child")
@@ -419,20 +421,21 @@ def question_preview(key: str) -> ResponseReturnValue:
     audience = audience if audience in AUDIENCES else "child"
     lang = lang if lang in LANGS else ENGLISH
     saved = request.args.get("saved", "")[:128] or None
-    building = request.method == "POST" and "type" in request.form
+    fields = request.form if request.method == "POST" else request.args
+    building = "type" in fields
     notice = None
     if request.method == "POST" and not building:
         notice = "This is a preview: nothing was saved. In a survey, the next question comes now."
     if building:
         try:
-            spec = to_spec(from_request(request.form))
-            editing = request.form.get("editing", "")[:128] or None
+            spec = to_spec(from_request(fields))
+            editing = fields.get("editing", "")[:128] or None
             drafted = questions.draft(
                 db(),
                 _base(),
                 priority=key,
                 spec=spec,
-                name=editing or request.form.get("name", "")[:128].strip() or None,
+                name=editing or fields.get("name", "")[:128].strip() or None,
             )
         except (FormProblem, QuestionInvalid) as exc:
             return _framed(error_page(200, "This question cannot be shown yet", str(exc)))

@@ -10,6 +10,8 @@
   var url = form.getAttribute("data-check-url");
   var box = document.getElementById("checks");
   var preview = document.getElementById("preview-button");
+  var frame = document.getElementById("phone");
+  var previewUrl = preview ? preview.getAttribute("formaction") : "";
   var timer = null;
   var sent = 0;
 
@@ -32,8 +34,13 @@
         } else if (result.problem) {
           box.textContent = "Cannot be saved yet: " + result.problem;
         }
-        if (result.ok && preview && form.requestSubmit) {
-          form.requestSubmit(preview); // into the phone frame (formtarget), nothing saved
+        if (result.ok && preview && frame && frame.contentWindow) {
+          // Redraw the phone frame in place: replace() adds no step to the browser's
+          // history, so Back still leaves the page. Nothing is saved by a preview.
+          var query = new URLSearchParams(new FormData(form));
+          query.delete("csrf_token");
+          query.delete("action");
+          frame.contentWindow.location.replace(previewUrl + "?" + query.toString());
         }
       })
       .catch(function () { /* the buttons still work */ });
