@@ -1,10 +1,19 @@
-"""The labelled sets the analysis is trained and measured on, and the train / dev split.
+"""The labelled sets the analysis is trained and measured on.
 
-``tests/data/voice/*.jsonl`` (1,430 realistic invented answers written apart from the rules)
-is split by a stable hash of each id: one in five goes to **dev** (model and threshold
-choice, reported), the rest to **train**. The older sets written alongside the old rules
-are extra training data (``*_dev``) or report-only (``*_holdout``). The sealed split is
-not read here: only ``report.py`` opens it, once, at the end.
+Realistic invented answers, written apart from the rules (see each folder's README):
+
+* ``tests/data/voice/``: W1 disclosures, W2 hard negatives and ordinary answers, W3 answers
+  (1,430), and W4's 520 mixed items (``formerly_sealed_w4.jsonl``: the first sealed split,
+  reported on once and dev data since);
+* ``tests/data/voice2/``: W6a disclosures and hard negatives, W6b answers.
+
+``labelled()`` returns them all, each with its ``source`` (the writer) and ``fold``: the
+heads' choices (features, regularisation, the threshold) are made by cross-validation that
+leaves one writer's fold out at a time (``voice`` = W1-W3, ``w4``, ``voice2`` = W6a+W6b), so
+every figure is on words by a writer the model did not train on. The older sets written
+alongside the old rules are extra training data (``*_dev``) or report-only
+(``*_holdout``). The sealed split (``tests/data/sealed2/``) is not read here: only
+``report.py --sealed`` opens it, once, at the end.
 """
 
 from __future__ import annotations
@@ -16,7 +25,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data"
 VOICE = DATA / "voice"
+VOICE2 = DATA / "voice2"
 DEV_SHARE = 5  # one id in five
+ORDINARY_FAMILIES = ("ordinary", "answer", "quote", "proposal")
 
 
 def load(path: Path) -> list[dict]:
@@ -37,6 +48,8 @@ def voice() -> list[dict]:
     """
     rows = []
     for path in sorted(VOICE.glob("*.jsonl")):
+        if path.name.startswith("formerly_sealed"):
+            continue
         for r in load(path):
             r["split"] = "dev" if is_dev(r["id"]) else "train"
             if r["flag"]:
@@ -54,3 +67,34 @@ def question_priority(question_id: str | None) -> str | None:
     if not question_id or "." not in question_id:
         return None
     return question_id.split(".", 1)[0]
+
+
+def group(row: dict, source: str) -> str:
+    """Return ``disclosure``, ``hard_negative`` or ``ordinary`` for a labelled row."""
+    if row["flag"]:
+        return "disclosure"
+    if source in ("W3", "W6b"):  # the answers writers: plain answers, quotes, comments
+        return "ordinary"
+    return "ordinary" if row.get("family") in ORDINARY_FAMILIES else "hard_negative"
+
+
+SOURCES = (  # file, writer, cross-validation fold
+    (VOICE / "disclosures_w1.jsonl", "W1", "voice"),
+    (VOICE / "negatives_w2.jsonl", "W2", "voice"),
+    (VOICE / "answers_w3.jsonl", "W3", "voice"),
+    (VOICE / "formerly_sealed_w4.jsonl", "W4", "w4"),
+    (VOICE2 / "safeguarding_w6a.jsonl", "W6a", "voice2"),
+    (VOICE2 / "answers_w6b.jsonl", "W6b", "voice2"),
+)
+
+
+def labelled() -> list[dict]:
+    """Return every realistic labelled answer with ``source``, ``fold`` and ``group``."""
+    rows = []
+    for path, source, fold in SOURCES:
+        if not path.exists():
+            continue
+        for r in load(path):
+            r["source"], r["fold"], r["group"] = source, fold, group(r, source)
+            rows.append(r)
+    return rows

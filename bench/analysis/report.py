@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/analysis/report.py [--sealed] [--out docs/benchmarks-analysis.md]
 
-Measures, in one run, on the voice dev split and on the older sets:
+Measures, in one run, on the sealed split (``--sealed``) and on the older held-out sets, and
+prints the heads' out-of-fold figures from training (cross-validation by writer):
 * safeguarding: recall (hard flag, possible concern, both), false alarms on hard negatives
   and on ordinary answers;
 * sentiment macro-F1: the trained head, our rules, TextBlob, VADER, zero-shot MiniLM;
@@ -12,8 +13,9 @@ Measures, in one run, on the voice dev split and on the older sets:
   the whole pipeline; cold start and resident memory of a fresh process;
 * bad input: empty, 100 KB, binary, mixed-script, emoji-only and HTML lines.
 
-``--sealed`` also reads ``tests/data/sealed/sealed_w4.jsonl``. That split is never used to
-choose anything: run this once, at the end, and report what comes out.
+``--sealed`` also reads ``tests/data/sealed2/sealed_w5.jsonl`` and reports on it: both tiers
+per category and per family, every missed disclosure and every false alarm. That split is
+never used to choose anything: run this once, at the end, and report what comes out.
 """
 
 from __future__ import annotations
@@ -42,7 +44,8 @@ from surveys.analysis import assess, disclosure, embeddings, pipeline  # noqa: E
 from surveys.analysis import priorities as lexicon_priorities  # noqa: E402
 from surveys.analysis import sentiment as rules  # noqa: E402
 
-SEALED = data.DATA / "sealed" / "sealed_w4.jsonl"
+SEALED = data.DATA / "sealed2" / "sealed_w5.jsonl"
+SEALED_ORDINARY: tuple[str, ...] = ()  # the sealed writer's own names for plain answers
 LABELS = ("negative", "neutral", "positive")
 ZERO_SHOT_SENTIMENT = {
     "negative": "This was bad. I am angry and upset, it made things worse.",
@@ -111,11 +114,12 @@ def safeguarding(rows: list[dict]) -> dict:
         question_priorities=[data.question_priority(r.get("question_id")) for r in rows],
         question_ids=[r.get("question_id") for r in rows],
     )
-    out: dict = {"groups": {}, "missed": [], "cat_ok": 0, "lane": 0}
+    out: dict = {"groups": {}, "missed": [], "cat_ok": 0, "lane": 0, "tiers": []}
     for r, a in zip(rows, learned, strict=True):
         hard = disclosure.check(r["text"])
         found = pipeline.safeguarding(hard, a)
         tier = found.get("flag_tier")
+        out["tiers"].append(tier)
         g = out["groups"].setdefault(r["group"], Counter())
         g["n"] += 1
         g[tier or "ok"] += 1
@@ -346,6 +350,89 @@ def speed(voice: list[dict]) -> list[str]:
 # ---------------------------------------------------------------- main
 
 
+def sealed_group(row: dict) -> str:
+    """Return a sealed row's group from its writer's labels (flag and family)."""
+    if row["flag"]:
+        return "disclosure"
+    family = str(row.get("family") or "")
+    if family in data.ORDINARY_FAMILIES or family in SEALED_ORDINARY:
+        return "ordinary"
+    return "hard_negative"
+
+
+def per_label(rows: list[dict], res: dict) -> list[str]:
+    """Return recall per category and per family, false alarms per family (both tiers)."""
+    tiers = res["tiers"]
+    lines = [
+        "| disclosures labelled | n | hard flag | possible concern | both (recall) |",
+        "|---|---|---|---|---|",
+    ]
+    cats = sorted({c for r in rows if r["group"] == "disclosure" for c in r["categories"]})
+    for c in cats:
+        idx = [i for i, r in enumerate(rows) if r["group"] == "disclosure" and c in r["categories"]]
+        flag = sum(tiers[i] == "flag" for i in idx)
+        possible = sum(tiers[i] == "possible" for i in idx)
+        lines.append(
+            f"| {c} | {len(idx)} | {flag} | {possible} | {(flag + possible) / len(idx):.3f} "
+            f"({flag + possible}/{len(idx)}) |"
+        )
+    lines += [
+        "",
+        "| group: family | n | hard flag | possible concern | flagged (either) |",
+        "|---|---|---|---|---|",
+    ]
+    fams = sorted({(r["group"], str(r.get("family", "-"))) for r in rows})
+    for g, f in fams:
+        idx = [i for i, r in enumerate(rows) if r["group"] == g and str(r.get("family", "-")) == f]
+        flag = sum(tiers[i] == "flag" for i in idx)
+        possible = sum(tiers[i] == "possible" for i in idx)
+        lines.append(
+            f"| {g.replace('_', ' ')}: {f} | {len(idx)} | {flag} | {possible} | "
+            f"{(flag + possible) / len(idx):.3f} |"
+        )
+    return lines
+
+
+def listing(rows: list[dict], res: dict, group: str, flagged: bool) -> list[str]:
+    """Return one line per missed disclosure (or per false alarm): id, family, text."""
+    out = []
+    for r, tier in zip(rows, res["tiers"], strict=True):
+        if r["group"] != group or (tier is not None) != flagged:
+            continue
+        text = " ".join(r["text"].split())
+        text = text if len(text) <= 200 else text[:200] + "..."
+        what = ",".join(r.get("categories") or []) or "-"
+        out.append(f"- `{r['id']}` ({r.get('family', '-')}; {what}; {tier or 'ok'}): {text}")
+    return out
+
+
+def cv_lines(h: assess.Heads) -> list[str]:
+    """Return the heads' out-of-fold figures (cross-validation by writer, at training)."""
+    cv = h.meta.get("cv")
+    if not cv:
+        return []
+    lines = [
+        "## Cross-validation at training (out of fold, leaving one writer's fold out)",
+        "",
+        f"From the heads' metadata (`bench/analysis/train.py`; {cv['how']}). Each fold is "
+        "scored by heads trained on the other folds; the threshold was chosen on these "
+        "scores, so the safeguarding rows are not a held-out test: the sealed split is.",
+        "",
+        "| fold | recall (both tiers) | false alarms, hard negatives | false alarms, ordinary "
+        "| sentiment macro-F1 | priority accuracy |",
+        "|---|---|---|---|---|---|",
+    ]
+    sg = cv["safeguarding"]
+    for fold in sg:
+        d, hn, o = (sg[fold][g] for g in ("disclosure", "hard_negative", "ordinary"))
+        lines.append(
+            f"| {fold} | {d[2]:.3f} ({d[0]}/{d[1]}) | {hn[2]:.3f} ({hn[0]}/{hn[1]}) | "
+            f"{o[2]:.3f} ({o[0]}/{o[1]}) | {cv['sentiment_macro_f1'].get(fold, '-')} | "
+            f"{cv['priority_accuracy'].get(fold, '-')} |"
+        )
+    return [*lines, ""]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sealed", action="store_true", help="also report on the sealed split")
@@ -359,49 +446,38 @@ def main() -> int:
         report = "\n".join([f"Run {dt.date.today().isoformat()} on {started}.", "", *speed(voice)])
         print(report)
         return 0
-    dev = [r for r in voice if r["split"] == "dev"]
-    old_sg = {
-        "safeguard_holdout (old, not trained on)": data.load(data.DATA / "safeguard_holdout.jsonl"),
-        "safeguard_dev (old, trained on)": data.load(data.DATA / "safeguard_dev.jsonl"),
-    }
-    for rows in old_sg.values():
-        for r in rows:
-            r["group"] = "disclosure" if r["flag"] else "hard_negative"
-    sg_sets = {"voice dev": dev, **old_sg}
+    old_sg = data.load(data.DATA / "safeguard_holdout.jsonl")
+    for r in old_sg:
+        r["group"] = "disclosure" if r["flag"] else "hard_negative"
+    sg_sets = {"safeguard_holdout (old, not trained on)": old_sg}
     sealed: list[dict] = []
     if args.sealed:
         sealed = data.load(SEALED)
         for r in sealed:
-            r["group"] = (
-                "disclosure"
-                if r["flag"]
-                else (
-                    "ordinary"
-                    if r.get("family") in ("ordinary", "answer", "quote", "proposal")
-                    else "hard_negative"
-                )
-            )
-        sg_sets = {"**sealed**": sealed, **sg_sets}
+            r["group"] = sealed_group(r)
+        sg_sets = {"**sealed (W5)**": sealed, **sg_sets}
     h = assess.heads()
     lines = [
         "# Analysis benchmark (`bench/analysis/report.py`)",
         "",
         f"Run {dt.date.today().isoformat()} on {started}.",
-        f"Possible-concern threshold {h.threshold} (chosen on the voice dev split: the lowest "
-        "whose false alarms stay within 15% of hard negatives and 5% of ordinary answers, "
-        "counting the lexicon's).",
+        f"Possible-concern threshold {h.threshold} (chosen by cross-validation by writer on "
+        "the training data: the lowest whose out-of-fold false alarms, counting the "
+        f"lexicon's, stay within {h.meta['margins']['hard_negative']:.0%} of hard negatives "
+        f"and {h.meta['margins']['ordinary']:.0%} of ordinary answers).",
+        f"Trained on: {h.meta['trained_on']}.",
         "",
         "## Safeguarding",
         "",
         "| set | group (n) | measure | hard flag (lexicon) | possible concern (net) | both |",
         "|---|---|---|---|---|---|",
     ]
-    misses: dict[str, list[dict]] = {}
+    results = {}
     cat_lines = []
     for name, rows in sg_sets.items():
         res = safeguarding(rows)
+        results[name] = res
         lines += safeguarding_rows(name, res)
-        misses[name] = res["missed"]
         n_disc = res["groups"].get("disclosure", {}).get("n", 0)
         if n_disc:
             found = n_disc - len(res["missed"])
@@ -410,25 +486,29 @@ def main() -> int:
                 "found disclosures"
             )
     lines += ["", *cat_lines, ""]
-    for name, rows in sg_sets.items():
-        fams: dict[str, Counter] = {}
-        for r in rows:
-            fams.setdefault(r["group"], Counter())[r.get("family", "-")] += 1
-        lines.append(
-            f"- groups of {name}: " + "; ".join(f"{g} = {dict(c)}" for g, c in sorted(fams.items()))
-        )
-    lines.append("")
-    for name, rows in misses.items():
-        if rows:
-            lines.append(f"Missed on {name} ({len(rows)}), by family and category:")
-            fam = Counter(r.get("family", "-") for r in rows)
-            cats = Counter(c for r in rows for c in r.get("categories", []))
-            lines.append(f"- families: {dict(fam)}")
-            lines.append(f"- categories: {dict(cats)}")
-            lines.append("")
+    if sealed:
+        res = results["**sealed (W5)**"]
+        lines += [
+            "### Sealed split: per category and per family",
+            "",
+            *per_label(sealed, res),
+            "",
+            f"### Sealed split: missed disclosures ({len(res['missed'])})",
+            "",
+            *listing(sealed, res, "disclosure", flagged=False),
+            "",
+            "### Sealed split: false alarms on hard negatives",
+            "",
+            *listing(sealed, res, "hard_negative", flagged=True),
+            "",
+            "### Sealed split: false alarms on ordinary answers",
+            "",
+            *listing(sealed, res, "ordinary", flagged=True),
+            "",
+        ]
+    lines += cv_lines(h)
 
     sent_sets = {
-        "voice dev": ([r["text"] for r in dev], [r["sentiment"] for r in dev]),
         "sentiment_holdout (old)": tuple(
             map(
                 list,
@@ -443,25 +523,25 @@ def main() -> int:
         ),
     }
     pri_sets = {
-        "voice dev": dev,
-        "voice dev, answers to priority questions": [
-            r
-            for r in dev
-            if assess.prior_for(data.question_priority(r["question_id"]), r["question_id"])
-        ],
-        "voice dev, open questions and proposals": [
-            r
-            for r in dev
-            if not assess.prior_for(data.question_priority(r["question_id"]), r["question_id"])
-        ],
         "priorities_holdout (old, text alone)": data.load(data.DATA / "priorities_holdout.jsonl"),
     }
     if sealed:
+
+        def asks(r: dict) -> bool:
+            return bool(
+                assess.prior_for(data.question_priority(r["question_id"]), r["question_id"])
+            )
+
         sent_sets = {
-            "**sealed**": ([r["text"] for r in sealed], [r["sentiment"] for r in sealed]),
+            "**sealed (W5)**": ([r["text"] for r in sealed], [r["sentiment"] for r in sealed]),
             **sent_sets,
         }
-        pri_sets = {"**sealed**": sealed, **pri_sets}
+        pri_sets = {
+            "**sealed (W5)**": sealed,
+            "sealed, answers to priority questions": [r for r in sealed if asks(r)],
+            "sealed, open questions and proposals": [r for r in sealed if not asks(r)],
+            **pri_sets,
+        }
     lines += ["## Sentiment (macro-F1, 3 classes)", "", *sentiment_table(sent_sets), ""]
     lines += ["## Priority (accuracy, 11 priorities + none)", "", *priority_table(pri_sets), ""]
 

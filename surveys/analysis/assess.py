@@ -8,7 +8,8 @@ run time):
 * **safeguarding recall net**: scores every sentence (and 12-word windows of long run-on
   sentences) in the context of the whole answer, with the context guards
   (``guards.py``) as extra features; the answer's score is its highest-scoring sentence.
-  At or above the shipped threshold the answer is a *possible concern*. The lexicon
+  At or above the shipped threshold (chosen by cross-validation that leaves one writer out,
+  ``meta["cv"]``) the answer is a *possible concern*. The lexicon
   (``disclosure.py``) stays the explainable hard flag; this net only ever adds;
 * **sentiment**: negative / neutral / positive from the answer's embedding plus the rules'
   and VADER's readings;
@@ -68,7 +69,7 @@ class HeadsMissing(RuntimeError):
 
 @dataclass(frozen=True)
 class Heads:
-    """The trained weights and the choices made with them on the dev split."""
+    """The trained weights and the choices made by cross-validation at training."""
 
     sg_w: np.ndarray
     sg_b: float

@@ -27,15 +27,23 @@ _SCHOOL = re.compile(
 )
 _PAST = re.compile(
     r"\b(?:used to|when i was (?:little|younger|small|a kid|a child|\d+|in year \d+)|"
-    r"years ago|year ago|ages ago|back then|back in the day|not any ?more|no more|"
-    r"anymore|any more|sorted (?:now|it|out)|dealt with|got sorted|all sorted|"
+    r"years ago|year ago|ages ago|back then|back in the day|not any ?more|"
+    r"sorted (?:now|it|out)|dealt with|got sorted|all sorted|"
     r"(?:in|thats|that is|its|it is) (?:all )?(?:in )?the past|over now|behind me|"
     r"moved (?:out|away|on)|(?:im|i am|we are|were|she is|shes|he is|hes) (?:safe|fine|"
     r"ok|okay|good|better|alright) now|(?:social worker|social services|my worker|the "
     r"police|police|they|she|he|school|camhs|the yot|yot) (?:knows?|knew|sorted|dealt|"
     r"helped|found out|got involved|stepped in)|got help|getting help|have support|"
     r"had support|stopped (?:now|ages ago)|(?:was|were|got) (?:arrested|charged|sent "
-    r"down|locked up) for it|no contact)\b",
+    r"down|locked up) for it|no contact|"
+    # what is different now: "im proper good now", "i dont carry now", "im 15 now and safe"
+    r"(?:im|i am|hes|he is|shes|she is|were|we are|things are|its|it is) (?:\w+ )?(?:safe|"
+    r"fine|ok|okay|good|better|alright|settled|happy|different) now|(?:im|i am|hes|shes) "
+    r"\d+ now|(?:dont|do not|don'?t|aint|havent|haven'?t) (?:carry|carried|do it|do that|"
+    r"done it|done that|sell|run|deal|go there|hang (?:round|around|out) with|see (?:him|her|"
+    r"them)|smoke|drink|cut|hurt myself|self harm|steal|fight|offend)\w*(?: \w+)? (?:now|"
+    r"anymore|any more|in ages)|different person|changed my (?:mind|life|ways)|apologi[sz]ed|"
+    r"sorted (?:within|straight away|quick)|(?:they|it) (?:got|was) sorted)\b",
     _F,
 )
 _NOW = re.compile(
@@ -60,7 +68,21 @@ _GENERAL = re.compile(
 _QUOTE = re.compile(
     r"[\"“”]|\b(?:lyrics?|song|songs|bars|drill|track|tune|rapper|rap|verse|chorus|"
     r"the line|quote|quoting|says in|like the song|on repeat|listening to|listen to|"
-    r"in a film|on tiktok|on the news|saw (?:a|on))\b",
+    r"in a film|on tiktok|on the news|saw (?:a|on)|hook|booth|studio|beat|grime|wrote this|"
+    r"my bars|freestyle|spitting|lyric)\b|\S \/ \S",  # " / " separates the lines of a verse
+    _F,
+)
+_IDIOM = re.compile(
+    r"\b(?:dying (?:to|for)|bored to death|(?:i'?d|id|would) kill for|scared (?:me )?to death|"
+    r"killing me|(?:gonna|going to|will) (?:kill|murder) (?:us|me|him|her|them) (?:at|in|if|when)|"
+    r"like a bomb|heart attack|die laughing|killed it|smashed it|over my dead body|dead "
+    r"(?:funny|good|nice|boring|long)|gutted|could of died|nearly died (?:laughing|of))",
+    _F,
+)
+_POLICY = re.compile(
+    r"\b(?:training|funding|funded|commission\w*|panels?|multi[- ]agency|partnership|"
+    r"protocols?|pathways?|guidance|provision|resourc\w*|capacity|recommend\w*|strategy|"
+    r"should be|need(?:s)? (?:more|better|proper|to be)|would help|we need)\b",
     _F,
 )
 _JOKE = re.compile(r"\b(?:lol|lmao|lmfao|haha\w*|jk|joking|jokes|kidding|😂|🤣|💀)|😂|🤣|💀", _F)
@@ -95,6 +117,8 @@ NAMES: tuple[str, ...] = (
     "asks_for_help",
     "negation",
     "short",
+    "idiom",
+    "policy_talk",
 )
 
 
@@ -134,6 +158,8 @@ def features(segment: str, whole: tuple[bool, bool, bool, bool] | str | None = N
             bool(_HELP.search(segment)),
             bool(_NEGATED.search(segment)),
             words <= 4,
+            bool(_IDIOM.search(segment)),
+            bool(_POLICY.search(segment)),
         ],
         dtype=np.float32,
     )
