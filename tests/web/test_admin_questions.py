@@ -638,3 +638,25 @@ def test_a_preview_can_be_asked_for_in_the_query_as_the_page_script_does(lead, r
     assert res.status_code == 200 and res.headers["X-Frame-Options"] == "SAMEORIGIN"
     assert '<h1 class="question">Shall we keep the name?</h1>' in body
     assert rows(rt) == before
+
+
+def test_answers_worded_per_group_in_a_bank_file_are_flagged_before_editing(lead, renaming, rt):
+    with rt.transaction() as s:
+        questions.add_question(
+            s,
+            rt.banks,
+            priority=renaming,
+            name="renaming.ok",
+            spec={
+                "type": "choice",
+                "text": {"child": "Is the name OK?", "parent": "Is the name right?"},
+                "options": [
+                    {"key": "yes", "label": {"child": "Yeah", "parent": "Yes"}},
+                    {"key": "no", "label": {"child": "Nah", "parent": "No"}},
+                ],
+            },
+        )
+    page = lead.get(f"/admin/questions/{renaming}/edit/renaming.ok").get_data(as_text=True)
+    assert "worded differently for different groups" in page
+    plain = lead.get(f"/admin/questions/{renaming}/edit/renaming.like").get_data(as_text=True)
+    assert "worded differently for different groups" not in plain

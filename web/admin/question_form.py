@@ -68,6 +68,9 @@ class QuestionForm:
     follows: str = ""
     max_length: str = ""
     screening: bool = False
+    #: A saved question whose answers were worded per group (a bank file can say so): the
+    #: builder edits one wording for everyone, and saving uses it for every group.
+    flattened: bool = False
 
     def option_rows(self) -> list[dict[str, str]]:
         """Return the answer rows to show: those typed, then empty ones up to the most."""
@@ -135,6 +138,7 @@ def from_spec(spec: Mapping[str, Any], name: str = "") -> QuestionForm:
     for option in spec.get("options") or []:
         label = option.get("label") or {}
         if isinstance(label, Mapping) and label and not set(label) <= set(LANGS):
+            out.flattened = out.flattened or len(label) > 1
             label = label.get("default") or next(iter(label.values()))  # per audience: first
         key = str(option.get("key", ""))
         out.options.append({"key": key, "en": _words(label, "en"), "cy": _words(label, "cy")})
