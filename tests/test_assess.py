@@ -199,3 +199,31 @@ def test_guards_read_what_changes_the_meaning(text, cue):
 )
 def test_distress_is_not_read_as_resolved(text):
     assert cues(text)["past_resolved"] == 0.0
+
+
+def test_a_long_answer_is_truncated_by_windows_but_its_tail_is_read(monkeypatch):
+    from surveys.analysis import embeddings
+
+    monkeypatch.setattr(embeddings, "MAX_WINDOWS", 4)  # the same path as 32, cheaper
+    tail = "my uncle comes in when everyone is asleep and says its our thing and not to tell"
+    text = "we went to the youth club and it was good. " * 400 + tail
+    assert len(embeddings.encoder().pieces([text])[0]) > 6 * embeddings.WINDOW  # truncated
+    a = assess.assess(text)
+    assert a.concern
+    start, end = a.trigger
+    assert start >= len(text) - len(tail) - 1 and end == len(text)  # the tail triggered it
+
+
+def test_bad_answers_in_one_batch_give_one_assessment_each():
+    texts = [
+        "",
+        "we went to the youth club and it was good. " * 2400 + "he hits me every night",
+        bytes(range(256)).decode("latin-1") * 40,
+        "the police were ok Мене б'ють вдома 我很好 ok",
+        "😂😂😂🔥🔥💀",
+        "<p>the <b>police</b> were fair</p><script>alert(1)</script>",
+    ]
+    got = assess.assess_many(texts)
+    assert len(got) == len(texts)
+    assert got[3].lane == assess.NOT_READ  # another script is never passed as ok
+    assert all(a.sentiment in ("negative", "neutral", "positive", None) for a in got)

@@ -5,7 +5,7 @@
 (``bench/analysis/train.py``; weights in ``data/analysis_heads.npz``, nothing trained at
 run time):
 
-* **safeguarding recall net**: scores every sentence (and 12-word windows of long run-on
+* **safeguarding recall net**: scores every sentence (and 16-word windows of long run-on
   sentences) in the context of the whole answer, with the context guards
   (``guards.py``) as extra features; the answer's score is its highest-scoring sentence.
   At or above the shipped threshold (chosen by cross-validation that leaves one writer out,
@@ -42,7 +42,7 @@ from surveys.analysis import sentiment as sentiment_rules
 
 HEADS_FILE = Path(__file__).parent / "data" / "analysis_heads.npz"
 NOT_READ = "not_read_automatically"  # the lane of answers the English models cannot read
-WINDOW_WORDS, WINDOW_STEP, LONG_SENTENCE = 12, 6, 16
+WINDOW_WORDS, WINDOW_STEP, LONG_SENTENCE = 16, 8, 20  # chosen by cross-validation (train.py)
 
 _SENTENCE = re.compile(r"[^.!?;\n]+[.!?;]*", re.UNICODE)
 _WORD = re.compile(r"\S+")
