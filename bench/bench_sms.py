@@ -16,6 +16,12 @@ Also printed: the parts of a full child journey, as Notify would bill them.
 
     .venv/bin/python bench/bench_sms.py                   # both providers, 20 s each
     .venv/bin/python bench/bench_sms.py --seconds 5 --providers notify
+    .venv/bin/python bench/bench_sms.py --worker          # a job worker on the same cores
+
+With ``--worker`` a ``yjvoice worker`` runs alongside (same database and queue): it reads
+the free-text answers with the sentence model (``analysis.assess``) while the texts come in,
+so its CPU is counted per text too, and the run reports how many answers were still unread
+when the closed loop ended and how long the worker took to read the rest.
 """
 
 from __future__ import annotations
@@ -115,6 +121,9 @@ def counts(url: str) -> dict[str, int]:
             t: conn.execute(text(f"select count(*) from {t}")).scalar_one()
             for t in ("answers", "inbound", "respondents", "sms_outbox")
         }
+        out["unread"] = conn.execute(
+            text("select count(*) from answers where assessed_at is null")
+        ).scalar_one()
     eng.dispose()
     return out
 
@@ -296,8 +305,17 @@ def journey_parts() -> list[tuple[str, int, int]]:
     return out
 
 
+WORKER = "from yjvoice.cli import main; main(['worker', '--workers', '2'])"
+
+
 def run(
-    provider: str, url: str, code: str, seconds: float, concurrency: int, warmup: float
+    provider: str,
+    url: str,
+    code: str,
+    seconds: float,
+    concurrency: int,
+    warmup: float,
+    worker: bool = False,
 ) -> dict:
     from surveys.core.catalogue import default_catalogue
     from tests.smsapi.server import (
@@ -338,9 +356,11 @@ def run(
         "--threads", "4", "--chdir", str(ROOT), "web:create_app()",
     ]  # fmt: skip
     before = counts(url)
+    reader = [sys.executable, "-c", WORKER] if worker else [sys.executable, "-c", "pass"]
     with (
         process([sys.executable, "-c", standin_code], env, workdir / "standin.log") as standin,
         process(gunicorn, env, workdir / "gunicorn.log") as web,
+        process(reader, env, workdir / "worker.log") as jobs,
     ):
         wait_http(standin_url + "/_sent")
         base = f"http://127.0.0.1:{web_port}"
@@ -356,17 +376,26 @@ def run(
         texts_before = phones.sent
         pg = backend_pids(url)
         procs = {"gunicorn": family(web.pid), "stand-in": [standin.pid], "postgres": pg}
+        if worker:
+            procs["worker"] = family(jobs.pid)
         cpu0 = {k: cpu_seconds(v) for k, v in procs.items()} | {"load generator": self_cpu()}
         busy0 = machine_busy()
         rate, lat = asyncio.run(closed_loop(phones, base, concurrency, seconds))
         busy1 = machine_busy()
         cpu1 = {k: cpu_seconds(v) for k, v in procs.items()} | {"load generator": self_cpu()}
         closed_texts = phones.sent - texts_before
+        unread_after_closed = counts(url)["unread"]
         load = os.getloadavg()[0]
         half_rate, half = asyncio.run(open_loop(phones, base, rate / 2, seconds))
         time.sleep(0.5)
         replies = httpx.get(standin_url + "/_sent").json()["sent"] - sent_before
         texted = phones.sent - texts_before
+        drained = None
+        if worker:  # how long the worker takes to read what is left (bounded)
+            t0 = time.monotonic()
+            while counts(url)["unread"] and time.monotonic() - t0 < 300:
+                time.sleep(0.5)
+            drained = round(time.monotonic() - t0, 1) if not counts(url)["unread"] else None
     after = counts(url)
     cpu_ms = {k: 1000 * (cpu1[k] - cpu0[k]) / max(1, closed_texts) for k in cpu0}
     return {
@@ -386,6 +415,9 @@ def run(
         "outbox": after["sms_outbox"] - before["sms_outbox"],
         "answers": after["answers"] - before["answers"],
         "inbound": after["inbound"] - before["inbound"],
+        "unread_after_closed_loop": unread_after_closed,
+        "unread_at_end": after["unread"],
+        "drain_seconds": drained,
     }
 
 
@@ -395,6 +427,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--warmup", type=float, default=15.0, help="seconds before measuring")
     parser.add_argument("--providers", default="notify,twilio")
+    parser.add_argument("--worker", action="store_true", help="run a job worker alongside")
     args = parser.parse_args()
     print(f"# {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {platform.processor() or ''}")
     print(f"nproc={os.cpu_count()} python={platform.python_version()}")
@@ -407,7 +440,7 @@ def main() -> None:
         print(f"  {what:32} {chars:4} chars  {n} part(s)")
     url, code = prepare_database()
     for provider in args.providers.split(","):
-        r = run(provider, url, code, args.seconds, args.concurrency, args.warmup)
+        r = run(provider, url, code, args.seconds, args.concurrency, args.warmup, args.worker)
         print(json.dumps(r))
         print(
             f"{provider}: {r['rate']:.0f} texts/s (p50 {r['p50']:.0f} ms, p95 {r['p95']:.0f} ms); "
