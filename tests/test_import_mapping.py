@@ -453,7 +453,7 @@ def test_committing_new_questions_needs_the_packaged_catalogue(rt, open_round):
 
 
 # ---- the acceptance path: a published plan's quotes, in and out again ---------------------------
-def test_a_published_plans_quotes_imported_make_the_plan_again(rt, tmp_path):
+def test_a_published_plans_quotes_imported_make_the_plan_again(rt, tmp_path, jobs_immediate):
     with rt.transaction() as s:
         code = store.open_round(
             s, rt.catalogue, title="Plan 2026", priorities=PLAN_PRIORITIES, audiences=["child"]
