@@ -45,7 +45,19 @@ from surveys.analysis import priorities as lexicon_priorities  # noqa: E402
 from surveys.analysis import sentiment as rules  # noqa: E402
 
 SEALED = data.DATA / "sealed2" / "sealed_w5.jsonl"
-SEALED_ORDINARY: tuple[str, ...] = ()  # the sealed writer's own names for plain answers
+HARD_FAMILIES = (
+    "idiom",
+    "opinion",
+    "resolved_past",
+    "complaint",
+    "own_offence",
+    "lyrics",
+    "profanity",
+    "dark_humour",
+    "general",
+    "sad",
+    "professional",
+)
 LABELS = ("negative", "neutral", "positive")
 ZERO_SHOT_SENTIMENT = {
     "negative": "This was bad. I am angry and upset, it made things worse.",
@@ -351,13 +363,18 @@ def speed(voice: list[dict]) -> list[str]:
 
 
 def sealed_group(row: dict) -> str:
-    """Return a sealed row's group from its writer's labels (flag and family)."""
+    """Return a sealed row's group from its writer's labels (flag and family).
+
+    Hard negatives are the families the brief names as what a naive detector flags (W2's and
+    W4's names, or W6a's ``hard_*``); plain answers, quotes, proposals and comments are
+    ordinary.
+    """
     if row["flag"]:
         return "disclosure"
-    family = str(row.get("family") or "")
-    if family in data.ORDINARY_FAMILIES or family in SEALED_ORDINARY:
-        return "ordinary"
-    return "hard_negative"
+    family = str(row.get("family") or "").lower()
+    if family.startswith("hard") or family in HARD_FAMILIES:
+        return "hard_negative"
+    return "ordinary"
 
 
 def per_label(rows: list[dict], res: dict) -> list[str]:
