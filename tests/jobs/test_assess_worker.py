@@ -9,8 +9,9 @@ from sqlalchemy import select
 
 from surveys.core import engine
 from surveys.services import assessing, conversation
+from surveys.services.accounts import upsert_user
 from surveys.storage import store
-from surveys.storage.models import Answer, Job, SafeguardingCase
+from surveys.storage.models import AlertMessage, Answer, Job, SafeguardingCase
 from tests.jobs.test_worker_kill import Workers, runtime_for, stack  # noqa: F401 - fixtures
 from tests.test_assessing import POSSIBLE
 
@@ -33,6 +34,7 @@ def test_a_possible_concern_waits_for_a_worker_then_opens_its_case(stack, runtim
     with rt.transaction() as s:
         code = store.open_round(s, rt.catalogue, title="Test round", priorities=["education"],
                                 audiences=["child"]).code  # fmt: skip
+        upsert_user(s, "dsl@yjs.example.org", "correct horse battery staple", "safeguarding")
     rid = _stored(rt, code)
 
     def answer() -> tuple[Answer, SafeguardingCase | None, Job]:
@@ -58,4 +60,7 @@ def test_a_possible_concern_waits_for_a_worker_then_opens_its_case(stack, runtim
     assert a.assessed_at is not None and a.flag_tier == "possible"
     assert case.tier == "possible" and case.score == a.flag_score and case.categories
     assert job.result == {"answers": 1, "cases": 1, "batches": 1}
+    with rt.sessions() as s:  # the worker's case queued its alert, as any case does
+        alerts = s.scalars(select(AlertMessage).where(AlertMessage.case_id == case.id)).all()
+        assert [m.recipient for m in alerts] == ["dsl@yjs.example.org"]
     assert codes == [0], workers.tail()
