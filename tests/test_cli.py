@@ -150,6 +150,11 @@ def test_chat_then_export_csv(cli, tmp_path):
     path = tmp_path / "answers.csv"
     cli("export", "--round", code, "--format", "csv", "--all", "--out", str(path))
     rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
+    # No worker has read them yet (the recall net's second reading): withheld for now.
+    assert [r["flagged"] for r in rows] == ["being read", "being read"]
+    cli("jobs", "run", "--once")  # what the worker does, in this process
+    cli("export", "--round", code, "--format", "csv", "--all", "--out", str(path))
+    rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
     assert [r["answer"] for r in rows] == ["they was fair with me", "'=SUM(A1)"]
     row = rows[0]
     for col in (

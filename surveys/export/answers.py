@@ -33,6 +33,8 @@ COLUMNS = (
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 #: What a flagged answer's text cells say in an export without ``include_flagged``.
 WITHHELD = "[withheld: flagged for safeguarding; only the safeguarding lead's export has it]"
+#: What an answer not yet read for safeguarding (the worker's second reading) says instead.
+BEING_READ = "[withheld for now: still being read for safeguarding; export again in a minute]"
 
 
 class AnswerRecord(NamedTuple):
@@ -50,6 +52,7 @@ class AnswerRecord(NamedTuple):
     priority_guess: str | None
     themes: tuple[str, ...]
     flagged: bool
+    being_read: bool = False  # written, and the recall net has not read it yet
 
 
 def answer_rows(
@@ -61,7 +64,8 @@ def answer_rows(
 ) -> Iterator[dict[str, Any]]:
     """Yield one dict per answer record, in the order given.
 
-    A flagged answer's text (raw and redacted) is WITHHELD unless ``include_flagged``.
+    A flagged answer's text (raw and redacted) is WITHHELD unless ``include_flagged``; so is,
+    for now, one not yet read by the recall net (it may yet be a possible concern).
     """
     texts: dict[tuple[str, str], str] = {}
     for a in records:
@@ -71,7 +75,8 @@ def answer_rows(
                 texts[key] = catalogue.question(a.question_id).text_for(a.audience) or ""
             except KeyError:
                 texts[key] = ""
-        show = include_flagged or not a.flagged
+        show = include_flagged or not (a.flagged or a.being_read)
+        hidden = WITHHELD if a.flagged else BEING_READ
         yield {
             "round": round_code,
             "priority": a.priority,
@@ -80,13 +85,13 @@ def answer_rows(
             "audience": a.audience,
             "channel": a.channel,
             "respondent": "R-" + a.respondent_id[:8].upper(),
-            "answer": a.text if show else WITHHELD,
+            "answer": a.text if show else hidden,
             "created_at": a.created_at.isoformat(timespec="seconds"),
-            "answer_redacted": (a.redacted or "") if show else WITHHELD,
+            "answer_redacted": (a.redacted or "") if show else hidden,
             "sentiment": a.sentiment or "",
             "priority_guess": a.priority_guess or "",
             "themes": ";".join(a.themes),
-            "flagged": "yes" if a.flagged else "no",
+            "flagged": "yes" if a.flagged else ("being read" if a.being_read else "no"),
         }
 
 

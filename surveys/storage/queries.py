@@ -184,4 +184,5 @@ def answer_records(session: Session, rnd: Round) -> Iterator[AnswerRecord]:
             priority_guess=a.priority_guess,
             themes=tuple(a.themes or ()),
             flagged=bool(a.flagged),
+            being_read=a.choice is None and a.assessed_at is None,
         )
