@@ -168,6 +168,11 @@ def import_answers(
             f"{result.flagged} answers may be disclosures of harm: they are in the safeguarding "
             "queue for the safeguarding lead now."
         )
+    if result.answers:
+        click.echo(
+            "Written answers are read once more by the background worker (yjvoice worker, or "
+            "yjvoice jobs run --once); any possible concern it finds joins the queue then."
+        )
 
 
 def _choices(
