@@ -383,9 +383,13 @@ def main() -> None:
         "status are one grouped query. The dashboard never loads an answer: a few grouped "
         "counts, grouped by plain columns so PostgreSQL hashes a few hundred groups instead of "
         "sorting 100,000 rows, and distinct people counted over 64-bit hashes of their ids. "
-        "Free-text search is an `ILIKE` over one text column (a sequential scan: the slowest "
-        "queue query above); a `pg_trgm` GIN index would make it near-instant if rounds grow "
-        "well past this size.",
+        "Free-text search cannot run in SQL: the redacted text is encrypted at rest (issue "
+        "14). The database returns each visible answer's id and the last 24 characters of "
+        "its token; the process keeps the decrypted, case-folded texts keyed by those "
+        "characters (up to 250,000), so a warm search decrypts nothing, but it still reads "
+        "one short row per answer of the round and matches in Python: the slowest page "
+        "above, over target at this size. A keyed (blind) index of word pieces, or a per-round "
+        "cache of the visible ids, would make it fast again; neither is built.",
         "",
         "The benchmark's answers repeat 20 invented sentences, which the theme engine groups "
         "quickly; on 5,000 varied answers the engine itself takes about 10 s on this machine "
