@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from surveys.jobs.registry import get_kind, label_of, load_kinds
+from surveys.storage.db import rows_changed
 from surveys.storage.models import Job, utcnow
 
 log = logging.getLogger("yjvoice.jobs")
@@ -184,7 +185,8 @@ def claim(
 ) -> Claimed | None:
     """Take a due, queued job for ``worker`` with a lease; None when it is not there to take."""
     with sessions.begin() as session:
-        taken = session.execute(
+        taken = rows_changed(
+            session,
             update(Job)
             .where(Job.id == job_id, Job.status == QUEUED, Job.run_after <= now + EARLY)
             .values(
@@ -194,11 +196,11 @@ def claim(
                 attempts=Job.attempts + 1,
                 started_at=now,
             )
-            .execution_options(synchronize_session=False)
-        ).rowcount
+            .execution_options(synchronize_session=False),
+        )
         if taken != 1:
             return None
-        job = session.get(Job, job_id)
+        job = session.get_one(Job, job_id)  # just claimed in this transaction
         return Claimed(job.id, job.kind, dict(job.params or {}), job.attempts, job.result)
 
 
@@ -220,12 +222,13 @@ def heartbeat(
         values["result"] = result
     with sessions.begin() as session:
         return (
-            session.execute(
+            rows_changed(
+                session,
                 update(Job)
                 .where(Job.id == job_id, Job.status == RUNNING, Job.worker == worker)
                 .values(**values)
-                .execution_options(synchronize_session=False)
-            ).rowcount
+                .execution_options(synchronize_session=False),
+            )
             == 1
         )
 
@@ -534,4 +537,4 @@ def purge_finished(
     stmt = delete(Job).where(and_(Job.status == DONE, Job.finished_at < now - older_than))
     if kinds is not None:
         stmt = stmt.where(Job.kind.in_(list(kinds)))
-    return session.execute(stmt).rowcount
+    return rows_changed(session, stmt)
