@@ -32,7 +32,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
@@ -61,6 +61,15 @@ class Assessment:
     sentiment_score: float | None = None
     priority: str | None = None
     priority_confidence: float | None = None
+
+
+class _Readings(TypedDict):
+    """The sentiment and priority fields of an ``Assessment``, read before the concern."""
+
+    sentiment: str
+    sentiment_score: float
+    priority: str
+    priority_confidence: float
 
 
 class HeadsMissing(RuntimeError):
@@ -261,7 +270,7 @@ def _assess_one(h: Heads, text: str, reading: embeddings.Reading, prior: str | N
     keys = h.pri_labels[:-1]  # ``none`` is last
     pp = _softmax(priority_features(text, reading, prior, keys) @ h.pri_w + h.pri_b)
     p_label = h.pri_labels[int(pp.argmax())]
-    common = {
+    common: _Readings = {
         "sentiment": s_label,
         "sentiment_score": round(s_score, 4),
         "priority": p_label,

@@ -192,8 +192,11 @@ class Encoder:
         tok.no_truncation()
         tok.no_padding()
         self.tokenizer = tok
-        self.cls_id = tok.token_to_id("[CLS]")
-        self.sep_id = tok.token_to_id("[SEP]")
+        cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
+        if cls_id is None or sep_id is None:  # every window starts and ends with them
+            raise ValueError(f"{folder / 'tokenizer.json'} has no [CLS] or [SEP] token")
+        self.cls_id: int = cls_id
+        self.sep_id: int = sep_id
 
     # ------------------------------------------------------------ tokens
 
