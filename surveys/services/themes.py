@@ -632,7 +632,7 @@ def round_job(ctx: jobs.Context, round_id: int) -> dict[str, Any]:
         if qid in done:
             continue
         with ctx.sessions.begin() as session:
-            rnd = session.get(Round, round_id)
+            rnd = session.get_one(Round, round_id)  # rounds are never deleted
             result = recompute(session, rnd, qid)
         done.append(qid)
         found += result.themes

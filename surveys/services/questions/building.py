@@ -208,7 +208,7 @@ def built(session: Session, base: Catalogue) -> Built:
     """Return the catalogue as this session sees it, with the stored questions left out."""
     changed = bool(session.info.get(CHANGED))
     current = None if changed else stamp(session)
-    where = (str(session.get_bind().url), id(base))
+    where = (str(session.get_bind().engine.url), id(base))  # bound to an engine or a connection
     if current is not None:
         hit = _cache.get(where)
         if hit is not None and hit[0] == current:

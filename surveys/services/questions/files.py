@@ -169,7 +169,10 @@ def import_bank(
     _, rows = load_rows(session)
     live = {r.name: r for r in rows if r.status == LIVE}
     removed = {r.name for r in rows} - set(live)
-    added, changed, versions, same = [], [], [], []
+    added: list[str] = []
+    changed: list[str] = []
+    versions: list[str] = []
+    same: list[str] = []
     messages = []
     for raw in raw_questions:
         name = raw["id"]
