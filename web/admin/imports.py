@@ -27,9 +27,12 @@ import os
 import re
 import secrets
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flask import abort, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from surveys.services import importer
@@ -38,6 +41,10 @@ from web import db, runtime
 from web.admin import bp
 from web.admin.access import LEAD, SAFEGUARDERS, roles_required, round_or_404
 from web.transactions import transaction
+
+if TYPE_CHECKING:
+    from surveys.core.catalogue import Question
+    from surveys.storage.models import Round
 
 log = logging.getLogger("yjvoice.admin.imports")
 
@@ -149,12 +156,14 @@ def _encoding_choice(value: str | None) -> str | None:
 
 @bp.route("/import")
 @roles_required(LEAD)
-def imports_index():
+def imports_index() -> ResponseReturnValue:
     """Choose the round to import answers into."""
     return render_template("admin/imports/index.html", rounds=store.list_rounds(db()))
 
 
-def _upload_page(rnd, *, error: str | None = None, status: int = 200, encoding: str = ""):
+def _upload_page(
+    rnd: Round, *, error: str | None = None, status: int = 200, encoding: str = ""
+) -> tuple[str, int]:
     return render_template(
         "admin/imports/upload.html",
         round=rnd,
@@ -166,13 +175,13 @@ def _upload_page(rnd, *, error: str | None = None, status: int = 200, encoding: 
     ), status
 
 
-def _too_big(code: str, size: int | None):
+def _too_big(code: str, size: int | None) -> tuple[str, int]:
     return _upload_page(round_or_404(code), error=importer.too_big_message(size), status=413)
 
 
 @bp.route("/rounds/<code>/import", methods=["GET", "POST"])
 @roles_required(LEAD, max_body=importer.MAX_IMPORT_BYTES + REQUEST_SLACK, too_big=_too_big)
-def import_upload(code: str):
+def import_upload(code: str) -> ResponseReturnValue:
     """Show the upload form (GET) or read an uploaded file and preview it (POST)."""
     rnd = round_or_404(code)
     if request.method == "GET":
@@ -228,14 +237,16 @@ def import_upload(code: str):
     return _preview_page(rnd, preview, token, status=200 if preview.ok else 422)
 
 
-def _round_priorities(rnd) -> list[tuple[str, str]]:
+def _round_priorities(rnd: Round) -> list[tuple[str, str]]:
     """Return (key, title) of the priorities new questions may go under, in plan order."""
     titles = {b.key: b.title for b in runtime().catalogue.banks}
     wanted = [*rnd.priorities, "general"]
     return [(b.key, titles[b.key]) for b in runtime().catalogue.banks if b.key in wanted]
 
 
-def _question_options(rnd, audiences) -> list[tuple[str, list[tuple[str, str]]]]:
+def _question_options(
+    rnd: Round, audiences: Sequence[str]
+) -> list[tuple[str, list[tuple[str, str]]]]:
     """Return, per priority of the round, the questions a wording may go to: (id, wording)."""
     out = []
     for key, title in _round_priorities(rnd):
@@ -250,13 +261,18 @@ def _question_options(rnd, audiences) -> list[tuple[str, list[tuple[str, str]]]]
     return out
 
 
-def _first_wording(q) -> str:
+def _first_wording(q: Question) -> str:
     return next(iter(q.texts.values()), q.id)
 
 
 def _mapping_page(
-    rnd, preview: importer.Preview, token: str, choices: importer.Choices, *, status: int = 200
-):
+    rnd: Round,
+    preview: importer.Preview,
+    token: str,
+    choices: importer.Choices,
+    *,
+    status: int = 200,
+) -> tuple[str, int]:
     audience = choices.audience or (rnd.audiences[0] if len(rnd.audiences) == 1 else "")
     catalogue = runtime().catalogue
     wordings = []
@@ -301,7 +317,9 @@ def _mapping_page(
     ), status
 
 
-def _pending_or_gone(rnd, token: str):
+def _pending_or_gone(
+    rnd: Round, token: str
+) -> tuple[tuple[bytes, dict] | None, tuple[str, int] | None]:
     pending = _load_pending(token, rnd.id)
     if pending is None:
         return None, _upload_page(
@@ -312,7 +330,7 @@ def _pending_or_gone(rnd, token: str):
     return pending, None
 
 
-def _form_choices(rnd, preview: importer.Preview) -> importer.Choices:
+def _form_choices(rnd: Round, preview: importer.Preview) -> importer.Choices:
     """Read the mapping form: a target per wording, the audience, the default priority."""
     allowed = {k for k, _ in _round_priorities(rnd)}
     targets: dict[str, importer.Target] = {}
@@ -335,7 +353,7 @@ def _form_choices(rnd, preview: importer.Preview) -> importer.Choices:
 
 @bp.route("/rounds/<code>/import/map", methods=["GET", "POST"])
 @roles_required(LEAD)
-def import_map(code: str):
+def import_map(code: str) -> ResponseReturnValue:
     """Show how the file's questions will be matched (GET), or save the lead's choices and
     preview the import with them (POST)."""
     rnd = round_or_404(code)
@@ -343,6 +361,7 @@ def import_map(code: str):
     pending, gone = _pending_or_gone(rnd, token)
     if gone is not None:
         return gone
+    assert pending is not None  # one of the two is None
     data, meta = pending
     choices = _choices_of(meta)
     try:
@@ -388,14 +407,14 @@ def import_map(code: str):
 
 
 def _preview_page(
-    rnd,
+    rnd: Round,
     preview: importer.Preview,
     token: str | None,
     *,
     status: int = 200,
     map_token: str | None = None,
     changed: bool = False,
-):
+) -> tuple[str, int]:
     titles = {b.key: b.title for b in runtime().catalogue.banks}
     return render_template(
         "admin/imports/preview.html",
@@ -415,7 +434,7 @@ def _preview_page(
 
 @bp.route("/rounds/<code>/import/confirm", methods=["GET", "POST"])
 @roles_required(LEAD)
-def import_confirm(code: str):
+def import_confirm(code: str) -> ResponseReturnValue:
     """Store a previewed file (all rows or none), or cancel it."""
     rnd = round_or_404(code)
     if request.method == "GET":
@@ -427,6 +446,7 @@ def import_confirm(code: str):
     pending, gone = _pending_or_gone(rnd, token)
     if gone is not None:
         return gone
+    assert pending is not None  # one of the two is None
     data, meta = pending
     if not meta.get("mapped"):  # the questions were never matched: do that first
         return redirect(url_for("admin.import_map", code=rnd.code, token=token), 303)

@@ -36,7 +36,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from surveys.core import engine
-from surveys.core.catalogue import Catalogue
+from surveys.core.catalogue import Catalogue, Question
 from surveys.core.vocabulary import AUDIENCE_LABELS, AUDIENCES, ENGLISH, HTML_LANG, LANGUAGE_NAMES
 from surveys.services import questions
 from surveys.services.questions import QuestionInvalid
@@ -310,7 +310,9 @@ def question_form(key: str, name: str | None) -> ResponseReturnValue:
     return _form_page(key, title, bank, form, row, error=error, status=status)
 
 
-def _problem(key: str, spec: dict[str, Any], row: LocalQuestion | None, form: QuestionForm):
+def _problem(
+    key: str, spec: dict[str, Any], row: LocalQuestion | None, form: QuestionForm
+) -> str | None:
     """Return why saving would be refused now (None when it would be saved)."""
     try:
         questions.draft(
@@ -546,7 +548,9 @@ def _preview(
     return html, 200
 
 
-def _answers_before(survey: engine.Survey, question, audience: str) -> dict[str, str | None]:
+def _answers_before(
+    survey: engine.Survey, question: Question, audience: str
+) -> dict[str, str | None]:
     """Return answers that bring a young person to this question: every earlier one
     answered, and the answer its follow-up rule asks for."""
     answers: dict[str, str | None] = {}

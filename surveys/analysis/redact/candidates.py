@@ -32,7 +32,9 @@ class Candidate:
     rank: int
 
 
-def add(cands: list[Candidate], start: int, end: int, category: str, rank_key: str | None = None):
+def add(
+    cands: list[Candidate], start: int, end: int, category: str, rank_key: str | None = None
+) -> None:
     """Add a candidate span (an empty one is dropped)."""
     if end > start:
         cands.append(Candidate(start, end, category, PRIORITY[rank_key or category]))

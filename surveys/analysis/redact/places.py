@@ -59,7 +59,9 @@ _SUFFIX_JOINERS = {
 }
 
 
-def find_places(toks: list[Token], text: str, cands: list[Candidate], lex: Lexicon, caps_ok: bool):
+def find_places(
+    toks: list[Token], text: str, cands: list[Candidate], lex: Lexicon, caps_ok: bool
+) -> None:
     """Find "<name> Road", "<name> Academy", "the <Name> estate" and similar."""
     for i, tok in enumerate(toks):
         low = tok.low

@@ -34,6 +34,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from typing import Any
+
+#: A read-only openpyxl workbook and its sheets. Any: openpyxl's stubs describe the writable
+#: Worksheet, and a read-only sheet's cells (row None on empty ones) do not match them.
+ReadOnlyBook = Any
+ReadOnlySheet = Any
 
 #: Files must be smaller than this (50 MB).
 MAX_IMPORT_BYTES = 50 * 1024 * 1024
@@ -313,7 +319,7 @@ def _csv_rows(text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
         ) from None
 
 
-def _open_workbook(data: bytes, *, data_only: bool):
+def _open_workbook(data: bytes, *, data_only: bool) -> ReadOnlyBook:
     import openpyxl  # a moment to load; only Excel imports need it
 
     with warnings.catch_warnings():
@@ -328,7 +334,7 @@ def _open_workbook(data: bytes, *, data_only: bool):
             raise _not_a_workbook(type(exc).__name__) from None
 
 
-def _sheet_rows(ws) -> Iterator[tuple[int, list[str]]]:
+def _sheet_rows(ws: ReadOnlySheet) -> Iterator[tuple[int, list[str]]]:
     ws.reset_dimensions()  # some writers record a wrong size; read what is really there
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -619,7 +625,9 @@ def _readable(cells: list[str]) -> bool:
     return True
 
 
-def _pick_sheet(wb) -> tuple[int, tuple[int, list[str]] | None, Iterator[tuple[int, list[str]]]]:
+def _pick_sheet(
+    wb: ReadOnlyBook,
+) -> tuple[int, tuple[int, list[str]] | None, Iterator[tuple[int, list[str]]]]:
     """Choose the first sheet with a row per answer, else the first that reads as a table."""
     if not wb.worksheets:
         raise ImportFileError("The workbook has no sheets.")
