@@ -17,6 +17,8 @@ from surveys.core.vocabulary import AUDIENCE_LABELS, ENGLISH, SENTIMENT_LABELS, 
 from surveys.export.suppression import TOTAL, Suppression, summarise
 
 if TYPE_CHECKING:  # the plan imports this module
+    from datetime import date
+
     from surveys.export.plan import Plan
 
 WORDS: dict[str, dict[str, str]] = {
@@ -190,8 +192,8 @@ _CHANNELS_CY = {
 }
 
 
-def _date_cy(day: object) -> str:
-    return f"{day.day} {_MONTHS_CY[day.month - 1]} {day.year}"  # type: ignore[attr-defined]
+def _date_cy(day: date) -> str:
+    return f"{day.day} {_MONTHS_CY[day.month - 1]} {day.year}"
 
 
 def _and_cy(items: list[str]) -> str:
