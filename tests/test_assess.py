@@ -28,7 +28,7 @@ def test_the_trained_heads_ship_with_the_package():
         "i have not eaten in three days and i want to see how long i can go",
         # (was "the man at the shop gives me free stuff and says its our secret": the heads
         # retrained on W4 and W6 score it 0.749, under the threshold; a known miss, in
-        # docs/benchmarks-analysis.md)
+        # docs/benchmarks.md, "Final report")
         "my uncle comes in when everyone is asleep and says its our thing and not to tell",
         "nobody at home even notices if i come back or not, i been sleeping at different "
         "peoples houses",
