@@ -185,7 +185,7 @@ def test_a_question_never_asked_is_changed_in_place(rt):
     assert rt.catalogue.question("renaming.call_yot").max_length == 500
 
 
-def test_editing_a_question_of_an_open_round_makes_a_new_version_and_says_so(rt):
+def test_editing_a_question_of_an_open_round_makes_a_new_version_and_says_so(rt, jobs_immediate):
     consultation(rt)
     rnd = open_on(rt, ["renaming"])
     answer(rt, rnd, engine.Inbound(text="Youth Voice Team"))
