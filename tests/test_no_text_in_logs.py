@@ -187,6 +187,8 @@ def test_cli_commands_log_no_text(rt, open_round, monkeypatch, tmp_path, everyth
     monkeypatch.setenv("YJVOICE_INSTANCE", str(tmp_path))
     runner = CliRunner()
     out = tmp_path / "all.csv"
+    # The worker's second reading, in this process (its logs are checked too).
+    assert runner.invoke(main, ["-v", "jobs", "run", "--once"]).exit_code == 0
     res = runner.invoke(
         main, ["-v", "export", "--round", open_round, "--format", "csv", "--all", "--out", str(out)]
     )
