@@ -270,6 +270,14 @@ def test_web_form_never_errors_and_stores_only_valid_answers(app, rt, fuzz_round
 
     seen = {"top": 0, "posts": 0}
 
+    # One well-formed post always runs first (explicit examples run whatever the database
+    # or seed holds): the "fuzz reached the engine" check below must never depend on what
+    # the derandomized generator happens to draw in a fresh checkout.
+    @example(
+        audience="staff", advance=True, plan=dict.fromkeys(FORM_FIELDS, "keep"),
+        answer="The youth club closing has made things harder",
+        fuzzed=dict.fromkeys(FORM_FIELDS, ""), extra=[], raw=None,
+    )  # fmt: skip
     @settings(max_examples=FORM_EXAMPLES, **WEB)
     @given(
         audience=st.sampled_from(["child", "parent", "staff", None]),
