@@ -22,6 +22,12 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as a script: this project's own helpers importable
+    sys.path.insert(0, str(ROOT))
+
+from tests.import_graph import cycles  # noqa: E402  (Tarjan's groups, as the test reads them)
+
 PACKAGES = ("surveys", "web", "bot", "sms", "yjvoice")
 
 
@@ -114,46 +120,6 @@ def import_edges(
 
     visit(tree, True)
     return edges
-
-
-def cycles(edges: set[tuple[str, str]]) -> list[list[str]]:
-    """Return the groups of more than one module that reach each other, largest first."""
-    graph: dict[str, set[str]] = {}
-    for a, b in edges:
-        graph.setdefault(a, set()).add(b)
-        graph.setdefault(b, set())
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on_stack: set[str] = set()
-    groups: list[list[str]] = []
-
-    def visit(node: str) -> None:
-        index[node] = low[node] = len(index)
-        stack.append(node)
-        on_stack.add(node)
-        for nxt in sorted(graph[node]):
-            if nxt not in index:
-                visit(nxt)
-                low[node] = min(low[node], low[nxt])
-            elif nxt in on_stack:
-                low[node] = min(low[node], index[nxt])
-        if low[node] == index[node]:
-            group: list[str] = []
-            while True:
-                top = stack.pop()
-                on_stack.discard(top)
-                group.append(top)
-                if top == node:
-                    break
-            if len(group) > 1:
-                groups.append(sorted(group))
-
-    sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))
-    for node in sorted(graph):
-        if node not in index:
-            visit(node)
-    return sorted(groups, key=lambda g: (-len(g), g))
 
 
 def report(root: Path, top: int) -> None:
