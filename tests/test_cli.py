@@ -129,21 +129,16 @@ def test_unknown_round_code_is_a_clear_error(cli):
         assert res.exit_code != 0 and "no round" in res.output
 
 
-def test_chat_then_export_csv(cli, tmp_path):
+def _policing_round(cli) -> str:
+    """Initialise, open a policing round for children and parents; return its code."""
     cli("init")
-    code = json.loads(
-        cli(
-            "round",
-            "open",
-            "--title",
-            "T",
-            "--priorities",
-            "policing",
-            "--audiences",
-            "child,parent",
-            "--json",
-        ).output.splitlines()[-1]
-    )["code"]
+    opened = cli("round", "open", "--title", "T", "--priorities", "policing",
+                 "--audiences", "child,parent", "--json")  # fmt: skip
+    return json.loads(opened.output.splitlines()[-1])["code"]
+
+
+def test_chat_then_export_csv(cli, tmp_path):
+    code = _policing_round(cli)
     convo = "1\nyes\nthey was fair with me\nskip\n=SUM(A1)\nstop\n"
     out = cli("chat", "--round", code, input=convo).output
     assert "In danger now? Call 999" in out
@@ -174,20 +169,7 @@ def test_chat_then_export_csv(cli, tmp_path):
 
 
 def test_every_answer_csv_withholds_flagged_words_unless_asked(cli, tmp_path):
-    cli("init")
-    code = json.loads(
-        cli(
-            "round",
-            "open",
-            "--title",
-            "T",
-            "--priorities",
-            "policing",
-            "--audiences",
-            "child,parent",
-            "--json",
-        ).output.splitlines()[-1]
-    )["code"]
+    code = _policing_round(cli)
     cli("chat", "--round", code, input="1\nyes\nmy dad hits me every night\nstop\n")
     plain, full = tmp_path / "plain.csv", tmp_path / "full.csv"
     cli("export", "--round", code, "--all", "--out", str(plain))
