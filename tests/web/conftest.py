@@ -1,10 +1,12 @@
-"""Web fixtures: the Flask app on the test database (SQLite and PostgreSQL) and its client."""
+"""Web fixtures: the Flask app on the test database (SQLite and PostgreSQL), its client, and
+one headless Chromium per test process for the browser tests."""
 
 from __future__ import annotations
 
 import os
 import uuid
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -163,3 +165,54 @@ def redis_env():
     for key in r.scan_iter(f"*{prefix}*"):
         r.delete(key)
     r.close()
+
+
+# --- the browser tests' Chromium ---------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _browser_missing() -> list[str]:
+    missing = []
+    if not CHROMIUM.exists():
+        missing.append(f"{CHROMIUM} (apt-get install chromium)")
+    if not AXE.exists():
+        missing.append(f"{AXE} (npm install)")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        missing.append("the playwright package (pip install playwright)")
+    return missing
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Launch Debian's Chromium once per test process (each xdist worker).
+
+    Every browser test opens a context of its own (``phone``, ``lead_page``...): cookies,
+    storage and cache are per context, so tests share nothing but the Chromium process.
+    Starting Playwright's driver and Chromium costs about 2 s, once per module before.
+    """
+    missing = _browser_missing()
+    if missing:
+        message = "browser tests need " + ", ".join(missing)
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

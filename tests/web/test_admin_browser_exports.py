@@ -9,7 +9,7 @@ import pytest
 from tests.export.conftest import NEVER, build_round
 from tests.web.test_admin_browser_review import click, sign_in
 from tests.web.test_admin_exports import text_of
-from tests.web.test_browser import axe_problems, base_url, browser  # noqa: F401  (fixtures)
+from tests.web.test_browser import axe_problems, base_url  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.browser
 

@@ -12,7 +12,7 @@ from tests.test_import_mapping import FORMS_HEADER, FORMS_ROWS, MEDWAY
 from tests.test_importer import csv_bytes
 from tests.web.conftest import count
 from tests.web.test_admin_browser_review import click, sign_in
-from tests.web.test_browser import axe_problems, base_url, browser  # noqa: F401  (fixtures)
+from tests.web.test_browser import axe_problems, base_url  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.browser
 

@@ -15,7 +15,7 @@ from tests.jobs import kinds  # noqa: F401 - registers the test kinds
 from tests.test_theming import keyword_finder
 from tests.test_theming import themed as themed
 from tests.web.test_admin_browser_review import click, desk, sign_in, strict  # noqa: F401
-from tests.web.test_browser import axe_problems, base_url, browser  # noqa: F401  (fixtures)
+from tests.web.test_browser import axe_problems, base_url  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.browser
 

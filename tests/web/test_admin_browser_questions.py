@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from tests.web.test_admin_browser_rounds import DESKTOP, click, sign_in
-from tests.web.test_browser import axe_problems, base_url, browser  # noqa: F401  (fixtures)
+from tests.web.test_browser import axe_problems, base_url  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.browser
 

@@ -16,14 +16,14 @@ from tests.test_review import build_review_round
 from tests.test_theming import QID, keyword_finder
 from tests.test_theming import themed as themed
 from tests.web.conftest import STAFF_PASSWORD
-from tests.web.test_browser import axe_problems, base_url, browser  # noqa: F401  (fixtures)
+from tests.web.test_browser import axe_problems, base_url  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.browser
 DESK = {"viewport": {"width": 1280, "height": 900}}
 
 
 @pytest.fixture
-def desk(browser):  # noqa: F811
+def desk(browser):
     """Return a desktop page; CSP is bypassed only so that axe can be injected."""
     context = browser.new_context(**DESK, bypass_csp=True)
     page = context.new_page()
@@ -32,7 +32,7 @@ def desk(browser):  # noqa: F811
 
 
 @pytest.fixture
-def strict(browser):  # noqa: F811
+def strict(browser):
     """Return a desktop page with the site's real CSP, collecting console errors."""
     context = browser.new_context(**DESK)
     page = context.new_page()

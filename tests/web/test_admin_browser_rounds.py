@@ -16,7 +16,7 @@ import pytest
 from surveys.services import accounts
 from surveys.storage import store
 from tests.web.conftest import STAFF_PASSWORD
-from tests.web.test_browser import axe_problems, base_url, browser  # noqa: F401  (fixtures)
+from tests.web.test_browser import axe_problems, base_url  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.browser
 

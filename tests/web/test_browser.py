@@ -6,10 +6,8 @@ Debian's ``/usr/bin/chromium`` driven by Playwright; axe-core from ``node_module
 
 from __future__ import annotations
 
-import os
 import re
 import threading
-from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
@@ -17,21 +15,10 @@ from werkzeug.serving import make_server
 from surveys.core import engine
 from surveys.storage import store
 from surveys.storage.models import Respondent
+from tests.web.conftest import AXE
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
-AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PHONE = {
     "viewport": {"width": 375, "height": 667},
     "device_scale_factor": 2,
@@ -40,36 +27,6 @@ PHONE = {
 }
 TEXTS = engine.default_texts().for_channel("web")  # the web form says "press Skip"
 CODE_RE = re.compile(r"\b[A-Z0-9]{4}-[A-Z0-9]{4}\b")
-
-
-def _missing() -> list[str]:
-    missing = []
-    if not CHROMIUM.exists():
-        missing.append(f"{CHROMIUM} (apt-get install chromium)")
-    if not AXE.exists():
-        missing.append(f"{AXE} (npm install)")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        missing.append("the playwright package (pip install playwright)")
-    return missing
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """Launch Debian's Chromium once for this module."""
-    missing = _missing()
-    if missing:
-        message = "browser tests need " + ", ".join(missing)
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

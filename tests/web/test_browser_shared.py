@@ -13,7 +13,6 @@ from tests.web import test_browser
 from tests.web.test_browser import TEXTS, axe_problems, button, press
 
 pytestmark = pytest.mark.browser
-browser = test_browser.browser
 base_url = test_browser.base_url
 phone = test_browser.phone
 

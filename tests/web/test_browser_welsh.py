@@ -11,8 +11,7 @@ from surveys.storage.models import Answer, Respondent
 from tests.web import test_browser
 from tests.web.test_browser import CODE_RE, PHONE, axe_problems, button, press, press_plain
 
-# The English browser tests' fixtures: one Chromium per module, the app served on loopback.
-browser = test_browser.browser
+# The English browser tests' fixtures: the app served on loopback, a phone-sized page.
 base_url = test_browser.base_url
 phone = test_browser.phone
 
