@@ -11,8 +11,10 @@ checked against the replies expected, and the database against the answers sent.
 
 Each simulated phone texts the round's code, YES, then "1" to every question (option 1 of
 a choice question; the word "1" for a free-text one) until the thank-you text, then a new
-phone starts. Closed loop at full rate first, then open loop at half that rate for latency.
-Also printed: the parts of a full child journey, as Notify would bill them.
+phone starts, with a number no earlier phone had; each provider has a round of its own, so
+both runs have the same mix of texts. Closed loop at full rate first, then open loop at
+half that rate for latency. Also printed: the parts of a full child journey, as Notify
+would bill them.
 
     .venv/bin/python bench/bench_sms.py                   # both providers, 20 s each
     .venv/bin/python bench/bench_sms.py --seconds 5 --providers notify
@@ -62,8 +64,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def prepare_database() -> tuple[str, str]:
-    """Create a fresh benchmark database, migrate it, open a round; return (url, code)."""
+def prepare_database(providers: list[str]) -> tuple[str, dict[str, str]]:
+    """Create a fresh benchmark database, migrate it, open a round per provider.
+
+    Return the url and each provider's round code. A round of its own, and phone numbers
+    no other provider's run used (``Phones``), give every provider the same mix: new
+    people answering every question. (Sharing one round and one block of numbers, the
+    second provider's phones found their journeys already finished and stored almost no
+    answers: cheaper texts, and nothing for the worker to read.)
+    """
     from sqlalchemy import create_engine, text
 
     from surveys.config import load_settings
@@ -83,12 +92,18 @@ def prepare_database() -> tuple[str, str]:
         )
     )
     initialise(rt)
+    codes = {}
     with rt.transaction() as s:
-        code = store.open_round(
-            s, rt.catalogue, title="Bench", priorities=PRIORITIES, audiences=["child"]
-        ).code
+        for provider in providers:
+            codes[provider] = store.open_round(
+                s,
+                rt.catalogue,
+                title=f"Bench {provider}",
+                priorities=PRIORITIES,
+                audiences=["child"],
+            ).code
     rt.close()
-    return url, code
+    return url, codes
 
 
 def backend_pids(url: str) -> list[int]:
@@ -165,6 +180,11 @@ api.serve({port})
 """
 
 
+#: Ofcom's drama range has 1,000 numbers; runs take them in turn, so providers share none.
+FIRST_NUMBER, NUMBERS = 447700900000, 1000
+_numbers_used = 0
+
+
 class Phones:
     """Simulated phones: each walks a whole journey, then the next one starts."""
 
@@ -172,7 +192,7 @@ class Phones:
         from tests.smsapi.server import NOTIFY_INBOUND_TOKEN, TWILIO_TOKEN, NotifyStandIn
 
         self.provider, self.code, self.questions = provider, code, questions
-        self.next_number = 447700900000
+        self.reused = 0  # numbers taken a second time (the range ran out): a different mix
         self.token = NOTIFY_INBOUND_TOKEN
         self.notify = NotifyStandIn()
         from twilio.request_validator import RequestValidator
@@ -183,8 +203,11 @@ class Phones:
         self.failures = 0
 
     def new_number(self) -> str:
-        n = self.next_number
-        self.next_number = 447700900000 + (self.next_number - 447700900000 + 1) % 1000
+        global _numbers_used
+        n = FIRST_NUMBER + _numbers_used % NUMBERS
+        if _numbers_used >= NUMBERS:
+            self.reused += 1
+        _numbers_used += 1
         return f"+{n}"
 
     def script(self) -> list[str]:
@@ -418,6 +441,7 @@ def run(
         "unread_after_closed_loop": unread_after_closed,
         "unread_at_end": after["unread"],
         "drain_seconds": drained,
+        "phones_reused": phones.reused,
     }
 
 
@@ -438,15 +462,19 @@ def main() -> None:
     )
     for what, chars, n in parts:
         print(f"  {what:32} {chars:4} chars  {n} part(s)")
-    url, code = prepare_database()
-    for provider in args.providers.split(","):
-        r = run(provider, url, code, args.seconds, args.concurrency, args.warmup, args.worker)
+    providers = args.providers.split(",")
+    url, codes = prepare_database(providers)
+    for provider in providers:
+        r = run(
+            provider, url, codes[provider], args.seconds, args.concurrency, args.warmup, args.worker
+        )
         print(json.dumps(r))
         print(
             f"{provider}: {r['rate']:.0f} texts/s (p50 {r['p50']:.0f} ms, p95 {r['p95']:.0f} ms); "
             f"at {r['half_rate']:.0f}/s p50 {r['half_p50']:.1f} ms, p95 {r['half_p95']:.1f} ms; "
             f"{r['texts_in']} texts in, {r['replies_out']} replies at the stand-in, "
-            f"{r['failures']} non-200, {r['outbox']} kept for retry"
+            f"{r['failures']} non-200, {r['outbox']} kept for retry; "
+            f"{r['answers']} answers stored, {r['phones_reused']} numbers reused"
         )
         total = sum(r["cpu_ms_per_text"].values())
         print(
