@@ -57,7 +57,7 @@ class _Delivery:
 
     def __init__(self, session: Session, rt: Runtime, inc: Incoming, now: datetime) -> None:
         self.session, self.rt, self.inc, self.now = session, rt, inc, now
-        self.ctx = rt.context
+        self.ctx = rt.context_in(session)  # the stamp read in this transaction
         self.key = chat_key(rt.settings.secret_key, inc.number)
         self.result = Result()
 

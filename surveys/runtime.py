@@ -77,6 +77,10 @@ class Runtime:
         """Return what every conversation delivery needs: the catalogue and the secrets."""
         return self._context_for(self.catalogue, None)
 
+    def context_in(self, session: Session) -> Context:
+        """Return the context with the catalogue as ``session`` (a delivery's) sees it."""
+        return self._context_for(self.catalogues.current_in(session), None)
+
     def context_for(self, channel: str) -> Context:
         """Return the context with a channel's own wording (the web form says "press Skip")."""
         return self._context_for(self.catalogue, channel)

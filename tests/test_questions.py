@@ -118,6 +118,22 @@ def test_a_question_saved_in_one_process_reaches_another(rt):
         other.close()
 
 
+def test_a_delivery_reads_the_catalogue_in_its_own_transaction(rt):
+    """A received text checks the stamp on its own connection and sees a question saved
+    in another process, as ``rt.catalogue`` does."""
+    other = Runtime(rt.settings)
+    try:
+        with other.transaction() as s:
+            before = other.context_in(s).catalogue
+        assert "renaming" not in before.keys
+        assert other.catalogue is before  # the same build, cached by the stamp
+        consultation(rt)
+        with other.transaction() as s:
+            assert "renaming" in other.context_in(s).catalogue.keys
+    finally:
+        other.close()
+
+
 def test_a_change_rolled_back_is_never_seen(rt):
     before = rt.catalogue
     with pytest.raises(RuntimeError), rt.transaction() as s:

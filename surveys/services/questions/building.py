@@ -253,6 +253,20 @@ class Catalogues:
             pinned.append(self.read())
         return pinned[0]
 
+    def current_in(self, session: Session) -> Catalogue:
+        """Return the pinned catalogue, else the newest as ``session`` sees it.
+
+        For a caller already in a transaction (a received text): the stamp is read on that
+        transaction's connection, not on a second one checked out of the pool for it.
+        """
+        pinned = self._pinned.get()
+        if pinned:
+            return pinned[0]
+        found = catalogue(session, self.base)
+        if pinned is not None:
+            pinned.append(found)
+        return found
+
     def read(self) -> Catalogue:
         """Return the newest catalogue (the banks alone before the schema exists)."""
         with self._reader() as session:
