@@ -59,6 +59,10 @@ MAX_CHARACTERS = 918
 GSM7_SINGLE, GSM7_PART = 160, 153
 UCS2_SINGLE, UCS2_PART = 70, 67
 _SPACES = re.compile(r"[ ]{2,}")
+# Every text of every reply is counted: set operations and str.translate, not a Python
+# loop over its characters.
+_GSM7 = GSM7_BASIC | GSM7_EXTENDED
+_SANITISE = str.maketrans(REPLACEMENTS)
 
 
 @dataclass(frozen=True)
@@ -77,19 +81,19 @@ class Parts:
 
 def sanitise(text: str) -> str:
     """Return the text as Notify sends it: its replacement characters swapped in."""
-    return "".join(REPLACEMENTS.get(ch, ch) for ch in text)
+    return text.translate(_SANITISE)
 
 
 def is_gsm7(text: str) -> bool:
     """Return True when every character of the (sanitised) text is in GSM-7."""
-    return all(ch in GSM7_BASIC or ch in GSM7_EXTENDED for ch in sanitise(text))
+    return _GSM7.issuperset(sanitise(text))
 
 
 def count(text: str) -> Parts:
     """Return the encoding, billed length and number of parts of a text, as Notify counts."""
     text = sanitise(text)
-    if all(ch in GSM7_BASIC or ch in GSM7_EXTENDED for ch in text):
-        length = len(text) + sum(ch in GSM7_EXTENDED for ch in text)
+    if _GSM7.issuperset(text):
+        length = len(text) + sum(text.count(ch) for ch in GSM7_EXTENDED)
         single, part, encoding = GSM7_SINGLE, GSM7_PART, "GSM-7"
     else:
         length = len(text.encode("utf-16-le")) // 2
@@ -119,5 +123,7 @@ def normalise(text: str) -> str:
     that would force a Unicode text are dropped; letters are never changed, so Welsh keeps
     its accents (and is sent in Unicode parts). Runs of spaces left behind are closed up.
     """
-    out = "".join(ch for ch in sanitise(text) if _keep(ch))
+    out = sanitise(text)
+    if not _GSM7.issuperset(out):
+        out = "".join(ch for ch in out if _keep(ch))
     return "\n".join(_SPACES.sub(" ", line).rstrip() for line in out.split("\n")).strip()
