@@ -15,6 +15,7 @@ session), so every thread gets its own. Nothing here logs a number or a text.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from typing import Any
 
@@ -23,6 +24,21 @@ from surveys.notify.sms import OptedOut, Sender, SendError
 
 #: Twilio: "Attempt to send to unsubscribed recipient" (the number texted STOP).
 TWILIO_OPTED_OUT = 21610
+
+
+def _read_environment_once(session: Any, base_url: str) -> None:
+    """Read the environment's proxy and CA bundle for ``base_url`` now, not on every send.
+
+    ``requests`` looks both up again for each request while ``trust_env`` is on (about
+    0.3 ms of CPU a text); taken once when the client is made, they stay as they were.
+    """
+    from requests.utils import get_environ_proxies
+
+    session.proxies.update(get_environ_proxies(base_url))
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if bundle and session.verify is True:
+        session.verify = bundle
+    session.trust_env = False
 
 
 def _retryable(status: int) -> bool:
@@ -101,11 +117,9 @@ class TwilioSender:
             from twilio.rest import Client
 
             s = self._settings
-            client = Client(
-                s.twilio_account_sid,
-                s.twilio_auth_token,
-                http_client=TwilioHttpClient(timeout=s.timeout),
-            )
+            http = TwilioHttpClient(timeout=s.timeout)
+            _read_environment_once(http.session, s.twilio_base_url)
+            client = Client(s.twilio_account_sid, s.twilio_auth_token, http_client=http)
             client.api.base_url = s.twilio_base_url  # tests: our own local server
             self._local.client = client
         return client
