@@ -16,7 +16,7 @@ and queue one in the caller's transaction (handed to a worker when it commits)::
 
 from surveys.jobs.registry import MODULES, Backoff, job, load_kinds, resource
 from surveys.jobs.runner import Context, Defer, JobLost, Retry, run_due, run_job
-from surveys.jobs.table import active_job, enqueue, latest_job
+from surveys.jobs.table import active_job, enqueue, latest_job, waiting
 
 __all__ = [
     "MODULES",
@@ -33,4 +33,5 @@ __all__ = [
     "resource",
     "run_due",
     "run_job",
+    "waiting",
 ]

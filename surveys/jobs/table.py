@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, event, func, or_, select, update
+from sqlalchemy import and_, bindparam, delete, event, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -148,6 +148,29 @@ def enqueue(
         existing.run_after = run_after
         _later(session, existing)
     return existing
+
+
+def waiting(session: Session, key: str, by: datetime) -> bool:
+    """Return True when a job with this key is queued to run by ``by``.
+
+    Then ``enqueue(key=key, run_after=by)`` would change nothing: a caller that queues the
+    same job on every write (``analysis.assess``, for each answer) asks this first, with one
+    plain statement instead of loading the job.
+    """
+    found = session.connection().execute(_WAITING, {"key": key, "by": by}).first()
+    return found is not None
+
+
+_JOBS = Job.__table__
+_WAITING = (
+    select(_JOBS.c.id)
+    .where(
+        _JOBS.c.key == bindparam("key"),
+        _JOBS.c.status == QUEUED,
+        _JOBS.c.run_after <= bindparam("by"),
+    )
+    .limit(1)
+)
 
 
 def _queued_with_key(session: Session, key: str) -> Job | None:

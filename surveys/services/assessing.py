@@ -73,7 +73,9 @@ def queue(session: Session, now: datetime | None = None) -> None:
     """
     if _postgres(session):
         session.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": QUEUE_LOCK})
-    jobs.enqueue(session, KIND, key=KIND, now=now)
+    now = now or utcnow()
+    if not jobs.waiting(session, KIND, now):  # the usual case at a busy time: one waits
+        jobs.enqueue(session, KIND, key=KIND, now=now)
 
 
 def writers_done(sessions: sessionmaker[Session]) -> None:

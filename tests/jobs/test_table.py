@@ -117,6 +117,21 @@ def test_the_same_key_queues_one_job_until_it_starts(rt):
         assert jobs.active_job(s, "k").id == second
 
 
+def test_waiting_says_when_queueing_the_same_key_again_would_change_nothing(rt):
+    t0 = utcnow()
+    later = t0 + timedelta(seconds=30)
+    with rt.transaction() as s:
+        assert not jobs.waiting(s, "k", t0)
+    first = queue(rt, key="k", run_after=later, now=t0)
+    with rt.transaction() as s:
+        assert not jobs.waiting(s, "k", t0)  # it waits for later: queueing now moves it
+        assert jobs.waiting(s, "k", later)
+        assert not jobs.waiting(s, "other", later)
+    assert table.claim(rt.sessions, first, "w1", LEASE, later) is not None
+    with rt.transaction() as s:
+        assert not jobs.waiting(s, "k", later)  # running is not waiting: a new run is due
+
+
 def test_a_rolled_back_job_is_never_handed_to_the_queue(rt, dispatched):
     with pytest.raises(RuntimeError), rt.transaction() as s:
         jobs.enqueue(s, "test.echo", {"value": 1})
