@@ -384,9 +384,9 @@ def claim(session: Session, key: str, respondent_id: str | None) -> bool:
     transaction is inserting right now waits for it, then counts as a duplicate if that
     transaction committed. Rolling back the caller's transaction gives the key up again.
     """
-    stmt = _CLAIM[session.get_bind().dialect.name]
+    conn = session.connection()  # plain SQL: the hot path of every delivery on every channel
     row = {"key": key, "respondent_id": respondent_id, "created_at": utcnow()}
-    return session.execute(stmt, row).first() is not None
+    return conn.execute(_CLAIM[conn.dialect.name], row).first() is not None
 
 
 _INSERT_ANSWER = insert(Answer.__table__).returning(Answer.__table__.c.id)
@@ -402,12 +402,12 @@ def insert_answer(session: Session, **row: Any) -> int:
     (which costs more than the SQL itself for one row).
     """
     row.setdefault("created_at", utcnow())
-    return int(session.execute(_INSERT_ANSWER, row).scalar_one())
+    return int(session.connection().execute(_INSERT_ANSWER, row).scalar_one())
 
 
 def update_respondent(session: Session, resp: Respondent, changes: dict[str, Any]) -> None:
     """Write changed columns of a respondent with one UPDATE; the object says the same after."""
-    session.execute(_UPDATE_RESPONDENT, {"_rid": resp.id, **changes})
+    session.connection().execute(_UPDATE_RESPONDENT, {"_rid": resp.id, **changes})
     for name, value in changes.items():
         set_committed_value(resp, name, value)
 
