@@ -21,7 +21,7 @@ from surveys.storage.models import Answer, Job, Respondent, SafeguardingCase, ut
 
 #: No keyword of the lexicon: only the recall net raises it (tests/test_assess.py).
 POSSIBLE = (
-    "nobody at home even notices if i come back or not, i been sleeping at different peoples houses"
+    "nobody at home notices if i come back or not, i been stopping at a lads flat i met online"
 )
 HARD = "school is ok. my stepdad hits me when he is drunk"
 ORDINARY = "the police were fair with me when i got arrested"

@@ -194,3 +194,76 @@ def test_custom_lexicon_with_macros():
 def test_bad_lexicon_fails_with_file_and_line(yaml_text, message):
     with pytest.raises(LexiconError, match=message):
         Lexicon.from_text(yaml_text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # "kicked out" of a lesson, a school, a shop or a party is not losing a home
+        "got kicked out of class like 3 times this week for talkin",
+        "got chucked out of 2 schools lol now im at the pru",
+        "they always kick us out the park at night even when were not doing nothing",
+        "got kicked out the house party lol cos my mate was sick",
+        "i got kicked out in yr 9 and went to the pru",
+        # said as idioms
+        "the record will never go away and follows u everywhere",
+        "my brother ate my last pot noodle so i could kill him",
+        "honestly id rather die than grass",
+        "i would murder everyone at go karting",
+        "they didnt tell me nothing and took my shoes",
+        # past, over and dealt with, in the answer's own words
+        "i used to self harm in year 7 but i had camhs for ages and i aint done it in 2 years",
+        "when i was little my dad hit us but hes gone and i have a social worker now so its fine",
+        "i ran away loads when i was 13 but i live with my aunty now and its stopped",
+    ],
+)
+def test_context_guards_keep_idioms_and_resolved_past_out(text):
+    assert not check(text).flag, check(text).matches
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my mum kicked me out last night and i got nowhere to sleep",
+        "got kicked out of my nans and now im at my mates",
+        "i got kicked out",  # no place named: it stays a flag
+        # past cues without the answer saying it is over
+        "my dad used to hit me when i was little and nobody knows",
+        # over, but something goes on now
+        "i used to cut myself, camhs helped me but i started again last week",
+        "when i was 12 he hit me and it got sorted but he still does it when mum is out",
+        "i owe them from before i got nicked and they been to my nans door",
+    ],
+)
+def test_context_guards_never_hide_what_goes_on(text):
+    assert check(text).flag
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "message"),
+    [
+        ("categories:\n  x:\n    patterns: [a]\nresolved: [a]\n", "resolved must be a mapping"),
+        (
+            "categories:\n  x:\n    patterns: [a]\nresolved:\n  past: [a]\n  over: [b]\n",
+            "resolved needs exactly past, over and current",
+        ),
+        (
+            "categories:\n  x:\n    patterns: [a]\nresolved:\n  past: a\n  over: [b]\n"
+            "  current: [c]\n",
+            r"<string>:5: resolved.past must be a list",
+        ),
+    ],
+)
+def test_bad_resolved_section_fails_with_file_and_line(yaml_text, message):
+    with pytest.raises(LexiconError, match=message):
+        Lexicon.from_text(yaml_text)
+
+
+def test_a_custom_resolved_section_is_read():
+    lexicon = Lexicon.from_text(
+        "categories:\n  x:\n    patterns: ['he hit me']\n"
+        "resolved:\n  past: ['used to']\n  over: ['sorted']\n  current: ['still']\n"
+    )
+    assert not check("he used to, he hit me, its sorted", lexicon=lexicon).flag
+    assert check("he used to, he hit me, its sorted but he still does", lexicon=lexicon).flag
+    assert check("he hit me, its sorted", lexicon=lexicon).flag  # no past cue

@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data"
 VOICE = DATA / "voice"
 VOICE2 = DATA / "voice2"
+VOICE3 = DATA / "voice3"
 DEV_SHARE = 5  # one id in five
 ORDINARY_FAMILIES = ("ordinary", "answer", "quote", "proposal")
 
@@ -85,6 +86,9 @@ SOURCES = (  # file, writer, cross-validation fold
     (VOICE / "formerly_sealed_w4.jsonl", "W4", "w4"),
     (VOICE2 / "safeguarding_w6a.jsonl", "W6a", "voice2"),
     (VOICE2 / "answers_w6b.jsonl", "W6b", "voice2"),
+    (VOICE2 / "formerly_sealed_w5.jsonl", "W5", "w5"),
+    (VOICE3 / "train_w8.jsonl", "W8", "w8"),
+    (VOICE3 / "train_w9.jsonl", "W9", "w9"),
 )
 
 

@@ -13,7 +13,7 @@ prints the heads' out-of-fold figures from training (cross-validation by writer)
   the whole pipeline; cold start and resident memory of a fresh process;
 * bad input: empty, 100 KB, binary, mixed-script, emoji-only and HTML lines.
 
-``--sealed`` also reads ``tests/data/sealed2/sealed_w5.jsonl`` and reports on it: both tiers
+``--sealed`` also reads ``tests/data/sealed3/sealed_w7.jsonl`` and reports on it: both tiers
 per category and per family, every missed disclosure and every false alarm. That split is
 never used to choose anything: run this once, at the end, and report what comes out.
 """
@@ -44,7 +44,8 @@ from surveys.analysis import assess, disclosure, embeddings, pipeline  # noqa: E
 from surveys.analysis import priorities as lexicon_priorities  # noqa: E402
 from surveys.analysis import sentiment as rules  # noqa: E402
 
-SEALED = data.DATA / "sealed2" / "sealed_w5.jsonl"
+SEALED = data.DATA / "sealed3" / "sealed_w7.jsonl"
+SEALED_NAME = "**sealed (W7)**"
 HARD_FAMILIES = (
     "idiom",
     "opinion",
@@ -441,10 +442,14 @@ def cv_lines(h: assess.Heads) -> list[str]:
     ]
     sg = cv["safeguarding"]
     for fold in sg:
-        d, hn, o = (sg[fold][g] for g in ("disclosure", "hard_negative", "ordinary"))
+        cells = [
+            f"{k / n:.3f} ({k}/{n})" if n else "-"
+            for k, n, *_ in (
+                sg[fold].get(g, (0, 0)) for g in ("disclosure", "hard_negative", "ordinary")
+            )
+        ]
         lines.append(
-            f"| {fold} | {d[2]:.3f} ({d[0]}/{d[1]}) | {hn[2]:.3f} ({hn[0]}/{hn[1]}) | "
-            f"{o[2]:.3f} ({o[0]}/{o[1]}) | {cv['sentiment_macro_f1'].get(fold, '-')} | "
+            f"| {fold} | {' | '.join(cells)} | {cv['sentiment_macro_f1'].get(fold, '-')} | "
             f"{cv['priority_accuracy'].get(fold, '-')} |"
         )
     return [*lines, ""]
@@ -472,7 +477,7 @@ def main() -> int:
         sealed = data.load(SEALED)
         for r in sealed:
             r["group"] = sealed_group(r)
-        sg_sets = {"**sealed (W5)**": sealed, **sg_sets}
+        sg_sets = {SEALED_NAME: sealed, **sg_sets}
     h = assess.heads()
     lines = [
         "# Analysis benchmark (`bench/analysis/report.py`)",
@@ -504,7 +509,7 @@ def main() -> int:
             )
     lines += ["", *cat_lines, ""]
     if sealed:
-        res = results["**sealed (W5)**"]
+        res = results[SEALED_NAME]
         lines += [
             "### Sealed split: per category and per family",
             "",
@@ -550,11 +555,11 @@ def main() -> int:
             )
 
         sent_sets = {
-            "**sealed (W5)**": ([r["text"] for r in sealed], [r["sentiment"] for r in sealed]),
+            SEALED_NAME: ([r["text"] for r in sealed], [r["sentiment"] for r in sealed]),
             **sent_sets,
         }
         pri_sets = {
-            "**sealed (W5)**": sealed,
+            SEALED_NAME: sealed,
             "sealed, answers to priority questions": [r for r in sealed if asks(r)],
             "sealed, open questions and proposals": [r for r in sealed if not asks(r)],
             **pri_sets,

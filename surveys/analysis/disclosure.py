@@ -92,6 +92,8 @@ class Lexicon:
     idioms: re.Pattern[str] | None
     labels: dict[str, str]
     source: str = "<string>"
+    #: The "over and dealt with" guard: (past, over, current) patterns, or None.
+    resolved: tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]] | None = None
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> Lexicon:
@@ -114,7 +116,7 @@ class Lexicon:
             raise LexiconError(f"{source}: the lexicon must be a mapping")
         sections = {k.value: (k, v) for k, v in root.value}
         for key, (knode, _) in sections.items():
-            if key not in ("version", "macros", "categories", "idioms"):
+            if key not in ("version", "macros", "categories", "idioms", "resolved"):
                 raise LexiconError(f"{source}:{_line(knode)}: unknown key {key!r}")
         if "categories" not in sections:
             raise LexiconError(f"{source}: missing 'categories'")
@@ -170,7 +172,24 @@ class Lexicon:
             if inode.value:
                 body = "|".join(f"(?:{expand(p, 'idioms')})" for p in inode.value)
                 idioms = re.compile(rf"(?<![a-z])(?:{body})(?![a-z])")
-        return cls(tuple(compiled), idioms, labels, source)
+        resolved = None
+        if "resolved" in sections:
+            rnode = sections["resolved"][1]
+            _expect(rnode, yaml.MappingNode, source, "resolved must be a mapping")
+            parts = {k.value: v for k, v in rnode.value}
+            if set(parts) != {"past", "over", "current"}:
+                raise LexiconError(
+                    f"{source}:{_line(rnode)}: resolved needs exactly past, over and current"
+                )
+            compiled_parts = []
+            for name in ("past", "over", "current"):
+                node = parts[name]
+                if not isinstance(node, yaml.SequenceNode) or not node.value:
+                    raise LexiconError(f"{source}:{_line(node)}: resolved.{name} must be a list")
+                body = "|".join(f"(?:{expand(p, 'resolved.' + name)})" for p in node.value)
+                compiled_parts.append(re.compile(rf"(?<![a-z])(?:{body})(?![a-z])"))
+            resolved = (compiled_parts[0], compiled_parts[1], compiled_parts[2])
+        return cls(tuple(compiled), idioms, labels, source, resolved)
 
 
 def _line(node: yaml.Node) -> int:
@@ -206,7 +225,36 @@ def default_lexicon() -> Lexicon:
         re.compile("|".join(f"(?:{p})" for p in idioms)) if idioms else None,
         {**english.labels, **welsh.labels},
         f"{english.source}+{welsh.source}",
+        english.resolved,
     )
+
+
+#: How far before a phrase a past-time cue may sit ("when i was 12 i ... wanted to die").
+PAST_REACH = 80
+
+
+def _over(
+    norm: str,
+    hits: list[tuple[str, int, int]],
+    guard: tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]],
+) -> list[tuple[str, int, int]]:
+    """Drop the hits an answer itself says are past and dealt with.
+
+    All three must hold: a past-time cue sits shortly before the phrase or inside it
+    ("when i was 11", "used to", "last year"); the answer says it is over ("im fine now",
+    "havent done it in 2 years", "the police sorted it"); and nothing in the answer says
+    it goes on or was never dealt with ("still", "again", "nobody knows", "nothing
+    changed"). One "current" cue anywhere keeps every phrase flagged.
+    """
+    past, over, current = guard
+    if current.search(norm) or not over.search(norm):
+        return hits
+    kept = []
+    for hit in hits:
+        window = norm[max(0, hit[1] - PAST_REACH) : hit[2]]
+        if not past.search(window):
+            kept.append(hit)
+    return kept
 
 
 # Look-alike characters typed inside words to dodge filters: k1ll, su1c1de, d!e.
@@ -294,6 +342,8 @@ def check(text: str, *, lexicon: Lexicon | None = None) -> Safeguard:
         idioms = [m.span() for m in lexicon.idioms.finditer(norm)]
         if idioms:
             hits = [h for h in hits if not any(h[1] < e and s < h[2] for s, e in idioms)]
+    if hits and lexicon.resolved is not None:
+        hits = _over(norm, hits, lexicon.resolved)
     if not hits:
         return Safeguard(False)
     matches = []
