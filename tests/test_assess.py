@@ -25,13 +25,11 @@ def test_the_trained_heads_ship_with_the_package():
 @pytest.mark.parametrize(
     "text",
     [
-        "i have not eaten in three days and i want to see how long i can go",
-        # (was "the man at the shop gives me free stuff and says its our secret": the heads
-        # retrained on W4 and W6 score it 0.749, under the threshold; a known miss, in
-        # docs/benchmarks.md, "Final report")
+        # (was "i have not eaten in three days ...": the lexicon flags it since its eating
+        # patterns grew, so it no longer tests the net)
+        "the man at the shop gives me free stuff and says its our secret",
         "my uncle comes in when everyone is asleep and says its our thing and not to tell",
-        "nobody at home even notices if i come back or not, i been sleeping at different "
-        "peoples houses",
+        "nobody at home notices if i come back or not, i been stopping at a lads flat i met online",
     ],
 )
 def test_the_recall_net_raises_a_possible_concern(text):

@@ -5,15 +5,18 @@ Realistic invented answers, written apart from the rules (see each folder's READ
 * ``tests/data/voice/``: W1 disclosures, W2 hard negatives and ordinary answers, W3 answers
   (1,430), and W4's 520 mixed items (``formerly_sealed_w4.jsonl``: the first sealed split,
   reported on once and dev data since);
-* ``tests/data/voice2/``: W6a disclosures and hard negatives, W6b answers.
+* ``tests/data/voice2/``: W6a disclosures and hard negatives, W6b answers, and W5's 600
+  mixed items (``formerly_sealed_w5.jsonl``: the second sealed split, reported on once);
+* ``tests/data/voice3/``: W8 (aimed at adults' reports, threats, indirect self-harm and
+  suicide, and their hard negatives) and W9 (regional voices, younger children).
 
 ``labelled()`` returns them all, each with its ``source`` (the writer) and ``fold``: the
 heads' choices (features, regularisation, the threshold) are made by cross-validation that
-leaves one writer's fold out at a time (``voice`` = W1-W3, ``w4``, ``voice2`` = W6a+W6b), so
-every figure is on words by a writer the model did not train on. The older sets written
-alongside the old rules are extra training data (``*_dev``) or report-only
-(``*_holdout``). The sealed split (``tests/data/sealed2/``) is not read here: only
-``report.py --sealed`` opens it, once, at the end.
+leaves one writer's fold out at a time (``voice`` = W1-W3, ``w4``, ``voice2`` = W6a+W6b,
+``w5``, ``w8``, ``w9``), so every figure is on words by a writer the model did not train
+on. The older sets written alongside the old rules are extra training data (``*_dev``) or
+report-only (``*_holdout``). The sealed split (``tests/data/sealed3/``) is not read here:
+only ``report.py --sealed`` opens it, once, at the end.
 """
 
 from __future__ import annotations
