@@ -6,14 +6,14 @@ Deterministic: no random draws at all (zero-initialised weights, full-batch Adam
 fixed number of steps, folds by writer), so the same data and code give the same file.
 
 Training data: every realistic invented answer (``data.labelled()``: W1-W3, the former
-sealed splits W4 and W5, W6a, W6b, W8 and W9) plus the older ``*_dev`` sets (and, for sentiment, the
-TweetEval validation tweets when cross-validation says they help). Every choice is made by
-cross-validation on that training data only, leaving one writer's fold out at a time
-(``voice`` = W1-W3, ``w4``, ``voice2`` = W6a+W6b, ``w5``, ``w8``, ``w9``): the possible-concern threshold is the
-lowest whose out-of-fold false alarms, counting the lexicon's, stay within the budgets
-(with a margin), and the final heads are trained on everything. The out-of-fold figures go
-into the file's metadata (``meta["cv"]``) and the report. The sealed split is never read
-here.
+sealed splits W4 and W5, W6a, W6b, W8 and W9) plus the older ``*_dev`` sets (and, for
+sentiment, the TweetEval validation tweets when cross-validation says they help). Every
+choice is made by cross-validation on that training data only, leaving one writer's fold
+out at a time (``voice`` = W1-W3, ``w4``, ``voice2`` = W6a+W6b, ``w5``, ``w8``, ``w9``):
+the possible-concern threshold is the lowest whose out-of-fold false alarms, counting the
+lexicon's, stay within the budgets (with a margin), and the final heads are trained on
+everything. The out-of-fold figures go into the file's metadata (``meta["cv"]``) and the
+report. The sealed split is never read here.
 
 ``--check`` retrains and compares with the shipped file (exit 1 when they differ).
 """
