@@ -79,7 +79,7 @@ class Runtime:
 
     def context_in(self, session: Session) -> Context:
         """Return the context with the catalogue as ``session`` (a delivery's) sees it."""
-        return self._context_for(self.catalogues.current_in(session), None)
+        return self._context_for(self.catalogues.current(session), None)
 
     def context_for(self, channel: str) -> Context:
         """Return the context with a channel's own wording (the web form says "press Skip")."""

@@ -42,7 +42,6 @@ MAX_CHARS = 200_000  # characters tokenised: the first and the last 100,000
 BATCH = 64
 BATCH_TOKENS = 512  # padded tokens per forward batch (measured: 512 beats 256-4,096)
 _LAYERS, _HEADS, _EPS = 6, 12, 1e-12
-_GELU_BLOCK = 32768  # floats per block of the hidden layer (128 KB)
 
 
 class ModelMissing(RuntimeError):
@@ -66,22 +65,16 @@ def _gelu(x: np.ndarray) -> np.ndarray:
 
     The form BERT's original code used; numpy's float32 tanh is vectorised, so this costs
     a sixth of the exact form below. It differs from the exact GELU by less than 5e-4.
-    Computed in cache-sized blocks of rows: its eight passes are memory bound, and a
-    block stays in the core's own cache between them.
     """
-    flat = x.reshape(-1, x.shape[-1])
-    rows = max(1, _GELU_BLOCK // x.shape[-1])
-    for start in range(0, flat.shape[0], rows):
-        block = flat[start : start + rows]
-        y = block * block
-        y *= np.float32(0.044715)
-        y += np.float32(1.0)
-        y *= block
-        y *= np.float32(0.7978845608028654)
-        np.tanh(y, out=y)
-        y += np.float32(1.0)
-        y *= np.float32(0.5)
-        block *= y
+    y = x * x
+    y *= np.float32(0.044715)
+    y += np.float32(1.0)
+    y *= x
+    y *= np.float32(0.7978845608028654)
+    np.tanh(y, out=y)
+    y += np.float32(1.0)
+    y *= np.float32(0.5)
+    x *= y
     return x
 
 
@@ -130,17 +123,9 @@ def _gelu_block(x: np.ndarray) -> np.ndarray:
 
 
 def _layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Layer normalisation of each row, in place over ``x`` (a fresh array of the caller's)."""
-    x -= x.mean(axis=-1, keepdims=True)
-    var = np.einsum("ij,ij->i", x, x)
-    var /= np.float32(x.shape[-1])
-    var += np.float32(_EPS)
-    np.sqrt(var, out=var)
-    np.reciprocal(var, out=var)
-    x *= var[:, None]
-    x *= w
-    x += b
-    return x
+    mean = x.mean(axis=-1, keepdims=True)
+    var = ((x - mean) ** 2).mean(axis=-1, keepdims=True)
+    return (x - mean) / np.sqrt(var + _EPS) * w + b
 
 
 @dataclass(frozen=True)

@@ -249,25 +249,17 @@ class Catalogues:
         # A pin is a one-slot list: empty until the pinned request first needs the catalogue.
         self._pinned: ContextVar[list[Catalogue] | None] = ContextVar("yjv_catalogue", default=None)
 
-    def current(self) -> Catalogue:
-        """Return the pinned catalogue, else check the stamp and return the newest."""
-        pinned = self._pinned.get()
-        if pinned is None:
-            return self.read()
-        if not pinned:
-            pinned.append(self.read())
-        return pinned[0]
+    def current(self, session: Session | None = None) -> Catalogue:
+        """Return the pinned catalogue, else check the stamp and return the newest.
 
-    def current_in(self, session: Session) -> Catalogue:
-        """Return the pinned catalogue, else the newest as ``session`` sees it.
-
-        For a caller already in a transaction (a received text): the stamp is read on that
-        transaction's connection, not on a second one checked out of the pool for it.
+        A caller already in a transaction (a received text) passes its ``session``: the
+        stamp is then read on that transaction's connection, not on a second one checked
+        out of the pool for it.
         """
         pinned = self._pinned.get()
         if pinned:
             return pinned[0]
-        found = catalogue(session, self.base)
+        found = self.read() if session is None else catalogue(session, self.base)
         if pinned is not None:
             pinned.append(found)
         return found
