@@ -2,8 +2,10 @@
 
     .venv/bin/python bench/analysis/train.py [--check] [--no-write] [--cv-only]
 
-Deterministic: no random draws at all (zero-initialised weights, full-batch Adam for a
-fixed number of steps, folds by writer), so the same data and code give the same file.
+No random draws at all (zero-initialised weights, full-batch Adam for a fixed number of
+steps, folds by writer): the same data and code give the same threshold and out-of-fold
+figures. Not always the same bits (seen 2026-12-03, most likely the order of the BLAS's
+floating-point sums): ``--check`` then reports a different file.
 
 Training data: every realistic invented answer (``data.labelled()``: W1-W3, the former
 sealed splits W4 and W5, W6a, W6b, W8 and W9) plus the older ``*_dev`` sets (and, for
