@@ -294,3 +294,41 @@ def test_a_job_finishing_waits_for_an_answer_being_committed(rt, open_round):
     storing.close()
     job.join(timeout=60)
     assert counts == {"answers": 2, "cases": 1, "batches": 2}
+
+
+@pytest.mark.parametrize("gather", [0.0, 0.5])
+def test_answers_arriving_while_a_batch_is_read_are_gathered(rt, open_round, gather):
+    """A job reads a stream of answers a batch per ``gather`` seconds, not one pass each."""
+    rids = [_start(rt, open_round) for _ in range(3)]
+    _send(rt, rids[0], "a0", text=ORDINARY)
+    waits: list[float] = []
+
+    def arrives_during_the_read(done: int) -> None:
+        if done == 1:  # the first batch is written: a second answer came in meanwhile
+            _send(rt, rids[1], "a1", text=ORDINARY)
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        _send(rt, rids[2], "a2", text=POSSIBLE)  # and a third while the job waits
+
+    counts = assessing.read_waiting(
+        rt.sessions, progress=arrives_during_the_read, gather=gather, sleep=sleep
+    )
+    if gather:
+        assert counts == {"answers": 3, "cases": 1, "batches": 2}  # a1 and a2 in one pass
+        assert len(waits) == 1 and 0 < waits[0] <= gather
+    else:  # reads what it finds at once (a2 is never sent: nothing waited for it)
+        assert counts == {"answers": 2, "cases": 0, "batches": 2} and waits == []
+    assert len(_cases(rt)) == counts["cases"]
+
+
+def test_a_run_with_nothing_coming_in_never_waits(rt, open_round):
+    rids = [_start(rt, open_round) for _ in range(assessing.BATCH + 3)]
+    for i, rid in enumerate(rids):
+        _send(rt, rid, f"a{i}", text=ORDINARY)
+
+    def sleep(seconds: float) -> None:
+        raise AssertionError("waited with nothing coming in")
+
+    counts = assessing.read_waiting(rt.sessions, gather=60.0, sleep=sleep)
+    assert counts == {"answers": len(rids), "cases": 0, "batches": 2}
