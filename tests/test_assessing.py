@@ -332,3 +332,18 @@ def test_a_run_with_nothing_coming_in_never_waits(rt, open_round):
 
     counts = assessing.read_waiting(rt.sessions, gather=60.0, sleep=sleep)
     assert counts == {"answers": len(rids), "cases": 0, "batches": 2}
+
+
+def test_a_job_that_used_its_turn_queues_a_fresh_one_for_the_rest(rt, open_round, monkeypatch):
+    """Texts that keep coming in never hold a worker's thread for long: other jobs (alerts)
+    get a turn. (A turn of 0 s here: the job reads nothing and hands everything on.)"""
+    rid = _start(rt, open_round)
+    _send(rt, rid, "a1", text=POSSIBLE)
+    [job] = _assess_jobs(rt)
+    monkeypatch.setattr(assessing, "TURN", 0.0)
+    assert jobs.run_job(job.id, sessions=rt.sessions, settings=rt.settings, worker="t") == "done"
+    fresh = [j for j in _assess_jobs(rt) if j.id != job.id]
+    assert [j.status for j in fresh] == ["queued"] and _answer(rt, rid).assessed_at is None
+    monkeypatch.setattr(assessing, "TURN", 60.0)
+    jobs.run_due(rt.sessions, rt.settings)
+    assert _answer(rt, rid).assessed_at is not None and len(_cases(rt)) == 1

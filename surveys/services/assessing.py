@@ -49,8 +49,10 @@ KIND = "analysis.assess"
 SWEEP = "analysis.sweep"
 #: Answers read in one pass of the model, and written in one transaction.
 BATCH = 32
-#: A job that has read this many queues a fresh job for the rest (others get a turn).
+#: A job that has read this many, or read for ``TURN`` seconds, queues a fresh job for the
+#: rest, so other kinds of job (safeguarding alerts) get a turn while texts keep coming in.
 PER_JOB = 5000
+TURN = 5.0
 #: An answer still unread this long after it was stored is queued again by the sweep.
 STRANDED = timedelta(minutes=3)
 #: While answers keep coming in, a job reads at most one batch per this many seconds. A pass
@@ -291,6 +293,7 @@ def read_waiting(
     progress: Any = None,
     gather: float = 0.0,
     sleep: Any = time.sleep,
+    until: float | None = None,
 ) -> dict[str, int]:
     """Read every unread answer nobody holds, a batch at a time; return counts.
 
@@ -299,11 +302,12 @@ def read_waiting(
     stream: the run waits until ``gather`` has passed since it last took answers, so that the
     next pass of the model reads up to a whole batch. The first batch, and answers found only
     after the stream stopped (``writers_done``), are read at once, so a run with nothing
-    coming in never waits.
+    coming in never waits. With ``until`` (a ``time.monotonic()``), no batch is taken after
+    that time: the caller queues a fresh run for the rest.
     """
     answers = cases = batches = 0
     took: float | None = None  # when this run last took every answer waiting (monotonic)
-    while answers < limit:
+    while answers < limit and (until is None or time.monotonic() < until):
         room = min(BATCH, limit - answers)
         batch = take(sessions, clock(), hold, room)
         if batch and took is not None and len(batch) < room:
@@ -340,16 +344,18 @@ def model() -> assess.Heads:
     backoff=jobs.Backoff(first=5, cap=300),
 )
 def assess_job(ctx: jobs.Context) -> dict[str, int]:
-    """Read every answer waiting; queue a fresh job when there were more than ``PER_JOB``."""
+    """Read every answer waiting; queue a fresh job after ``PER_JOB`` answers or ``TURN`` s."""
     model()
+    turn_ends = time.monotonic() + TURN
     counts = read_waiting(
         ctx.sessions,
         clock=ctx.now,
         hold=ctx.lease,
         progress=lambda done: ctx.progress(done),
         gather=GATHER,
+        until=turn_ends,
     )
-    if counts["answers"] >= PER_JOB:
+    if counts["answers"] >= PER_JOB or time.monotonic() >= turn_ends:
         with ctx.sessions.begin() as session:
             queue(session, now=ctx.now())
     if counts["cases"]:
