@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -14,6 +16,7 @@ from sqlalchemy import func, select
 from surveys.services.accounts import check_password_rules, hash_password
 from surveys.storage.models import Answer, User
 from tests.conftest import make_settings
+from tests.live import server_env, yjvoice_serve
 from web import create_app
 
 
@@ -153,9 +156,10 @@ def redis_or_skip() -> str:
     return REDIS_URL
 
 
-@pytest.fixture
-def redis_env():
-    """Return server settings that count rate limits in Redis, under keys of this test's own."""
+@contextmanager
+def redis_keys() -> Iterator[dict[str, str]]:
+    """Yield server settings that count rate limits in Redis under keys of their own; delete
+    those keys after."""
     import redis
 
     url = redis_or_skip()
@@ -165,6 +169,37 @@ def redis_env():
     for key in r.scan_iter(f"*{prefix}*"):
         r.delete(key)
     r.close()
+
+
+@pytest.fixture
+def redis_env():
+    """Return server settings that count rate limits in Redis, under keys of this test's own."""
+    with redis_keys() as env:
+        yield env
+
+
+@pytest.fixture(scope="session")
+def limits_server(pg_database, tmp_path_factory):
+    """Return the base URL of one `yjvoice serve` on PostgreSQL counting in Redis, shared by
+    the rate-limit tests of this test process (tests/web/test_form_limits.py and
+    test_signin_limits.py).
+
+    Starting the production server costs about 6 s of CPU and 8 s (two workers, each
+    importing the app); these tests share one, as they need the same settings. They stay
+    apart because every limit counts per client address and each test comes from addresses
+    of its own (127.0.0.2-4 for the form, 127.0.0.11-14 for sign-in); the database is
+    emptied before each test (``db_url``), as for any other.
+    """
+    with redis_keys() as redis_settings:
+        env = server_env(
+            pg_database,
+            tmp_path_factory.mktemp("limits-server"),
+            FORM_START_LIMIT="20 per minute",  # production's defaults are far higher
+            FORM_RESPONDENT_LIMIT="10 per minute",
+            **redis_settings,
+        )
+        with yjvoice_serve(env) as base:
+            yield base
 
 
 # --- the browser tests' Chromium ---------------------------------------------------------
