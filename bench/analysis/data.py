@@ -8,15 +8,20 @@ Realistic invented answers, written apart from the rules (see each folder's READ
 * ``tests/data/voice2/``: W6a disclosures and hard negatives, W6b answers, and W5's 600
   mixed items (``formerly_sealed_w5.jsonl``: the second sealed split, reported on once);
 * ``tests/data/voice3/``: W8 (aimed at adults' reports, threats, indirect self-harm and
-  suicide, and their hard negatives) and W9 (regional voices, younger children).
+  suicide, and their hard negatives) and W9 (regional voices, younger children);
+* ``tests/data/voice4/``: W7's 600 mixed items (``formerly_sealed_w7.jsonl``: the third
+  sealed split, reported on once), W11 (indirect goodbyes, harm by professionals in
+  passing, exploitation without its words, and their look-alikes) and W12 (short phone
+  replies, gaming talk, younger children, answers typed by a worker).
 
 ``labelled()`` returns them all, each with its ``source`` (the writer) and ``fold``: the
 heads' choices (features, regularisation, the threshold) are made by cross-validation that
 leaves one writer's fold out at a time (``voice`` = W1-W3, ``w4``, ``voice2`` = W6a+W6b,
-``w5``, ``w8``, ``w9``), so every figure is on words by a writer the model did not train
-on. The older sets written alongside the old rules are extra training data (``*_dev``) or
-report-only (``*_holdout``). The sealed split (``tests/data/sealed3/``) is not read here:
-only ``report.py --sealed`` opens it, once, at the end.
+``w5``, ``w8``, ``w9``, ``w7``, ``w11``, ``w12``), so every figure is on words by a writer
+the model did not train on. The older sets written alongside the old rules are extra
+training data (``*_dev``) or report-only (``*_holdout``). The sealed split
+(``tests/data/sealed4/``) is not read here: only ``report.py --sealed`` opens it, once, at
+the end.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ DATA = ROOT / "tests" / "data"
 VOICE = DATA / "voice"
 VOICE2 = DATA / "voice2"
 VOICE3 = DATA / "voice3"
+VOICE4 = DATA / "voice4"
 DEV_SHARE = 5  # one id in five
 ORDINARY_FAMILIES = ("ordinary", "answer", "quote", "proposal")
 
@@ -92,6 +98,9 @@ SOURCES = (  # file, writer, cross-validation fold
     (VOICE2 / "formerly_sealed_w5.jsonl", "W5", "w5"),
     (VOICE3 / "train_w8.jsonl", "W8", "w8"),
     (VOICE3 / "train_w9.jsonl", "W9", "w9"),
+    (VOICE4 / "formerly_sealed_w7.jsonl", "W7", "w7"),
+    (VOICE4 / "train_w11.jsonl", "W11", "w11"),
+    (VOICE4 / "train_w12.jsonl", "W12", "w12"),
 )
 
 
