@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from surveys.analysis import assess, disclosure, guards, language, pipeline
@@ -20,6 +21,46 @@ def test_the_trained_heads_ship_with_the_package():
     assert h.pri_labels[-1] == "none"
     assert 0.0 < h.threshold < 1.0
     assert h.meta["guards"] == list(guards.NAMES)
+    # The neighbour banks: unit vectors of the model's width, both sides present.
+    assert h.nn_pos.shape[1] == h.nn_neg.shape[1] == 384
+    assert len(h.nn_pos) > 1000 and len(h.nn_neg) > 1000
+    assert np.allclose(np.linalg.norm(h.nn_pos, axis=1), 1.0, atol=1e-2)
+    assert h.nn_k >= 1 and h.nn_beta > 0
+
+
+def _unit_rows(n: int, seed: int) -> np.ndarray:
+    x = np.random.default_rng(seed).normal(size=(n, 384)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def test_neighbours_say_which_side_a_sentence_sits_on():
+    pos, neg = _unit_rows(40, 1), _unit_rows(60, 2)
+    near_pos = pos[3] + 0.05 * neg[0]
+    near_neg = neg[7] + 0.05 * pos[0]
+    vecs = np.stack([near_pos / np.linalg.norm(near_pos), near_neg / np.linalg.norm(near_neg)])
+    m = assess.neighbour_margins(vecs, pos, neg, k=1)
+    assert m[0] > 0.5 and m[1] < -0.5
+    # k larger than a bank, and empty banks, are not errors
+    assert assess.neighbour_margins(vecs, pos[:2], neg, k=5).shape == (2,)
+    assert not assess.neighbour_margins(vecs, pos[:0], neg, k=5).any()
+    # more rows than one product takes give the same margins as one at a time
+    many = _unit_rows(assess.NN_ROWS + 9, 3)
+    whole = assess.neighbour_margins(many, pos, neg, k=3)
+    one = [assess.neighbour_margins(many[i : i + 1], pos, neg, k=3)[0] for i in (0, len(many) - 1)]
+    assert np.allclose([whole[0], whole[-1]], one, atol=1e-6)
+
+
+def test_the_concern_score_adds_the_neighbours_to_the_net():
+    logits = np.array([0.5, -1.0, 2.0, 0.0])  # the whole answer first
+    alone, best = assess.concern_score(logits, np.zeros(4), beta=40.0)
+    assert alone == pytest.approx(1 / (1 + np.exp(-2.0))) and best == 2
+    # a sentence among known disclosures raises the score and is the one pointed at
+    raised, best = assess.concern_score(logits, np.array([0.0, 0.2, 0.0, 0.0]), beta=40.0)
+    assert raised > alone and best == 1
+    lowered, _ = assess.concern_score(logits, np.full(4, -0.1), beta=40.0)
+    assert lowered < alone
+    # a one-span answer points at itself
+    assert assess.concern_score(np.array([1.0]), np.array([0.0]), beta=40.0)[1] == 0
 
 
 @pytest.mark.parametrize(

@@ -470,7 +470,11 @@ def test_a_published_plans_quotes_imported_make_the_plan_again(rt, tmp_path, job
 
     with rt.transaction() as s:
         approval = decisions.approve_unflagged(s, store.get_round(s, code), as_quotes=True)
-    assert approval.quotes == 40 - result.flagged
+    # Every quote is approved, or left with the safeguarding lead: the planted disclosure
+    # (the lexicon, at import) and any possible concern the worker's reading raised; those
+    # false alarms on published quotes stay rare.
+    assert approval.quotes + approval.hidden == 40
+    assert result.flagged <= approval.hidden <= result.flagged + 2
 
     out = tmp_path / "plan.docx"
     with rt.transaction() as s, out.open("wb") as fh:

@@ -215,7 +215,7 @@ def test_a_possible_concern_shows_its_tier_score_and_sentence(
         [cid] = s.scalars(select(SafeguardingCase.id)).all()
     res = as_role("safeguarding").get(f"/admin/safeguarding/{cid}")
     page = res.get_data(as_text=True)
-    assert "Possible concern" in page and "score 0." in page
+    assert "Possible concern" in page and re.search(r"score [01]\.\d\d<", page)
     assert "the sentence the model scored highest" in page
     assert '<mark class="trigger">' in page and "says its our secret</mark>" in page
 
