@@ -133,11 +133,22 @@ class Heads:
             meta=meta,
             # Stored as float16 (half the file); products run in float32. A file from
             # before the neighbours (no banks) reads as the net alone.
-            nn_pos=arrays.get("nn_pos", np.zeros((0, embeddings.DIM))).astype(np.float32),
-            nn_neg=arrays.get("nn_neg", np.zeros((0, embeddings.DIM))).astype(np.float32),
+            nn_pos=_bank(arrays.get("nn_pos")),
+            nn_neg=_bank(arrays.get("nn_neg")),
             nn_k=int(meta.get("nn_k", 5)),
             nn_beta=float(meta.get("nn_beta", 0.0)),
         )
+
+
+def _bank(stored: np.ndarray | None) -> np.ndarray:
+    """Return a neighbour bank as float32 rows whose transpose is contiguous in memory.
+
+    ``vecs @ bank.T`` then reads the bank in its own order: twice as fast for the few
+    rows of one answer (measured 3.9 against 7.1 ms for 4 rows), a tenth for many.
+    """
+    if stored is None:
+        return np.zeros((0, embeddings.DIM), dtype=np.float32)
+    return np.ascontiguousarray(stored.astype(np.float32).T).T
 
 
 _lock = threading.Lock()
