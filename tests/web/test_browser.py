@@ -68,7 +68,8 @@ def axe_problems(page) -> list[str]:
 
 NEXT_PAGE_SHOWN = """old => {
     const field = document.querySelector("input[name=submission]");
-    return document.body.getAttribute("aria-busy") !== "true" && (!field || field.value !== old);
+    return document.body.getAttribute("aria-busy") !== "true" && (!field || field.value !== old)
+        && !document.body.hasAttribute("data-settling");
 }"""
 
 
@@ -197,6 +198,42 @@ def test_journey_works_with_javascript_off_and_no_csp_errors(rt, open_round, bas
             press_plain(page, page.locator("button[name=choice]").first)
     assert CODE_RE.search(page.locator("main").inner_text())
     assert not [m for m in console if "Content Security Policy" in m]
+    context.close()
+
+
+# Sends the free-text answer, and taps the next question's first choice in the same task
+# that shows it in place (a MutationObserver's callback runs right after the page is swapped):
+# the second tap of a double tap, landing on the next question. Returns its submission id.
+TAP_AS_THE_NEXT_QUESTION_APPEARS = """() => new Promise(resolve => {
+    new MutationObserver((_, observer) => {
+        const choice = document.querySelector("button[name=choice]");
+        if (!choice) return;
+        observer.disconnect();
+        choice.dispatchEvent(new MouseEvent("click", {bubbles: true, cancelable: true, detail: 1}));
+        resolve(document.querySelector("input[name=submission]").value);
+    }).observe(document.documentElement, {childList: true});
+    [...document.querySelectorAll("button")].find(b => b.textContent.trim() === "Send").click();
+})"""
+
+
+def test_a_tap_on_the_next_question_as_it_appears_answers_nothing(
+    rt, open_round, base_url, browser
+):
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    page.goto(f"{base_url}/r/{open_round}/child")
+    press(page, button(page, TEXTS.get("consent_yes", "child")))
+    page.locator("textarea#answer").fill("fair enough")
+    shown = page.evaluate(TAP_AS_THE_NEXT_QUESTION_APPEARS)
+    page.wait_for_function("() => !document.body.hasAttribute('data-settling')")
+    page.wait_for_timeout(300)  # time for a POST the tap might have started (none may)
+    assert submission(page) == shown  # still the same question: the tap answered nothing
+    with rt.transaction() as s:
+        assert len(list(store.live_answers(s, store.get_round(s, open_round)))) == 1
+    # A moment later a tap answers as usual.
+    press(page, page.locator("button[name=choice]").first)
+    with rt.transaction() as s:
+        assert len(list(store.live_answers(s, store.get_round(s, open_round)))) == 2
     context.close()
 
 

@@ -67,6 +67,29 @@
     document.addEventListener(name, resetIdle, { passive: true });
   });
 
+  // A double tap is one answer. When the first tap's answer comes back fast, the next
+  // question is shown under the finger before the second tap lands, and that tap would
+  // answer it too. So for a moment after a page is shown in place, taps and clicks on its
+  // buttons do nothing (nobody reads a question that fast); keys and the browser's back
+  // button are never held back. The body carries data-settling meanwhile.
+  var SETTLE_MS = 400;
+  var settleUntil = 0;
+  document.addEventListener("click", function (event) {
+    if (event.detail < 1 || Date.now() >= settleUntil || !event.target.closest) {
+      return;
+    }
+    var pressed = event.target.closest("button");
+    if (pressed && pressed.form && pressed.form.hasAttribute("data-inline")) {
+      event.preventDefault();
+    }
+  }, true);
+
+  function settle() {
+    settleUntil = Date.now() + SETTLE_MS;
+    document.body.setAttribute("data-settling", "true");
+    setTimeout(function () { document.body.removeAttribute("data-settling"); }, SETTLE_MS);
+  }
+
   function show(html) {
     var next = new DOMParser().parseFromString(html, "text/html");
     if (!next.body || !next.querySelector("main")) {
@@ -75,6 +98,7 @@
     document.title = next.title;
     document.documentElement.lang = next.documentElement.lang;
     document.body.replaceWith(document.adoptNode(next.body));
+    settle();
     window.scrollTo(0, 0);
     // Move focus where a screen reader should start: the problem, else the question.
     var target = document.getElementById("error") || document.querySelector("main h1");
