@@ -175,11 +175,12 @@ def nn_bank(
     pos, neg = [], []
     extra = [{"text": t, "flag": False} for t in corpus.real_negatives] if real else []
     for r in rows + extra:
-        f = corpus.seg(r["text"])[:, : embeddings.DIM]
+        seg = corpus.seg(r["text"])
+        f = seg[:, : embeddings.DIM]
         if r["flag"]:
             pos.append(f[0])
             if len(f) > 1:
-                pos.append(f[1 + int((corpus.seg(r["text"])[1:] @ w + b).argmax())])
+                pos.append(f[1 + int((seg[1:] @ w + b).argmax())])
         else:
             neg.extend(f)
 
@@ -202,11 +203,7 @@ def answer_scores(
 ) -> np.ndarray:
     """Return each answer's possible-concern score, as ``assess`` computes it."""
     segs = [corpus.seg(r["text"]) for r in rows]
-    flat = np.vstack(segs)
-    margins = np.split(
-        assess.neighbour_margins(flat, banks[0], banks[1], k),
-        np.cumsum([len(f) for f in segs])[:-1],
-    )
+    margins = assess.answer_margins(segs, banks[0], banks[1], k)
     return np.array(
         [assess.concern_score(f @ w + b, m, beta)[0] for f, m in zip(segs, margins, strict=True)]
     )

@@ -281,6 +281,17 @@ def _top_mean(sims: np.ndarray, k: int) -> np.ndarray:
     return np.partition(cand, -k, axis=1)[:, -k:].mean(axis=1)
 
 
+def answer_margins(
+    feats: Sequence[np.ndarray], pos: np.ndarray, neg: np.ndarray, k: int
+) -> list[np.ndarray]:
+    """Return the neighbours' margin of every span of each answer (its
+    ``segment_features`` rows), all answers' spans in a few large products."""
+    if not feats:
+        return []
+    flat = neighbour_margins(np.vstack(feats), pos, neg, k)
+    return np.split(flat, np.cumsum([len(f) for f in feats])[:-1])
+
+
 def concern_score(logits: np.ndarray, margins: np.ndarray, beta: float) -> tuple[float, int]:
     """Return an answer's possible-concern score and the span that carries it.
 
@@ -311,15 +322,7 @@ def assess_many(
     read = [i for i, t in enumerate(texts) if english[i] and t.strip()]
     readings = embeddings.encoder().read([texts[i] for i in read], [spans(texts[i]) for i in read])
     feats = [segment_features(texts[i], r) for i, r in zip(read, readings, strict=True)]
-    # Every span of every answer against the neighbour banks in a few large products.
-    margins = (
-        np.split(
-            neighbour_margins(np.vstack(feats), h.nn_pos, h.nn_neg, h.nn_k),
-            np.cumsum([len(f) for f in feats])[:-1],
-        )
-        if feats
-        else []
-    )
+    margins = answer_margins(feats, h.nn_pos, h.nn_neg, h.nn_k)
     by_index = {i: (r, f, m) for i, r, f, m in zip(read, readings, feats, margins, strict=True)}
     out = []
     for i, text in enumerate(texts):
