@@ -4,7 +4,10 @@ Integration tests take ``rt`` (or ``db_url``). PostgreSQL comes from TEST_DATABA
 (default: the local server's ``test`` database); each test process (each pytest-xdist
 worker) works in a database of its own, created and dropped here, and each test starts
 from empty tables (``_PgReset``). Without the server the PostgreSQL cases are skipped
-locally and fail under CI=true, where it must be up.
+locally and fail under CI=true, where it must be up. SQLite is likewise one file per test
+process, put back to the migrated template before each test (``_SqliteReset``); a test
+that needs a file of its own in ``tmp_path`` says so with ``@pytest.mark.own_sqlite_file``.
+With one URL per process, engines are built once per process (``_SharedEngines``).
 
 Which backends a test runs on
 -----------------------------
@@ -47,14 +50,15 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import uuid
 from dataclasses import replace
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 from flask import Flask
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.pool import NullPool
 from werkzeug.routing import Rule
 
@@ -100,6 +104,53 @@ class _SharedBuilderRule(Rule):
 
 
 Flask.url_rule_class = _SharedBuilderRule
+
+
+class _SharedEngines:
+    """One SQLAlchemy engine per test database and options, for every Runtime of a process.
+
+    Each test builds Runtimes (``rt``, the app's, the bot's) and each built engines of its
+    own, and an engine's cache of compiled statements starts empty: every test compiled its
+    SQL again, about a tenth of the suite's CPU. The per-process databases (``sqlite_reset``,
+    ``pg_database``) keep one URL for the whole session, so engines for them are built once
+    and handed to every caller asking with the same options. ``Runtime.close`` still disposes
+    of the engine after each test: its connections are closed and the next test opens new
+    ones; only the compiled statements and the dialect's first-connect checks are kept.
+    Any other URL (a test's own file, a server's) gets a new engine, as in production.
+    """
+
+    def __init__(self) -> None:
+        self.urls: set[str] = set()
+        self.engines: dict[tuple, Engine] = {}
+        self.make_engine, self.make_reader = db.make_engine, db.make_reader
+
+    def share(self, url: str) -> str:
+        """Let engines for ``url`` be shared from now on; return it."""
+        self.urls.add(url)
+        return url
+
+    def engine(self, url: str, **kwargs: Any) -> Engine:
+        """Return the shared engine for ``url`` and these options (db.make_engine)."""
+        key = ("engine", url, repr(sorted(kwargs.items())))
+        if url not in self.urls:
+            return self.make_engine(url, **kwargs)
+        if key not in self.engines:
+            self.engines[key] = self.make_engine(url, **kwargs)
+        return self.engines[key]
+
+    def reader(self, url: str) -> Engine | None:
+        """Return the shared read engine for ``url`` (db.make_reader)."""
+        if url not in self.urls:
+            return self.make_reader(url)
+        key = ("reader", url)
+        if key not in self.engines:
+            self.engines[key] = self.make_reader(url)  # type: ignore[assignment]
+        return self.engines[key]
+
+
+_shared_engines = _SharedEngines()
+db.make_engine = _shared_engines.engine
+db.make_reader = _shared_engines.reader
 
 
 def _pg_available() -> str | None:
@@ -187,7 +238,7 @@ def pg_database():
         eng = db.make_engine(url)
         db.upgrade(eng)
         eng.dispose()
-        yield url
+        yield _shared_engines.share(url)
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -210,6 +261,43 @@ def sqlite_template(tmp_path_factory) -> Path:
     db.upgrade(eng)
     eng.dispose()  # closing the last connection checkpoints the WAL into the main file
     return path
+
+
+class _SqliteReset:
+    """Put this test process's SQLite database back to the migrated template, in place.
+
+    Each test used to copy the template to a file of its own: a new URL for each test, so
+    new engines (see ``_SharedEngines``). Now one file serves the process, and SQLite's
+    backup API writes the template over it before each test (under a millisecond): schema,
+    rows and counters are exactly the template's, even after a test that migrated down and
+    up again. The job queue's file, which lies next to the database, is removed with it.
+    """
+
+    def __init__(self, template: Path, folder: Path) -> None:
+        self.path = folder / "yjvoice.sqlite3"
+        self.url = f"sqlite:///{self.path}"
+        self.template = sqlite3.connect(template)
+        self.conn = sqlite3.connect(self.path)
+        self.conn.execute("PRAGMA busy_timeout = 20000")  # a test's leftover must fail, not hang
+
+    def __call__(self) -> str:
+        self.template.backup(self.conn)
+        for leftover in self.path.parent.glob("yjvoice-jobs.sqlite3*"):
+            leftover.unlink()
+        return self.url
+
+    def close(self) -> None:
+        self.conn.close()
+        self.template.close()
+
+
+@pytest.fixture(scope="session")
+def sqlite_reset(sqlite_template, tmp_path_factory):
+    """Return a function that resets the process's SQLite database and returns its URL."""
+    reset = _SqliteReset(sqlite_template, tmp_path_factory.mktemp("sqlite"))
+    _shared_engines.share(reset.url)
+    yield reset
+    reset.close()
 
 
 BACKENDS = ("sqlite", "postgres")
@@ -254,8 +342,14 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.fixture
 def db_url(request, tmp_path) -> str:
-    """Return the URL of an empty, migrated database (SQLite or PostgreSQL; see above)."""
+    """Return the URL of an empty, migrated database (SQLite or PostgreSQL; see above).
+
+    The same URL for every test of a process, except with ``own_sqlite_file``: then a copy
+    of the template in ``tmp_path``.
+    """
     if request.param == "sqlite":
+        if request.node.get_closest_marker("own_sqlite_file") is None:
+            return request.getfixturevalue("sqlite_reset")()
         path = tmp_path / "yjvoice.sqlite3"
         shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
         return f"sqlite:///{path}"

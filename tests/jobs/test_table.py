@@ -267,6 +267,7 @@ def test_queue_messages_are_signed_with_the_secret_key(tmp_path):
         stranger.deserialize(data)
 
 
+@pytest.mark.own_sqlite_file
 def test_the_default_queue_is_a_sqlite_file_next_to_the_database(rt, tmp_path):
     url = broker.default_url(rt.settings)
     if rt.settings.database_url.startswith("sqlite"):
