@@ -63,6 +63,15 @@ def test_overlong_passwords_are_refused_but_long_ones_are_scored_quickly():
     assert accounts.password_problem(long_ok) is None
 
 
+def test_an_unknown_email_is_checked_against_a_hash_of_the_production_cost():
+    """Equal timing: the stored dummy hash has the parameters production hashes with."""
+    from argon2 import PasswordHasher
+
+    production = PasswordHasher()  # as accounts._hasher outside tests
+    assert not production.check_needs_rehash(accounts._FULL_COST_DUMMY_HASH)
+    assert production.verify(accounts._FULL_COST_DUMMY_HASH, accounts._DUMMY_PASSWORD)
+
+
 def test_check_password_rules_raises_account_error():
     with pytest.raises(accounts.AccountError, match="12 characters"):
         accounts.check_password_rules("short")
