@@ -17,7 +17,7 @@ import logging
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ExtBot
 
-from bot.app import quiet_library_logs, rate_limiter
+from bot.app import bot_api_request, quiet_library_logs, rate_limiter
 from surveys import jobs
 from surveys.core import engine
 from surveys.core.vocabulary import TELEGRAM
@@ -46,7 +46,13 @@ async def _send_all(ctx: jobs.Context, token: str, round_id: int) -> dict[str, i
     texts = engine.default_texts()
     told = given_up = 0
     problem: str | None = None
-    bot = ExtBot(token, base_url=ctx.settings.telegram_api_url, rate_limiter=rate_limiter())
+    bot = ExtBot(
+        token,
+        base_url=ctx.settings.telegram_api_url,
+        request=bot_api_request(256),
+        get_updates_request=bot_api_request(1),
+        rate_limiter=rate_limiter(),
+    )
     async with bot:
         with ctx.sessions.begin() as session:
             rnd = session.get(Round, round_id)

@@ -39,9 +39,8 @@ from typing import Any
 
 from telegram import Update
 from telegram.ext import ExtBot
-from telegram.request import HTTPXRequest
 
-from bot.app import MAX_RATE, quiet_library_logs, rate_limiter
+from bot.app import MAX_RATE, bot_api_request, quiet_library_logs, rate_limiter
 from bot.handler import handle_update
 from bot.render import Outgoing, deliver, webhook_reply
 from surveys.config import Settings
@@ -132,7 +131,8 @@ class Sender:
             bot = ExtBot(
                 token,
                 base_url=self._settings.telegram_api_url,
-                request=HTTPXRequest(connection_pool_size=self._connections),
+                request=bot_api_request(self._connections),
+                get_updates_request=bot_api_request(1),
                 rate_limiter=rate_limiter(self._max_rate),
             )
             try:
