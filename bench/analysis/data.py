@@ -12,16 +12,21 @@ Realistic invented answers, written apart from the rules (see each folder's READ
 * ``tests/data/voice4/``: W7's 600 mixed items (``formerly_sealed_w7.jsonl``: the third
   sealed split, reported on once), W11 (indirect goodbyes, harm by professionals in
   passing, exploitation without its words, and their look-alikes) and W12 (short phone
-  replies, gaming talk, younger children, answers typed by a worker).
+  replies, gaming talk, younger children, answers typed by a worker);
+* ``tests/data/voice5/``: W10's 600 mixed items (``formerly_sealed_w10.jsonl``: the fourth
+  sealed split, reported on once), W14 (exploitation going on now, indirect suicidal
+  wording, self-harm in teen words, threats, home, harm by adults, and their look-alikes)
+  and W15 (long answers with the disclosure late or midway, answers that change topic,
+  younger, care-experienced and regional voices, adults).
 
 ``labelled()`` returns them all, each with its ``source`` (the writer) and ``fold``: the
 heads' choices (features, regularisation, the threshold) are made by cross-validation that
 leaves one writer's fold out at a time (``voice`` = W1-W3, ``w4``, ``voice2`` = W6a+W6b,
-``w5``, ``w8``, ``w9``, ``w7``, ``w11``, ``w12``), so every figure is on words by a writer
-the model did not train on. The older sets written alongside the old rules are extra
-training data (``*_dev``) or report-only (``*_holdout``). The sealed split
-(``tests/data/sealed4/``) is not read here: only ``report.py --sealed`` opens it, once, at
-the end.
+``w5``, ``w8``, ``w9``, ``w7``, ``w11``, ``w12``, ``w10``, ``w14``, ``w15``), so every
+figure is on words by a writer the model did not train on. The older sets written
+alongside the old rules are extra training data (``*_dev``) or report-only
+(``*_holdout``). The sealed split (``tests/data/sealed5/``) is not read here: only
+``report.py --sealed`` opens it, once, at the end.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ VOICE = DATA / "voice"
 VOICE2 = DATA / "voice2"
 VOICE3 = DATA / "voice3"
 VOICE4 = DATA / "voice4"
+VOICE5 = DATA / "voice5"
 DEV_SHARE = 5  # one id in five
 ORDINARY_FAMILIES = ("ordinary", "answer", "quote", "proposal")
 
@@ -101,6 +107,9 @@ SOURCES = (  # file, writer, cross-validation fold
     (VOICE4 / "formerly_sealed_w7.jsonl", "W7", "w7"),
     (VOICE4 / "train_w11.jsonl", "W11", "w11"),
     (VOICE4 / "train_w12.jsonl", "W12", "w12"),
+    (VOICE5 / "formerly_sealed_w10.jsonl", "W10", "w10"),
+    (VOICE5 / "train_w14.jsonl", "W14", "w14"),
+    (VOICE5 / "train_w15.jsonl", "W15", "w15"),
 )
 
 
