@@ -231,6 +231,8 @@ def default_lexicon() -> Lexicon:
 
 #: How far before a phrase a past-time cue may sit ("when i was 12 i ... wanted to die").
 PAST_REACH = 80
+#: How far after it ("the olders had me holding for them in year 9").
+PAST_AFTER = 20
 
 
 def _over(
@@ -240,8 +242,8 @@ def _over(
 ) -> list[tuple[str, int, int]]:
     """Drop the hits an answer itself says are past and dealt with.
 
-    All three must hold: a past-time cue sits shortly before the phrase or inside it
-    ("when i was 11", "used to", "last year"); the answer says it is over ("im fine now",
+    All three must hold: a past-time cue sits shortly before the phrase, inside it or just
+    after it ("when i was 11", "used to", "last year"); the answer says it is over ("im fine now",
     "havent done it in 2 years", "the police sorted it"); and nothing in the answer says
     it goes on or was never dealt with ("still", "again", "nobody knows", "nothing
     changed"). One "current" cue anywhere keeps every phrase flagged.
@@ -251,7 +253,7 @@ def _over(
         return hits
     kept = []
     for hit in hits:
-        window = norm[max(0, hit[1] - PAST_REACH) : hit[2]]
+        window = norm[max(0, hit[1] - PAST_REACH) : hit[2] + PAST_AFTER]
         if not past.search(window):
             kept.append(hit)
     return kept
