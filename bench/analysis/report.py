@@ -2,8 +2,10 @@
 
     .venv/bin/python bench/analysis/report.py [--sealed] [--out docs/benchmarks-analysis.md]
 
-Measures, in one run, on the sealed split (``--sealed``) and on the older held-out sets, and
-prints the heads' out-of-fold figures from training (cross-validation by writer):
+Measures, in one run, on the sealed split (``--sealed``), on the older held-out sets and on
+real text nobody here wrote (published plan quotes, TweetEval's test tweets: false alarms
+only), and prints the heads' out-of-fold figures from training (cross-validation by
+writer):
 * safeguarding: recall (hard flag, possible concern, both), false alarms on hard negatives
   and on ordinary answers;
 * sentiment macro-F1: the trained head, our rules, TextBlob, VADER, zero-shot MiniLM;
@@ -25,6 +27,7 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # one core, before numpy loads
 
 import argparse
+import csv
 import datetime as dt
 import json
 import platform
@@ -40,7 +43,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from bench.analysis import data  # noqa: E402
-from surveys.analysis import assess, disclosure, embeddings, pipeline  # noqa: E402
+from surveys.analysis import assess, disclosure, embeddings, language, pipeline  # noqa: E402
 from surveys.analysis import priorities as lexicon_priorities  # noqa: E402
 from surveys.analysis import sentiment as rules  # noqa: E402
 
@@ -144,6 +147,32 @@ def safeguarding(rows: list[dict]) -> dict:
             elif set(found["flag_categories"]) & set(r.get("categories", [])):
                 out["cat_ok"] += 1
     return out
+
+
+TWEETEVAL_TEST = Path("/work/shared/data/tweeteval-sentiment/test_text.txt")
+QUOTES = data.DATA / "imports" / "published_plan_quotes.csv"
+
+
+def real_text() -> dict[str, list[dict]]:
+    """Return real text nobody here wrote, as ordinary answers (none is a disclosure).
+
+    The published plans' quotes (children's words as services printed them) and
+    TweetEval's test tweets in English (never trained on: the banks hold its validation
+    tweets; other languages go to the "not read automatically" lane by design, so they
+    are left out here). Read only to measure false alarms.
+    """
+    with QUOTES.open(encoding="utf-8", newline="") as f:
+        quotes = [r["answer"] for r in csv.DictReader(f)]
+    sets = {"published plan quotes (real)": quotes}
+    if TWEETEVAL_TEST.exists():
+        tweets = TWEETEVAL_TEST.read_text(encoding="utf-8").splitlines()
+        sets["TweetEval test tweets, English (real)"] = [
+            t for t in tweets if language.is_english(t)
+        ]
+    return {
+        name: [{"text": t, "flag": False, "group": "ordinary", "categories": []} for t in texts]
+        for name, texts in sets.items()
+    }
 
 
 def safeguarding_rows(name: str, res: dict) -> list[str]:
@@ -471,7 +500,7 @@ def main() -> int:
     old_sg = data.load(data.DATA / "safeguard_holdout.jsonl")
     for r in old_sg:
         r["group"] = "disclosure" if r["flag"] else "hard_negative"
-    sg_sets = {"safeguard_holdout (old, not trained on)": old_sg}
+    sg_sets = {"safeguard_holdout (old, not trained on)": old_sg, **real_text()}
     sealed: list[dict] = []
     if args.sealed:
         sealed = data.load(SEALED)

@@ -290,7 +290,9 @@ class Corpus:
 
     def seg(self, text: str) -> np.ndarray:
         if text not in self._seg:
-            self._seg[text] = assess.segment_features(text, self.readings[text])
+            self._seg[text] = assess.segment_features(
+                text, self.readings[text], int(FINAL["ngram_dim"])
+            )
         return self._seg[text]
 
 
@@ -469,6 +471,13 @@ FINAL = {
     # Our writers' answers never taught the neighbours what ordinary text looks like
     # beyond the questions' topics.
     "nn_real": True,
+    # Hashed words and word pairs of each span beside its embedding (assess.word_grams;
+    # 2026-12-04, W1-W15, out of fold of 2,950 disclosures, hard / ordinary false alarms
+    # of 2,350 / 2,530, each at its own chosen threshold): none 2789 (281, 78); 2,048
+    # slots at weight 1.0: 2813 (281, 76); at 0.5 (weaker words against the same L2):
+    # 2825 (280, 84), more ordinary answers raised for 12 disclosures, so 1.0. The
+    # sentence model reads text-speak as word pieces; the words keep slang's own weight.
+    "ngram_dim": 2048,
     "sent_l2": 1e-4,  # macro-F1 out of fold 0.661 (1e-5 0.647, 3e-5 0.662, 1e-3 0.646)
     "sent_old": True,  # without the old sentiment_dev set: 0.656
     "sent_tweets": 0.0,  # TweetEval val at weight 0.3: 0.657, 1.0: 0.656 (no help)
@@ -583,6 +592,8 @@ def build(write: bool, cv_only: bool = False) -> dict:
         "threshold": threshold,
         "nn_k": nn_k,
         "nn_beta": nn_beta,
+        "ngram_dim": int(FINAL["ngram_dim"]),
+        "ngram_weight": assess.NGRAM_WEIGHT,
         "nn_real_negatives": len(corpus.real_negatives) if nn_real else 0,
         "categories": list(cats),
         "sent_labels": list(SENT_LABELS),

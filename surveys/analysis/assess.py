@@ -7,8 +7,9 @@ run time):
 
 * **safeguarding recall net**: scores every sentence (and 16-word windows of long run-on
   sentences) in the context of the whole answer, with the context guards
-  (``guards.py``) as extra features; the answer's evidence is its highest-scoring
-  sentence. To that it adds its **neighbours' evidence**: how much closer the answer's
+  (``guards.py``) and the span's own words and word pairs (hashed: slang the sentence
+  model splits into pieces keeps its weight) as extra features; the answer's evidence is
+  its highest-scoring sentence. To that it adds its **neighbours' evidence**: how much closer the answer's
   closest sentence sits to the nearest known disclosures than to the nearest known
   non-disclosures (``neighbour_margins``, over the training answers' embeddings shipped in
   the weights file, with real tweets among the non-disclosures so that ordinary text far
@@ -34,9 +35,11 @@ Pure and deterministic; safe to call from a request or from a background job.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import threading
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,7 +47,7 @@ from typing import Any, TypedDict
 
 import numpy as np
 
-from surveys.analysis import embeddings, guards, language
+from surveys.analysis import disclosure, embeddings, guards, language
 from surveys.analysis import priorities as priority_lexicon
 from surveys.analysis import sentiment as sentiment_rules
 
@@ -109,6 +112,8 @@ class Heads:
     nn_neg: np.ndarray = field(default_factory=lambda: np.zeros((0, embeddings.DIM), np.float32))
     nn_k: int = 5  # neighbours averaged on each side
     nn_beta: float = 0.0  # weight of the neighbours' margin against the head's log-odds
+    # Hashed word n-grams after the embedding and the guards (0: a file without them).
+    ngram_dim: int = 0
 
     @classmethod
     def load(cls, path: Path = HEADS_FILE) -> Heads:
@@ -140,6 +145,7 @@ class Heads:
             nn_neg=_bank(arrays.get("nn_neg")),
             nn_k=int(meta.get("nn_k", 5)),
             nn_beta=float(meta.get("nn_beta", 0.0)),
+            ngram_dim=int(meta.get("ngram_dim", 0)),
         )
 
 
@@ -190,13 +196,35 @@ def spans(text: str) -> list[tuple[int, int]]:
     return out
 
 
-def segment_features(text: str, reading: embeddings.Reading) -> np.ndarray:
-    """Return one row per scored span (the whole answer first): embedding + guard cues."""
+def segment_features(text: str, reading: embeddings.Reading, ngram_dim: int = 0) -> np.ndarray:
+    """Return one row per scored span (the whole answer first): embedding + guard cues
+    (+ hashed word n-grams when ``ngram_dim``)."""
     vecs = [reading.whole, *reading.spans]
     bounds = [(0, len(text)), *reading.span_bounds]
     whole = guards.context(text)
-    cues = [guards.features(text[s:e], whole) for s, e in bounds]
-    return np.hstack([np.stack(vecs), np.stack(cues)]).astype(np.float32)
+    parts = [np.stack(vecs), np.stack([guards.features(text[s:e], whole) for s, e in bounds])]
+    if ngram_dim:
+        parts.append(np.stack([word_grams(text[s:e], ngram_dim) for s, e in bounds]))
+    return np.hstack(parts).astype(np.float32)
+
+
+_TOKEN = re.compile(r"[a-z0-9]+")
+NGRAM_WEIGHT = 1.0  # the value of a present n-gram (chosen by cross-validation, train.py)
+
+
+def word_grams(segment: str, dim: int) -> np.ndarray:
+    """Return the words and word pairs of a span, hashed into ``dim`` slots (present or not).
+
+    What the sentence model reads past: slang and text-speak split into word pieces
+    ("od'd", "tooled up", "on the line") keep their own weight here. Read after the
+    lexicon's normalising (lower case, no apostrophes, "soooo" -> "soo"); CRC-32, so the
+    slots are the same in every process.
+    """
+    out = np.zeros(dim, dtype=np.float32)
+    words = _TOKEN.findall(disclosure.normalise(segment)[0])
+    for gram in (*words, *(f"{a} {b}" for a, b in itertools.pairwise(words))):
+        out[zlib.crc32(gram.encode()) % dim] = NGRAM_WEIGHT
+    return out
 
 
 SENTIMENT_RULES = ("_lex", "_lexpos", "_lexneg", "_mixed", "_neg", "_vader", "_vpos", "_vneg")
@@ -321,7 +349,9 @@ def assess_many(
     # Text the model cannot read is not embedded at all (it costs, and says nothing).
     read = [i for i, t in enumerate(texts) if english[i] and t.strip()]
     readings = embeddings.encoder().read([texts[i] for i in read], [spans(texts[i]) for i in read])
-    feats = [segment_features(texts[i], r) for i, r in zip(read, readings, strict=True)]
+    feats = [
+        segment_features(texts[i], r, h.ngram_dim) for i, r in zip(read, readings, strict=True)
+    ]
     margins = answer_margins(feats, h.nn_pos, h.nn_neg, h.nn_k)
     by_index = {i: (r, f, m) for i, r, f, m in zip(read, readings, feats, margins, strict=True)}
     out = []
