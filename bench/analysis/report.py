@@ -266,8 +266,19 @@ def cpu_per_item(func, items: list, repeat: int = 1) -> float:
     return (time.process_time() - t0) / (repeat * len(items))
 
 
+# Peak resident memory of this process since it started: VmHWM, not getrusage's
+# ru_maxrss, which Linux carries over an exec from the process that forked it (this
+# report, grown by the readings it holds, made a fresh interpreter look 1 GB large).
+PEAK = """
+def peak_mb():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+"""
+
 COLD = """
-import os, resource, time
+import os, time
 os.environ["OPENBLAS_NUM_THREADS"] = "1"
 t0 = time.perf_counter()
 from surveys.analysis import assess, embeddings
@@ -275,11 +286,11 @@ embeddings.encoder(); assess.heads()
 t1 = time.perf_counter()
 assess.assess("warm up: the police were fair with me")
 t2 = time.perf_counter()
-print(t1 - t0, t2 - t1, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+print(t1 - t0, t2 - t1, peak_mb())
 """
 
 WEB = """
-import os, resource, tempfile
+import os, tempfile
 os.environ["OPENBLAS_NUM_THREADS"] = "1"
 os.environ["YJVOICE_INSTANCE"] = tempfile.mkdtemp()
 from web import create_app
@@ -287,14 +298,14 @@ app = create_app()
 from surveys.analysis import pipeline
 pipeline.analyse("warm up: the police were fair with me, my dad hits me",
                  question_priority="policing", question_id="policing.opinion")
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+print(peak_mb())
 """
 
 
 def fresh(code: str) -> list[float]:
-    """Run code in a fresh interpreter; return the numbers it prints."""
+    """Run code in a fresh interpreter (with ``peak_mb()``); return the numbers it prints."""
     out = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False
+        [sys.executable, "-c", PEAK + code], cwd=ROOT, capture_output=True, text=True, check=False
     )
     if out.returncode != 0:
         return []
