@@ -6,10 +6,10 @@
 run time):
 
 * **safeguarding recall net**: scores every sentence (and 16-word windows of long run-on
-  sentences) in the context of the whole answer, with the context guards
-  (``guards.py``) and the span's own words and word pairs (hashed: slang the sentence
-  model splits into pieces keeps its weight) as extra features; the answer's evidence is
-  its highest-scoring sentence. To that it adds its **neighbours' evidence**: how much closer the answer's
+  sentences) in the context of the whole answer, with the context guards (``guards.py``)
+  and the span's own words and word pairs (hashed: slang the sentence model splits into
+  pieces keeps its weight) as extra features; the answer's evidence is its highest-scoring
+  sentence. To that it adds its **neighbours' evidence**: how much closer the answer's
   closest sentence sits to the nearest known disclosures than to the nearest known
   non-disclosures (``neighbour_margins``, over the training answers' embeddings shipped in
   the weights file, with real tweets among the non-disclosures so that ordinary text far
