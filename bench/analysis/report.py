@@ -175,6 +175,44 @@ def real_text() -> dict[str, list[dict]]:
     }
 
 
+PLAN_SECTIONS = {  # the published plans' section titles (QUOTES) -> priority keys
+    "Policing": "policing",
+    "Children from groups which are over-represented": "over_represented_groups",
+    "Education": "education",
+    "Serious violence, exploitation and contextual safeguarding": (
+        "serious_violence_and_exploitation"
+    ),
+    "Prevention": "prevention",
+    "Restorative approaches and victims": "restorative_approaches_and_victims",
+    "Remands": "remands",
+}
+
+
+def published_quotes_by_priority() -> dict[str, list[dict]]:
+    """Return the real published quotes, labelled with their plan section, two ways.
+
+    As the product reads an imported quote whose question is a priority's (the question's
+    priority is the prior: ``question_id`` names it), and as bare text: the answer alone
+    ("head, text alone") and the question's words before the answer.
+    """
+    with QUOTES.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    return {
+        "published plan quotes (real), answer": [
+            {
+                "text": r["answer"],
+                "priority": PLAN_SECTIONS[r["priority"]],
+                "question_id": f"{PLAN_SECTIONS[r['priority']]}.published",
+            }
+            for r in rows
+        ],
+        "published plan quotes (real), question + answer as one text": [
+            {"text": f"{r['question']} {r['answer']}", "priority": PLAN_SECTIONS[r["priority"]]}
+            for r in rows
+        ],
+    }
+
+
 def safeguarding_rows(name: str, res: dict) -> list[str]:
     """Return Markdown table rows for one set."""
     lines = []
@@ -586,6 +624,7 @@ def main() -> int:
     }
     pri_sets = {
         "priorities_holdout (old, text alone)": data.load(data.DATA / "priorities_holdout.jsonl"),
+        **published_quotes_by_priority(),
     }
     if sealed:
 
