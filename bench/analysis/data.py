@@ -13,19 +13,19 @@ Realistic invented answers, written apart from the rules (see each folder's READ
   sealed split, reported on once), W11 (indirect goodbyes, harm by professionals in
   passing, exploitation without its words, and their look-alikes) and W12 (short phone
   replies, gaming talk, younger children, answers typed by a worker);
-* ``tests/data/voice5/``: W10's 600 mixed items (``formerly_sealed_w10.jsonl``: the fourth
-  sealed split, reported on once), W14 (exploitation going on now, indirect suicidal
-  wording, self-harm in teen words, threats, home, harm by adults, and their look-alikes)
-  and W15 (long answers with the disclosure late or midway, answers that change topic,
-  younger, care-experienced and regional voices, adults).
+* ``tests/data/voice5/``: W10's and W13's 600 mixed items each (``formerly_sealed_*``: the
+  fourth and fifth sealed splits, each reported on once), W14 (exploitation going on now,
+  indirect suicidal wording, self-harm in teen words, threats, home, harm by adults, and
+  their look-alikes) and W15 (long answers with the disclosure late or midway, answers that
+  change topic, younger, care-experienced and regional voices, adults).
 
 ``labelled()`` returns them all, each with its ``source`` (the writer) and ``fold``: the
 heads' choices (features, regularisation, the threshold) are made by cross-validation that
 leaves one writer's fold out at a time (``voice`` = W1-W3, ``w4``, ``voice2`` = W6a+W6b,
-``w5``, ``w8``, ``w9``, ``w7``, ``w11``, ``w12``, ``w10``, ``w14``, ``w15``), so every
-figure is on words by a writer the model did not train on. The older sets written
+``w5``, ``w8``, ``w9``, ``w7``, ``w11``, ``w12``, ``w10``, ``w14``, ``w15``, ``w13``), so
+every figure is on words by a writer the model did not train on. The older sets written
 alongside the old rules are extra training data (``*_dev``) or report-only
-(``*_holdout``). The sealed split (``tests/data/sealed5/``) is not read here: only
+(``*_holdout``). The sealed split (``tests/data/sealed6/``) is not read here: only
 ``report.py --sealed`` opens it, once, at the end.
 """
 
@@ -110,6 +110,7 @@ SOURCES = (  # file, writer, cross-validation fold
     (VOICE5 / "formerly_sealed_w10.jsonl", "W10", "w10"),
     (VOICE5 / "train_w14.jsonl", "W14", "w14"),
     (VOICE5 / "train_w15.jsonl", "W15", "w15"),
+    (VOICE5 / "formerly_sealed_w13.jsonl", "W13", "w13"),
 )
 
 
