@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,25 @@ def test_the_trained_heads_ship_with_the_package():
     assert len(h.nn_pos) > 1000 and len(h.nn_neg) > 1000
     assert np.allclose(np.linalg.norm(h.nn_pos, axis=1), 1.0, atol=1e-2)
     assert h.nn_k >= 1 and h.nn_beta > 0
+
+
+def test_word_grams_are_the_same_slots_in_every_process_and_read_text_speak_as_words():
+    a = assess.word_grams("im TOOLED up rn", 2048)
+    assert a.shape == (2048,) and a.dtype == np.float32
+    assert int(a.sum()) == 7  # 4 words + 3 pairs, unless two share a slot
+    # The lexicon's normalising first: case, apostrophes and stretched letters.
+    assert np.array_equal(a, assess.word_grams("I'm tooled up rn", 2048))
+    assert np.array_equal(assess.word_grams("sooooo", 2048), assess.word_grams("so", 2048))
+    # CRC-32, not Python's salted hash: the slot of a word is fixed.
+    assert assess.word_grams("tooled", 2048).argmax() == zlib.crc32(b"tooled") % 2048
+    assert not assess.word_grams("", 2048).any()
+
+
+def test_the_shipped_net_reads_the_words_it_was_trained_with():
+    h = assess.heads()
+    assert h.ngram_dim == h.meta["ngram_dim"] > 0
+    width = 384 + len(guards.NAMES) + h.ngram_dim
+    assert h.sg_w.shape == (width,) and h.cat_w.shape[0] == width
 
 
 def _unit_rows(n: int, seed: int) -> np.ndarray:

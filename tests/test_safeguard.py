@@ -112,6 +112,17 @@ def test_flagged_dev_answers_name_the_labelled_category():
         ("im gonna stab him", "threat_to_others"),
         ("someone is after me", "immediate_danger"),
         ("i got kicked out and have nowhere to sleep", "homelessness_running_away"),
+        # wordings learnt from former sealed splits' misses, in general form
+        ("yes. im being used to run lines right now", "criminal_exploitation"),
+        ("i get sent to work in other towns for days", "criminal_exploitation"),
+        ("cant say stuff in front of lads, like about my cutting", "self_harm"),
+        ("if i go back to court id rather just end it", "suicidal"),
+        ("ive been ringing 999 for my mum since i was 9", "domestic_abuse"),
+        ("we are gonna ride out on the lads from the top estate", "threat_to_others"),
+        ("got it all planned out 4 the wkend", "suicidal"),
+        ("it would have been better if i hadnt woke up in the hospital", "suicidal"),
+        ("his mum locks him out of the flat overnight", "neglect"),
+        ("hes 26 im 13 we r in love", "sexual_exploitation"),
     ],
 )
 def test_disclosures_are_flagged_with_their_category(text, category):
@@ -215,6 +226,11 @@ def test_bad_lexicon_fails_with_file_and_line(yaml_text, message):
         "i used to self harm in year 7 but i had camhs for ages and i aint done it in 2 years",
         "when i was little my dad hit us but hes gone and i have a social worker now so its fine",
         "i ran away loads when i was 13 but i live with my aunty now and its stopped",
+        # the past cue just after the phrase; "i was scared" and "still see my nurse" are past
+        "the olders had me holding for them in year 9. my mum went to the police and it stopped",
+        "i had an eating disorder a couple years back but im better now and still see my nurse",
+        "id shoot my shot for an apprenticeship at the garage",
+        "my dad is gonna murder my sister when he sees she dented his car lol",
     ],
 )
 def test_context_guards_keep_idioms_and_resolved_past_out(text):
@@ -233,6 +249,7 @@ def test_context_guards_keep_idioms_and_resolved_past_out(text):
         "i used to cut myself, camhs helped me but i started again last week",
         "when i was 12 he hit me and it got sorted but he still does it when mum is out",
         "i owe them from before i got nicked and they been to my nans door",
+        "i used to cut myself, camhs sorted it, but im scared to tell them its back",
     ],
 )
 def test_context_guards_never_hide_what_goes_on(text):
