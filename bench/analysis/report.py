@@ -153,6 +153,12 @@ TWEETEVAL_TEST = Path("/work/shared/data/tweeteval-sentiment/test_text.txt")
 QUOTES = data.DATA / "imports" / "published_plan_quotes.csv"
 
 
+def published_quotes() -> list[dict]:
+    """Return the published plans' quotes: ``priority`` (section title), question, answer."""
+    with QUOTES.open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
 def real_text() -> dict[str, list[dict]]:
     """Return real text nobody here wrote, as ordinary answers (none is a disclosure).
 
@@ -161,9 +167,7 @@ def real_text() -> dict[str, list[dict]]:
     tweets; other languages go to the "not read automatically" lane by design, so they
     are left out here). Read only to measure false alarms.
     """
-    with QUOTES.open(encoding="utf-8", newline="") as f:
-        quotes = [r["answer"] for r in csv.DictReader(f)]
-    sets = {"published plan quotes (real)": quotes}
+    sets = {"published plan quotes (real)": [r["answer"] for r in published_quotes()]}
     if TWEETEVAL_TEST.exists():
         tweets = TWEETEVAL_TEST.read_text(encoding="utf-8").splitlines()
         sets["TweetEval test tweets, English (real)"] = [
@@ -195,8 +199,7 @@ def published_quotes_by_priority() -> dict[str, list[dict]]:
     priority is the prior: ``question_id`` names it), and as bare text: the answer alone
     ("head, text alone") and the question's words before the answer.
     """
-    with QUOTES.open(encoding="utf-8", newline="") as f:
-        rows = list(csv.DictReader(f))
+    rows = published_quotes()
     return {
         "published plan quotes (real), answer": [
             {

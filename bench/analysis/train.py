@@ -115,8 +115,8 @@ def read_all(texts: list[str]) -> list[embeddings.Reading]:
     ]
     folder = CACHE / "readings"
     folder.mkdir(parents=True, exist_ok=True)
-    todo = sorted({i for i, k in enumerate(keys) if not (folder / f"{k}.npz").exists()})
-    todo = list({keys[i]: i for i in todo}.values())  # the same text once
+    # Each missing text once (a text may appear twice).
+    todo = list({k: i for i, k in enumerate(keys) if not (folder / f"{k}.npz").exists()}.values())
     if todo:
         t0 = time.perf_counter()
         fresh = embeddings.encoder().read([texts[i] for i in todo], [span_lists[i] for i in todo])
