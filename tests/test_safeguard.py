@@ -231,6 +231,18 @@ def test_bad_lexicon_fails_with_file_and_line(yaml_text, message):
         "i had an eating disorder a couple years back but im better now and still see my nurse",
         "id shoot my shot for an apprenticeship at the garage",
         "my dad is gonna murder my sister when he sees she dented his car lol",
+        # more ways of saying it is over: moved away, looked into, an apology, "no more"
+        "two years ago some lads was after me but we moved to a different area and its fine",
+        "last time a officer hurt my arm. we complained, it was looked into and i got an apology",
+        "my step dad hit me last year, social services came and now i live with my gran",
+        "got caught with a blade in year 9 which was dumb, i dont carry no more",
+        "when my son was being exploited they got him moved and hes back at college now",
+        # a hyperbole taken back at once
+        "if i have to do one more worksheet im gonna kill myself jk its just boring",
+        # other children in general, with nobody in particular in the answer
+        "kids round here get kicked out by their parents all the time",
+        "loads of them go missing from the care homes every weekend, its well known",
+        "there's kids as young as 12 running for people on the estate",
     ],
 )
 def test_context_guards_keep_idioms_and_resolved_past_out(text):
@@ -250,6 +262,12 @@ def test_context_guards_keep_idioms_and_resolved_past_out(text):
         "when i was 12 he hit me and it got sorted but he still does it when mum is out",
         "i owe them from before i got nicked and they been to my nans door",
         "i used to cut myself, camhs sorted it, but im scared to tell them its back",
+        # a group named, but a particular person too: the writer, "him", "my sister"
+        "girls get taken to parties by older men, it happens to me and my mate",
+        "kids dont want to go home after school. i stay out cos my dad kicks off",
+        "kids get kicked out by their parents, my mum did it to my brother last night",
+        "loads of kids go missing from that home, my sister has been gone 3 days",
+        "if i have to go back there im gonna kill myself",  # no "jk": it stays a flag
     ],
 )
 def test_context_guards_never_hide_what_goes_on(text):
@@ -274,6 +292,32 @@ def test_context_guards_never_hide_what_goes_on(text):
 def test_bad_resolved_section_fails_with_file_and_line(yaml_text, message):
     with pytest.raises(LexiconError, match=message):
         Lexicon.from_text(yaml_text)
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("i do bits for the big man after school and he gives me money", "criminal_exploitation"),
+        ("im on the block shotting most nights", "criminal_exploitation"),
+        (
+            "her son is being actively exploited and was found in another county",
+            "criminal_exploitation",
+        ),
+        ("we get picked up and taken to flats by older guys we met online", "sexual_exploitation"),
+        (
+            "some men off insta message us and then they pick us up in their car",
+            "sexual_exploitation",
+        ),
+        ("i wear the same clothes for a week and nobody washes them", "neglect"),
+    ],
+)
+def test_oblique_wordings_are_flagged(text, category):
+    assert category in check(text).categories, check(text).matches
+
+
+def test_bad_general_section_fails_with_file_and_line():
+    with pytest.raises(LexiconError, match="general needs exactly group and person"):
+        Lexicon.from_text("categories:\n  x:\n    patterns: [a]\ngeneral:\n  group: [kids]\n")
 
 
 def test_a_custom_resolved_section_is_read():

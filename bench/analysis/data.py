@@ -42,6 +42,7 @@ VOICE2 = DATA / "voice2"
 VOICE3 = DATA / "voice3"
 VOICE4 = DATA / "voice4"
 VOICE5 = DATA / "voice5"
+VOICE6 = DATA / "voice6"
 DEV_SHARE = 5  # one id in five
 ORDINARY_FAMILIES = ("ordinary", "answer", "quote", "proposal")
 
@@ -111,6 +112,7 @@ SOURCES = (  # file, writer, cross-validation fold
     (VOICE5 / "train_w14.jsonl", "W14", "w14"),
     (VOICE5 / "train_w15.jsonl", "W15", "w15"),
     (VOICE5 / "formerly_sealed_w13.jsonl", "W13", "w13"),
+    (VOICE6 / "formerly_sealed_w16.jsonl", "W16", "w16"),
 )
 
 

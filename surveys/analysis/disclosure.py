@@ -94,6 +94,8 @@ class Lexicon:
     source: str = "<string>"
     #: The "over and dealt with" guard: (past, over, current) patterns, or None.
     resolved: tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]] | None = None
+    #: The "other children in general" guard: (group, person) patterns, or None.
+    general: tuple[re.Pattern[str], re.Pattern[str]] | None = None
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> Lexicon:
@@ -116,7 +118,7 @@ class Lexicon:
             raise LexiconError(f"{source}: the lexicon must be a mapping")
         sections = {k.value: (k, v) for k, v in root.value}
         for key, (knode, _) in sections.items():
-            if key not in ("version", "macros", "categories", "idioms", "resolved"):
+            if key not in ("version", "macros", "categories", "idioms", "resolved", "general"):
                 raise LexiconError(f"{source}:{_line(knode)}: unknown key {key!r}")
         if "categories" not in sections:
             raise LexiconError(f"{source}: missing 'categories'")
@@ -172,24 +174,37 @@ class Lexicon:
             if inode.value:
                 body = "|".join(f"(?:{expand(p, 'idioms')})" for p in inode.value)
                 idioms = re.compile(rf"(?<![a-z])(?:{body})(?![a-z])")
-        resolved = None
-        if "resolved" in sections:
-            rnode = sections["resolved"][1]
-            _expect(rnode, yaml.MappingNode, source, "resolved must be a mapping")
-            parts = {k.value: v for k, v in rnode.value}
-            if set(parts) != {"past", "over", "current"}:
+
+        def guard(section: str, names: tuple[str, ...]) -> list[re.Pattern[str]] | None:
+            if section not in sections:
+                return None
+            gnode = sections[section][1]
+            _expect(gnode, yaml.MappingNode, source, f"{section} must be a mapping")
+            parts = {k.value: v for k, v in gnode.value}
+            if set(parts) != set(names):
                 raise LexiconError(
-                    f"{source}:{_line(rnode)}: resolved needs exactly past, over and current"
+                    f"{source}:{_line(gnode)}: {section} needs exactly "
+                    f"{', '.join(names[:-1])} and {names[-1]}"
                 )
-            compiled_parts = []
-            for name in ("past", "over", "current"):
+            out = []
+            for name in names:
                 node = parts[name]
                 if not isinstance(node, yaml.SequenceNode) or not node.value:
-                    raise LexiconError(f"{source}:{_line(node)}: resolved.{name} must be a list")
-                body = "|".join(f"(?:{expand(p, 'resolved.' + name)})" for p in node.value)
-                compiled_parts.append(re.compile(rf"(?<![a-z])(?:{body})(?![a-z])"))
-            resolved = (compiled_parts[0], compiled_parts[1], compiled_parts[2])
-        return cls(tuple(compiled), idioms, labels, source, resolved)
+                    raise LexiconError(f"{source}:{_line(node)}: {section}.{name} must be a list")
+                body = "|".join(f"(?:{expand(p, f'{section}.{name}')})" for p in node.value)
+                out.append(re.compile(rf"(?<![a-z])(?:{body})(?![a-z])"))
+            return out
+
+        r = guard("resolved", ("past", "over", "current"))
+        g = guard("general", ("group", "person"))
+        return cls(
+            tuple(compiled),
+            idioms,
+            labels,
+            source,
+            (r[0], r[1], r[2]) if r else None,
+            (g[0], g[1]) if g else None,
+        )
 
 
 def _line(node: yaml.Node) -> int:
@@ -226,6 +241,7 @@ def default_lexicon() -> Lexicon:
         {**english.labels, **welsh.labels},
         f"{english.source}+{welsh.source}",
         english.resolved,
+        english.general,
     )
 
 
@@ -255,6 +271,33 @@ def _over(
     for hit in hits:
         window = norm[max(0, hit[1] - PAST_REACH) : hit[2] + PAST_AFTER]
         if not past.search(window):
+            kept.append(hit)
+    return kept
+
+
+_CLAUSE = re.compile(r"[.!?;:\n,]|\b(?:and|but|cos|coz|because|so|then|when|if)\b")
+
+
+def _general(
+    norm: str, hits: list[tuple[str, int, int]], guard: tuple[re.Pattern[str], re.Pattern[str]]
+) -> list[tuple[str, int, int]]:
+    """Drop the hits that speak of other children in general, not of anyone in particular.
+
+    A hit goes only when a group of young people is the subject of its clause ("kids get
+    kicked out by their parents", "loads of them go missing") and the answer names no
+    particular person anywhere: not the writer, not "him", not "my brother" ("girls get
+    taken to parties, it happens to me" stays flagged, and so does "kids dont want to go
+    home. i stay late cos ...").
+    """
+    group, person = guard
+    if person.search(norm):
+        return hits
+    kept = []
+    for hit in hits:
+        clause = 0
+        for m in _CLAUSE.finditer(norm, 0, hit[1]):
+            clause = m.end()
+        if not group.search(norm, clause, hit[1]):
             kept.append(hit)
     return kept
 
@@ -344,6 +387,8 @@ def check(text: str, *, lexicon: Lexicon | None = None) -> Safeguard:
         idioms = [m.span() for m in lexicon.idioms.finditer(norm)]
         if idioms:
             hits = [h for h in hits if not any(h[1] < e and s < h[2] for s, e in idioms)]
+    if hits and lexicon.general is not None:
+        hits = _general(norm, hits, lexicon.general)
     if hits and lexicon.resolved is not None:
         hits = _over(norm, hits, lexicon.resolved)
     if not hits:
