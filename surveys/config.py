@@ -92,11 +92,14 @@ class Settings:
     #: Background jobs (surveys.jobs): the queue's storage (JOBS_URL; None: a SQLite file next
     #: to the database), how long a worker's claim on a job lasts without a heartbeat
     #: (JOBS_LEASE_SECONDS), how often a worker sweeps for lost or undelivered jobs
-    #: (JOBS_SWEEP_SECONDS) and how many jobs one worker process runs at once (JOBS_WORKERS).
+    #: (JOBS_SWEEP_SECONDS), how many jobs one worker process runs at once (JOBS_WORKERS) and
+    #: whether a worker loads its models as it starts rather than at the first job that needs
+    #: them (JOBS_WARM; off only in tests whose workers run no such job).
     jobs_url: str | None = None
     jobs_lease_seconds: float = 60.0
     jobs_sweep_seconds: float = 10.0
     jobs_workers: int = 2
+    jobs_warm: bool = True
     #: Production hardening (docs/security.md, "Transport and load").
     #: Reverse proxies in front whose X-Forwarded-* headers are believed (TRUSTED_PROXIES).
     trusted_proxies: int = 0
@@ -144,6 +147,7 @@ class _JobsSettings(TypedDict):
     jobs_lease_seconds: float
     jobs_sweep_seconds: float
     jobs_workers: int
+    jobs_warm: bool
 
 
 class _HelplineSettings(TypedDict):
@@ -227,6 +231,15 @@ def _emails(value: str | None) -> tuple[str, ...]:
         if email and email not in out:
             out.append(email)
     return tuple(out)
+
+
+def _switch(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+        raise ConfigError(f"{name} must be true or false")
+    return raw in ("1", "true", "yes", "on")
 
 
 def _number(env: Mapping[str, str], name: str, default: float, minimum: float) -> float:
@@ -326,6 +339,7 @@ def _jobs_settings(env: Mapping[str, str]) -> _JobsSettings:
         "jobs_lease_seconds": _number(env, "JOBS_LEASE_SECONDS", 60.0, 1),
         "jobs_sweep_seconds": _number(env, "JOBS_SWEEP_SECONDS", 10.0, 0.2),
         "jobs_workers": int(_number(env, "JOBS_WORKERS", 2, 1)),
+        "jobs_warm": _switch(env, "JOBS_WARM", True),
     }
 
 

@@ -18,7 +18,8 @@ import pytest
 from sqlalchemy import select
 
 from surveys import jobs
-from surveys.jobs import broker
+from surveys.config import ConfigError, load_settings
+from surveys.jobs import broker, registry, worker
 from surveys.notify import alerts
 from surveys.runtime import Runtime, initialise
 from surveys.services.accounts import upsert_user
@@ -33,6 +34,10 @@ WORKER = (
     "from yjvoice.cli import main; main(['worker', '--workers', '2'])"
 )
 LEASE_SECONDS = "2"
+# These workers run the test kinds and alerts, never the sentence model: loading it as each of
+# their 13 processes starts cost about 0.7 s of CPU apiece. test_assess_worker.py's workers,
+# which read answers, load it at start as production does (test_a_worker_warms_... below).
+COLD = {"JOBS_WARM": "false"}
 WAIT = 120.0  # seconds: a limit for a loaded machine, not a speed expectation
 
 
@@ -148,6 +153,18 @@ def runtime_for(tmp_path):
         rt.database.dispose()
 
 
+def test_a_worker_warms_its_resources_as_it_starts_unless_told_not_to(monkeypatch):
+    monkeypatch.setattr(registry, "_factories", {})  # only this test's resource, built here
+    monkeypatch.setattr(registry, "_resources", {})
+    built: list[str] = []
+    registry.resource("test-warm", warm=True)(lambda: built.append("built") or "resource")
+    assert load_settings({}).jobs_warm  # production's default
+    assert worker.warm(load_settings({"JOBS_WARM": "false"})) == [] and built == []
+    assert worker.warm(load_settings({})) == ["test-warm"] and built == ["built"]
+    with pytest.raises(ConfigError):
+        load_settings({"JOBS_WARM": "maybe"})
+
+
 def job_row(rt: Runtime, job_id: int) -> Job:
     with rt.sessions() as s:
         job = s.get(Job, job_id)
@@ -160,7 +177,7 @@ def test_a_job_survives_its_worker_killed_mid_way(stack, runtime_for, tmp_path):
     rt = runtime_for(db_url, queue_url)
     gate = tmp_path / "gate"
     gate.mkdir()
-    workers = Workers(tmp_path, db_url, queue_url)
+    workers = Workers(tmp_path, db_url, queue_url, **COLD)
     try:
         first = workers.start()
         with rt.transaction() as s:
@@ -187,7 +204,7 @@ def test_a_job_survives_its_worker_killed_mid_way(stack, runtime_for, tmp_path):
 def test_a_failing_job_is_retried_by_a_real_worker(stack, runtime_for, tmp_path):
     db_url, queue_url = stack
     rt = runtime_for(db_url, queue_url)
-    workers = Workers(tmp_path, db_url, queue_url)
+    workers = Workers(tmp_path, db_url, queue_url, **COLD)
     try:
         workers.start()
         with rt.transaction() as s:
@@ -250,7 +267,7 @@ def test_an_alert_survives_a_worker_killed_while_sending(queue, request, runtime
     hole, smtp = BlackHole(), SMTPServer()
     smtp.start()
     alerts.install(rt.settings)
-    workers = Workers(tmp_path, db_url, queue_url, **smtp_env)
+    workers = Workers(tmp_path, db_url, queue_url, **smtp_env, **COLD)
     try:
         first = workers.start(SMTP_PORT=str(hole.port))
         case_id = open_flagged_case(rt, code)  # commits the case, its alert and a job
