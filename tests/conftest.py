@@ -351,6 +351,30 @@ SQLITE_ONLY = (
 )
 
 
+#: Session fixtures that start a server process (tests/web/conftest.py): their tests are put
+#: next to each other, so that pytest-xdist, which hands each worker a run of neighbouring
+#: tests, gives them to one worker and the server starts once a run instead of once a worker
+#: (about 6 s of CPU each). A test taken by the other worker still gets a server of its own.
+SHARED_SERVERS = ("limits_server", "serve_server")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Move the tests of each shared server up to the first of them (order otherwise kept)."""
+    for name in SHARED_SERVERS:
+        sharing = [
+            i
+            for i in items
+            if name in getattr(i, "fixturenames", ())
+            or any(m.args == (name,) for m in i.iter_markers("server"))
+        ]
+        if len(sharing) < 2:
+            continue
+        ids = {id(i) for i in sharing}
+        rest = [i for i in items if id(i) not in ids]
+        first = items.index(sharing[0])
+        items[:] = rest[:first] + sharing + rest[first:]
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Run each test that needs a database on the backends its ``backends`` mark names.
 

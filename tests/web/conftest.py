@@ -202,6 +202,19 @@ def limits_server(pg_database, tmp_path_factory):
             yield base
 
 
+@pytest.fixture(scope="session")
+def serve_server(pg_database, tmp_path_factory):
+    """Return the base URL of one `yjvoice serve` on PostgreSQL with the default settings,
+    shared by the tests of this test process that need the production server as it ships
+    (tests/web/test_slow_clients.py, test_cut_off_posts.py): about 6 s of CPU a start.
+
+    Nothing of one test is left for the next: the database is emptied before each test
+    (``db_url``), every connection a test opens it closes, and these tests change no setting.
+    """
+    with yjvoice_serve(server_env(pg_database, tmp_path_factory.mktemp("serve-server"))) as base:
+        yield base
+
+
 # --- the browser tests' Chromium ---------------------------------------------------------
 
 ROOT = Path(__file__).resolve().parents[2]

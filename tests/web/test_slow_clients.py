@@ -16,7 +16,7 @@ import time
 import httpx
 import pytest
 
-from tests.live import raw_request, server_env, yjvoice_serve
+from tests.live import raw_request
 from web import server
 
 TRICKLERS = 16
@@ -38,37 +38,37 @@ def trickle(port: int, stop: threading.Event) -> None:
 
 @pytest.mark.backends("postgres")  # a real server process: on PostgreSQL, as in production
 def test_pages_are_served_while_sixteen_clients_trickle_bodies_and_huge_ones_are_refused(
-    rt, open_round, db_url, tmp_path
+    rt, open_round, db_url, serve_server
 ):
-    with yjvoice_serve(server_env(db_url, tmp_path)) as base:
-        port = int(base.rsplit(":", 1)[1])
-        stop = threading.Event()
-        threads = [threading.Thread(target=trickle, args=(port, stop)) for _ in range(TRICKLERS)]
+    base = serve_server  # `yjvoice serve` as it ships (tests/web/conftest.py)
+    port = int(base.rsplit(":", 1)[1])
+    stop = threading.Event()
+    threads = [threading.Thread(target=trickle, args=(port, stop)) for _ in range(TRICKLERS)]
+    for t in threads:
+        t.start()
+    time.sleep(1.0)  # every trickler connected and sending
+    served = 0
+    paths = ["/", "/healthz", f"/r/{open_round}/child", "/admin/login"] * 6
+    try:
+        for path in paths:
+            try:
+                r = httpx.get(base + path, timeout=2)
+                served += r.status_code < 500
+            except httpx.TimeoutException:
+                pass
+    finally:
+        stop.set()
         for t in threads:
-            t.start()
-        time.sleep(1.0)  # every trickler connected and sending
-        served = 0
-        paths = ["/", "/healthz", f"/r/{open_round}/child", "/admin/login"] * 6
-        try:
-            for path in paths:
-                try:
-                    r = httpx.get(base + path, timeout=2)
-                    served += r.status_code < 500
-                except httpx.TimeoutException:
-                    pass
-        finally:
-            stop.set()
-            for t in threads:
-                t.join(5)
-        assert served >= 0.9 * len(paths), f"{served} of {len(paths)} pages within 2 s"
+            t.join(5)
+    assert served >= 0.9 * len(paths), f"{served} of {len(paths)} pages within 2 s"
 
-        # A body over the import limit is refused before a byte of it is read.
-        head = (
-            "POST /r/X/child HTTP/1.1\r\nHost: x\r\n"
-            f"Content-Length: {server.MAX_BODY_BYTES + 1}\r\n\r\n"
-        )
-        reply = raw_request(port, head.encode(), half_close=False, wait=5)
-        assert reply.startswith(b"HTTP/1.1 413")
+    # A body over the import limit is refused before a byte of it is read.
+    head = (
+        "POST /r/X/child HTTP/1.1\r\nHost: x\r\n"
+        f"Content-Length: {server.MAX_BODY_BYTES + 1}\r\n\r\n"
+    )
+    reply = raw_request(port, head.encode(), half_close=False, wait=5)
+    assert reply.startswith(b"HTTP/1.1 413")
 
 
 @pytest.mark.parametrize(
