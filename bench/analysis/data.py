@@ -17,16 +17,20 @@ Realistic invented answers, written apart from the rules (see each folder's READ
   fourth and fifth sealed splits, each reported on once), W14 (exploitation going on now,
   indirect suicidal wording, self-harm in teen words, threats, home, harm by adults, and
   their look-alikes) and W15 (long answers with the disclosure late or midway, answers that
-  change topic, younger, care-experienced and regional voices, adults).
+  change topic, younger, care-experienced and regional voices, adults);
+* ``tests/data/voice6/``: W16's 600 mixed items (``formerly_sealed_w16.jsonl``: the sixth
+  sealed split, reported on once) and W18 (harm never named, only shown through details:
+  errands and older "friends", no food or coat, marks and tempers, hiding arms, adults'
+  reports in professional words, being followed; and their look-alikes).
 
 ``labelled()`` returns them all, each with its ``source`` (the writer) and ``fold``: the
 heads' choices (features, regularisation, the threshold) are made by cross-validation that
 leaves one writer's fold out at a time (``voice`` = W1-W3, ``w4``, ``voice2`` = W6a+W6b,
-``w5``, ``w8``, ``w9``, ``w7``, ``w11``, ``w12``, ``w10``, ``w14``, ``w15``, ``w13``), so
-every figure is on words by a writer the model did not train on. The older sets written
-alongside the old rules are extra training data (``*_dev``) or report-only
-(``*_holdout``). The sealed split (``tests/data/sealed6/``) is not read here: only
-``report.py --sealed`` opens it, once, at the end.
+``w5``, ``w8``, ``w9``, ``w7``, ``w11``, ``w12``, ``w10``, ``w14``, ``w15``, ``w13``,
+``w16``, ``w18``), so every figure is on words by a writer the model did not train on. The
+older sets written alongside the old rules are extra training data (``*_dev``) or
+report-only (``*_holdout``). The sealed split (``tests/data/sealed7/``) is not read here:
+only ``report.py --sealed`` opens it, once, at the end.
 """
 
 from __future__ import annotations
@@ -113,6 +117,7 @@ SOURCES = (  # file, writer, cross-validation fold
     (VOICE5 / "train_w15.jsonl", "W15", "w15"),
     (VOICE5 / "formerly_sealed_w13.jsonl", "W13", "w13"),
     (VOICE6 / "formerly_sealed_w16.jsonl", "W16", "w16"),
+    (VOICE6 / "train_w18.jsonl", "W18", "w18"),
 )
 
 
