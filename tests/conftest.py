@@ -351,28 +351,31 @@ SQLITE_ONLY = (
 )
 
 
-#: Session fixtures that start a server process (tests/web/conftest.py): their tests are put
-#: next to each other, so that pytest-xdist, which hands each worker a run of neighbouring
-#: tests, gives them to one worker and the server starts once a run instead of once a worker
-#: (about 6 s of CPU each). A test taken by the other worker still gets a server of its own.
-SHARED_SERVERS = ("limits_server", "serve_server")
+#: Session fixtures that start a server process of the app (tests/web/conftest.py): their
+#: tests run first, grouped by fixture. pytest-xdist's worksteal gives each worker a run of
+#: neighbouring tests and another worker takes work only from the end of a run, so these
+#: stay on one worker and each server starts once a run instead of once a worker (about 6 s
+#: of CPU a start); next to each other but late in the order they were still split between
+#: the workers in two runs of five. Running these long, waiting tests first also keeps them
+#: out of the run's tail. A test taken by the other worker still gets a server of its own.
+#: Not Chromium: Playwright's session keeps an event loop running in the worker's thread, and
+#: the bot's tests that run a job with asyncio fail after it (test_followups_bot.py did).
+SHARED_PROCESSES = ("limits_server", "serve_server")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Move the tests of each shared server up to the first of them (order otherwise kept)."""
-    for name in SHARED_SERVERS:
-        sharing = [
-            i
-            for i in items
-            if name in getattr(i, "fixturenames", ())
-            or any(m.args == (name,) for m in i.iter_markers("server"))
-        ]
-        if len(sharing) < 2:
-            continue
-        ids = {id(i) for i in sharing}
-        rest = [i for i in items if id(i) not in ids]
-        first = items.index(sharing[0])
-        items[:] = rest[:first] + sharing + rest[first:]
+    """Move the tests of each shared process to the front, grouped (order otherwise kept)."""
+    front: list[pytest.Item] = []
+    taken: set[int] = set()
+    for name in SHARED_PROCESSES:
+        for item in items:
+            if id(item) not in taken and (
+                name in getattr(item, "fixturenames", ())
+                or any(m.args == (name,) for m in item.iter_markers("server"))
+            ):
+                front.append(item)
+                taken.add(id(item))
+    items[:] = front + [i for i in items if id(i) not in taken]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
