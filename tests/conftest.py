@@ -195,6 +195,28 @@ def _pg_available() -> str | None:
 
 
 @pytest.fixture(autouse=True)
+def _no_foreign_event_loop(request):
+    """Hide Playwright's event loop from the tests that do not use the browser.
+
+    The session's Chromium (tests/web/conftest.py ``browser``) leaves Playwright's asyncio
+    loop set as the running loop of the worker's thread, so product code that calls
+    ``asyncio.run`` (the bot's follow-up job) raised "cannot be called from a running event
+    loop" in any test a worker ran after its browser tests. The loop is set back after.
+    """
+    import asyncio
+
+    loop = asyncio._get_running_loop()
+    if loop is None or "browser" in request.fixturenames:
+        yield
+        return
+    asyncio._set_running_loop(None)
+    try:
+        yield
+    finally:
+        asyncio._set_running_loop(loop)
+
+
+@pytest.fixture(autouse=True)
 def _no_job_queue_left_behind():
     """Forget the job queue a test configured (an app, a worker), so the next starts clean."""
     yield
