@@ -257,16 +257,13 @@ def _number(env: Mapping[str, str], name: str, default: float, minimum: float) -
 
 def _alert_settings(env: Mapping[str, str]) -> _AlertSettings:
     """Read the safeguarding alert settings (SMTP, staff chat, deputies, escalation)."""
-    starttls = (env.get("SMTP_STARTTLS") or "true").strip().lower()
-    if starttls not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
-        raise ConfigError("SMTP_STARTTLS must be true or false")
     return {
         "smtp_host": (env.get("SMTP_HOST") or "").strip() or None,
         "smtp_port": int(_number(env, "SMTP_PORT", 587, 1)),
         "smtp_username": env.get("SMTP_USERNAME") or None,
         "smtp_password": env.get("SMTP_PASSWORD") or None,
         "smtp_from": (env.get("SMTP_FROM") or "").strip() or None,
-        "smtp_starttls": starttls in ("1", "true", "yes", "on"),
+        "smtp_starttls": _switch(env, "SMTP_STARTTLS", True),
         "smtp_timeout": _number(env, "SMTP_TIMEOUT", 15.0, 1),
         "safeguarding_alert_emails": _emails(env.get("SAFEGUARDING_ALERT_EMAILS")),
         "safeguarding_deputy_emails": _emails(env.get("SAFEGUARDING_DEPUTY_EMAILS")),

@@ -380,8 +380,9 @@ SQLITE_ONLY = (
 #: of CPU a start); next to each other but late in the order they were still split between
 #: the workers in two runs of five. Running these long, waiting tests first also keeps them
 #: out of the run's tail. A test taken by the other worker still gets a server of its own.
-#: Not Chromium: Playwright's session keeps an event loop running in the worker's thread, and
-#: the bot's tests that run a job with asyncio fail after it (test_followups_bot.py did).
+#: Not Chromium: with the browser tests first, the bot's tests that run a job with asyncio
+#: failed after them (Playwright's loop; ``_no_foreign_event_loop`` hides it since, and
+#: moving Chromium to the front has not been measured again).
 SHARED_PROCESSES = ("limits_server", "serve_server")
 
 
