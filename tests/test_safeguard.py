@@ -243,6 +243,23 @@ def test_bad_lexicon_fails_with_file_and_line(yaml_text, message):
         "kids round here get kicked out by their parents all the time",
         "loads of them go missing from the care homes every weekend, its well known",
         "there's kids as young as 12 running for people on the estate",
+        # a brother or sister over a small thing; a parent over an ordinary thing
+        "if my sister uses my straighteners again im gonna kill her",
+        "i swear ill batter him if he finishes my crisps again lol",
+        "if my dad sees my maths grades hes gonna kill me",
+        "my nan said shell murder me if i miss the bus again haha",
+        # ordinary going away, ordinary leaving, own things sold
+        "wont be in next week cos im going away with cadets to wales",
+        "i wont be here next year cos im moving to college in leeds",
+        "selling my old xbox to get a bike",
+        # professionals on topics, signs listed for parents, school and group chats
+        "More training on responding to self-harm and suicidal thoughts would help the team.",
+        "Across our caseload a high proportion have lived with domestic abuse.",
+        "parents should know the signs like new trainers, two phones, going missing",
+        "i got kicked out loads at my old school but the new one is better",
+        "i got kicked out the group chat for posting memes",
+        # housed since: "my own flat now", "supported lodgings"
+        "i was sofa surfing last winter but the council got me my own flat",
     ],
 )
 def test_context_guards_keep_idioms_and_resolved_past_out(text):
@@ -268,6 +285,13 @@ def test_context_guards_keep_idioms_and_resolved_past_out(text):
         "kids get kicked out by their parents, my mum did it to my brother last night",
         "loads of kids go missing from that home, my sister has been gone 3 days",
         "if i have to go back there im gonna kill myself",  # no "jk": it stays a flag
+        # the parent's and the sibling's idioms never cover telling, paying or coming home
+        "my dad said hed kill me if i tell anyone",
+        "if my stepdad finds out i told the police hes gonna kill me",
+        "my brother said hell kill me if i dont pay him back",
+        "im gonna stab him if he touches me again",
+        "i wont be here next year cos i cant do this anymore",
+        "YP on my caseload going missing most weekends, found in another town twice",
     ],
 )
 def test_context_guards_never_hide_what_goes_on(text):
@@ -309,6 +333,8 @@ def test_bad_resolved_section_fails_with_file_and_line(yaml_text, message):
             "sexual_exploitation",
         ),
         ("i wear the same clothes for a week and nobody washes them", "neglect"),
+        ("the man at my work keeps touching my leg and says its a secret", "sexual_abuse"),
+        ("when i get out theyll be waiting, they know my release date", "immediate_danger"),
     ],
 )
 def test_oblique_wordings_are_flagged(text, category):

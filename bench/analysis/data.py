@@ -47,6 +47,7 @@ VOICE3 = DATA / "voice3"
 VOICE4 = DATA / "voice4"
 VOICE5 = DATA / "voice5"
 VOICE6 = DATA / "voice6"
+VOICE7 = DATA / "voice7"
 DEV_SHARE = 5  # one id in five
 ORDINARY_FAMILIES = ("ordinary", "answer", "quote", "proposal")
 
@@ -118,6 +119,7 @@ SOURCES = (  # file, writer, cross-validation fold
     (VOICE5 / "formerly_sealed_w13.jsonl", "W13", "w13"),
     (VOICE6 / "formerly_sealed_w16.jsonl", "W16", "w16"),
     (VOICE6 / "train_w18.jsonl", "W18", "w18"),
+    (VOICE7 / "formerly_sealed_w17.jsonl", "W17", "w17"),
 )
 
 
