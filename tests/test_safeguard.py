@@ -260,6 +260,8 @@ def test_bad_lexicon_fails_with_file_and_line(yaml_text, message):
         "i got kicked out the group chat for posting memes",
         # housed since: "my own flat now", "supported lodgings"
         "i was sofa surfing last winter but the council got me my own flat",
+        "we went away to a caravan for the weekend with my aunty",
+        "been cutting for summer so its chicken and rice every day",
     ],
 )
 def test_context_guards_keep_idioms_and_resolved_past_out(text):
