@@ -8,15 +8,16 @@ figures. Not always the same bits (seen 2026-12-03, most likely the order of the
 floating-point sums): ``--check`` then reports a different file.
 
 Training data: every realistic invented answer (``data.labelled()``: W1-W3, the former
-sealed splits W4, W5, W7, W10, W13 and W16, W6a, W6b, W8, W9, W11, W12, W14, W15 and W18)
+sealed splits W4, W5, W7, W10, W13, W16 and W17, W6a, W6b, W8, W9, W11, W12, W14, W15, W18
+and W20)
 plus the older ``*_dev`` sets (and, for sentiment, the TweetEval validation tweets when
 cross-validation says they help). Every choice is made by cross-validation on that training
 data only, leaving one writer's fold out at a time (``voice`` = W1-W3, ``w4``, ``voice2`` =
 W6a+W6b, ``w5``, ``w8``, ``w9``, ``w7``, ``w11``, ``w12``, ``w10``, ``w14``, ``w15``,
-``w13``, ``w16``, ``w18``): the possible-concern threshold is the lowest whose out-of-fold
-false alarms, counting the lexicon's, stay within the budgets (with a margin), and the final
-heads are trained on everything. The out-of-fold figures go into the file's metadata
-(``meta["cv"]``) and the report. The sealed split is never read here.
+``w13``, ``w16``, ``w18``, ``w17``, ``w20``): the possible-concern threshold is the lowest
+whose out-of-fold false alarms, counting the lexicon's, stay within the budgets (with a
+margin), and the final heads are trained on everything. The out-of-fold figures go into
+the file's metadata (``meta["cv"]``) and the report. The sealed split is never read here.
 
 The file also holds the **neighbour banks** (``assess.neighbour_margins``): the
 embeddings of every training disclosure (and of its top sentence), of every sentence of
