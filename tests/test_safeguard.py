@@ -294,6 +294,9 @@ def test_context_guards_keep_idioms_and_resolved_past_out(text):
         "im gonna stab him if he touches me again",
         "i wont be here next year cos i cant do this anymore",
         "YP on my caseload going missing most weekends, found in another town twice",
+        # "got me into boxing" is not "it is over"; "didnt tell anyone" is never dealt with
+        "my worker got me into football. i tried to overdose in may but didnt tell anyone",
+        "i cut myself last year and never told anyone, my nan got me into art club",
     ],
 )
 def test_context_guards_never_hide_what_goes_on(text):
@@ -337,6 +340,12 @@ def test_bad_resolved_section_fails_with_file_and_line(yaml_text, message):
         ("i wear the same clothes for a week and nobody washes them", "neglect"),
         ("the man at my work keeps touching my leg and says its a secret", "sexual_abuse"),
         ("when i get out theyll be waiting, they know my release date", "immediate_danger"),
+        ("me n the mandem gonna do the Oakfield lot friday, weve got blades", "threat_to_others"),
+        ("she doesnt plan to be alive by her birthday and has researched methods", "suicidal"),
+        ("i dont live anywhere, i go between mates and the park", "homelessness_running_away"),
+        ("the police searched me and pulled my joggers down in the street", "harm_by_professional"),
+        ("my stepdad says ill end up dead like my uncle", "emotional_abuse"),
+        ("i only eat one apple a day so i stay skinny", "eating_disorder"),
     ],
 )
 def test_oblique_wordings_are_flagged(text, category):

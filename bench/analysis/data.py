@@ -22,19 +22,20 @@ Realistic invented answers, written apart from the rules (see each folder's READ
   sealed split, reported on once) and W18 (harm never named, only shown through details:
   errands and older "friends", no food or coat, marks and tempers, hiding arms, adults'
   reports in professional words, being followed; and their look-alikes).
-* ``tests/data/voice7/``: W17's 600 mixed items (``formerly_sealed_w17.jsonl``: the seventh
-  sealed split, reported on once) and W20 (harm told late in a long ordinary answer, or
-  played down; and look-alikes of what ordinary answers talk about: security guards, meds,
-  a night in the cells, the signs of exploitation, diets, strict parents, trips, hyperbole,
-  professionals' jargon).
+* ``tests/data/voice7/``: W17's and W19's 600 mixed items each (``formerly_sealed_*``: the
+  seventh and eighth sealed splits, each reported on once; the shipped heads were trained
+  before W19 joined, the next ``train.py`` run includes it) and W20 (harm told late in a
+  long ordinary answer, or played down; and look-alikes of what ordinary answers talk
+  about: security guards, meds, a night in the cells, the signs of exploitation, diets,
+  strict parents, trips, hyperbole, professionals' jargon).
 
 ``labelled()`` returns them all, each with its ``source`` (the writer) and ``fold``: the
 heads' choices (features, regularisation, the threshold) are made by cross-validation that
 leaves one writer's fold out at a time (``voice`` = W1-W3, ``w4``, ``voice2`` = W6a+W6b,
 ``w5``, ``w8``, ``w9``, ``w7``, ``w11``, ``w12``, ``w10``, ``w14``, ``w15``, ``w13``,
-``w16``, ``w18``, ``w17``, ``w20``), so every figure is on words by a writer the model did
+``w16``, ``w18``, ``w17``, ``w20``, ``w19``), so every figure is on words by a writer the model did
 not train on. The older sets written alongside the old rules are extra training data
-(``*_dev``) or report-only (``*_holdout``). The sealed split (``tests/data/sealed8/``) is
+(``*_dev``) or report-only (``*_holdout``). The sealed split (``tests/data/sealed9/``) is
 not read here: only ``report.py --sealed`` opens it, once, at the end.
 """
 
@@ -126,6 +127,7 @@ SOURCES = (  # file, writer, cross-validation fold
     (VOICE6 / "train_w18.jsonl", "W18", "w18"),
     (VOICE7 / "formerly_sealed_w17.jsonl", "W17", "w17"),
     (VOICE7 / "train_w20.jsonl", "W20", "w20"),
+    (VOICE7 / "formerly_sealed_w19.jsonl", "W19", "w19"),
 )
 
 
