@@ -70,6 +70,9 @@ class Settings:
     smtp_from: str | None = None
     smtp_starttls: bool = True
     smtp_timeout: float = 15.0
+    #: The least time a worker owns an alert it is sending (ALERT_LEASE_SECONDS); the lease is
+    #: 4 x SMTP_TIMEOUT when that is longer (surveys.notify.alerts.send_lease).
+    alert_lease_seconds: float = 10.0
     safeguarding_alert_emails: tuple[str, ...] = ()
     safeguarding_deputy_emails: tuple[str, ...] = ()
     safeguarding_escalate_minutes: float = 30.0
@@ -134,6 +137,7 @@ class _AlertSettings(TypedDict):
     smtp_from: str | None
     smtp_starttls: bool
     smtp_timeout: float
+    alert_lease_seconds: float
     safeguarding_alert_emails: tuple[str, ...]
     safeguarding_deputy_emails: tuple[str, ...]
     safeguarding_escalate_minutes: float
@@ -265,6 +269,7 @@ def _alert_settings(env: Mapping[str, str]) -> _AlertSettings:
         "smtp_from": (env.get("SMTP_FROM") or "").strip() or None,
         "smtp_starttls": _switch(env, "SMTP_STARTTLS", True),
         "smtp_timeout": _number(env, "SMTP_TIMEOUT", 15.0, 1),
+        "alert_lease_seconds": _number(env, "ALERT_LEASE_SECONDS", 10.0, 1),
         "safeguarding_alert_emails": _emails(env.get("SAFEGUARDING_ALERT_EMAILS")),
         "safeguarding_deputy_emails": _emails(env.get("SAFEGUARDING_DEPUTY_EMAILS")),
         "safeguarding_escalate_minutes": _number(env, "SAFEGUARDING_ESCALATE_MINUTES", 30.0, 1),

@@ -524,10 +524,19 @@ def test_settings_read_from_the_environment(tmp_path):
     assert s.safeguarding_escalate_minutes == 45 and s.telegram_staff_chat_id == "-100123"
     defaults = load_settings({"YJVOICE_INSTANCE": str(tmp_path), "SECRET_KEY": TEST_SECRET})
     assert defaults.smtp_starttls is True and defaults.safeguarding_escalate_minutes == 30
+    # A sending worker's claim: 4 x SMTP_TIMEOUT, at least ALERT_LEASE_SECONDS (10 s by
+    # default; test_worker_kill.py shortens it so its killed worker's claim runs out sooner).
+    assert defaults.alert_lease_seconds == 10
+    assert alerts.send_lease(defaults) == timedelta(seconds=60)
+    assert alerts.send_lease(load_settings({**env, "SMTP_TIMEOUT": "2"})) == timedelta(seconds=10)
+    short = load_settings({**env, "SMTP_TIMEOUT": "1", "ALERT_LEASE_SECONDS": "1"})
+    assert alerts.send_lease(short) == timedelta(seconds=4)
     with pytest.raises(ConfigError):
         load_settings({**env, "SMTP_PORT": "smtp"})
     with pytest.raises(ConfigError):
         load_settings({**env, "SMTP_STARTTLS": "maybe"})
+    with pytest.raises(ConfigError):
+        load_settings({**env, "ALERT_LEASE_SECONDS": "0.5"})
 
 
 def test_the_worker_command_runs_one_pass(rt, open_round, lead, smtp, installed, tmp_path):

@@ -254,9 +254,14 @@ def test_an_alert_survives_a_worker_killed_while_sending(queue, request, runtime
         request.getfixturevalue("pg_reset")()  # empty tables, as db_url gives them
         db_url = request.getfixturevalue("pg_database")
         queue_url = request.getfixturevalue("redis_queue_url")
+    # The killed worker's claim on the message lasts 4 x SMTP_TIMEOUT, at least
+    # ALERT_LEASE_SECONDS: 4 s here instead of production's 10 s floor (test_alerts.py checks
+    # the defaults), still long enough that the kill lands while the first send hangs.
     smtp_env = {"SMTP_HOST": "127.0.0.1", "SMTP_FROM": "yjvoice@yjs.example.org",
-                "SMTP_STARTTLS": "false", "SMTP_TIMEOUT": "2"}  # fmt: skip
-    rt = runtime_for(db_url, queue_url, smtp_host="127.0.0.1", smtp_timeout=2.0)
+                "SMTP_STARTTLS": "false", "SMTP_TIMEOUT": "1",
+                "ALERT_LEASE_SECONDS": "1"}  # fmt: skip
+    rt = runtime_for(db_url, queue_url, smtp_host="127.0.0.1", smtp_timeout=1.0,
+                     alert_lease_seconds=1.0)  # fmt: skip
     with rt.transaction() as s:
         upsert_user(s, LEAD, PASSWORD, role="safeguarding")
     with rt.transaction() as s:
