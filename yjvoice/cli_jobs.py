@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 
@@ -19,6 +20,11 @@ def start_worker(workers: int | None = None) -> None:
     rt = ready_runtime()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     run_worker(rt, workers=workers)
+    # Stopped cleanly, about to exit: leave the heap (the job kinds' imports, the sentence
+    # model) out of the collector's passes at interpreter exit. They took 0.4-0.6 s of CPU
+    # after every SIGTERM, before the process could go; reference counting still closes
+    # files and connections, and atexit handlers still run.
+    gc.freeze()
 
 
 @click.command(name="worker")
