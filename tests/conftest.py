@@ -401,6 +401,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items[:] = front + [i for i in items if id(i) not in taken]
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The run is over: leave the heap out of the collector's passes at interpreter exit.
+
+    Each xdist worker holds the product, every test module and the sentence model; the
+    garbage collector's passes over all of it as the interpreter exited took 2.6-3.7 s before
+    pytest could print its result (0.2-0.5 s with this), and 0.6 s in the controller.
+    """
+    import gc
+
+    gc.freeze()
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Run each test that needs a database on the backends its ``backends`` mark names.
 
