@@ -147,8 +147,11 @@ def from_address(base: str, address: str) -> httpx.Client:
     return httpx.Client(base_url=base, transport=transport, follow_redirects=False)
 
 
-def raw_request(port: int, data: bytes, *, half_close: bool = True, wait: float = 10) -> bytes:
-    """Send raw bytes to 127.0.0.1:port, stop sending, and return whatever comes back."""
+def raw_request(
+    port: int, data: bytes, *, half_close: bool = True, wait: float = 10, until: bytes = b""
+) -> bytes:
+    """Send raw bytes to 127.0.0.1:port, stop sending, and return whatever comes back (all of
+    it, or up to the first ``until`` when one is given)."""
     with socket.create_connection(("127.0.0.1", port), timeout=wait) as s:
         s.sendall(data)
         if half_close:
@@ -157,6 +160,8 @@ def raw_request(port: int, data: bytes, *, half_close: bool = True, wait: float 
         try:
             while chunk := s.recv(65536):
                 chunks.append(chunk)
+                if until and until in b"".join(chunks):
+                    break
         except (TimeoutError, ConnectionResetError):
             pass
         return b"".join(chunks)
