@@ -262,6 +262,16 @@ def test_bad_lexicon_fails_with_file_and_line(yaml_text, message):
         "i was sofa surfing last winter but the council got me my own flat",
         "we went away to a caravan for the weekend with my aunty",
         "been cutting for summer so its chicken and rice every day",
+        # ordinary leaving with its reason; a course, the army, a parent's for the summer
+        "not gonna be here much longer my mum is moving us to Derby",
+        "im going away to start a plumbing course in january",
+        "going away to my nans for the summer, she lives in Wales",
+        "my sister took the last yoghurt again im gonna kill her",
+        # over: an apology, "got me out with the NRM", family therapy, "thats over now"
+        "last year an officer shoved me in the van, it got reported and he apologised",
+        "they used me to sell when i was 13, my worker got me out with the NRM. thats over now",
+        "i ran off loads when i was 12 but we did family therapy and im back living there",
+        "Partner: cuckooing of vulnerable adults is rising; we want training on the NRM route.",
     ],
 )
 def test_context_guards_keep_idioms_and_resolved_past_out(text):
@@ -297,6 +307,13 @@ def test_context_guards_keep_idioms_and_resolved_past_out(text):
         # "got me into boxing" is not "it is over"; "didnt tell anyone" is never dealt with
         "my worker got me into football. i tried to overdose in may but didnt tell anyone",
         "i cut myself last year and never told anyone, my nan got me into art club",
+        # "its not ok" is not "it is over"; pretending to be fine is not being fine
+        "my dad hit me when i was 10, its not ok",
+        "my stepdad hit me last year and things are not good",
+        "my dad used to hit me, i tell everyone im fine",
+        # leaving "much longer" with no ordinary reason, or moving "on"
+        "im not gonna be here much longer, i cant do this",
+        "not gonna be around much longer, moving on from all this",
     ],
 )
 def test_context_guards_never_hide_what_goes_on(text):
@@ -346,6 +363,13 @@ def test_bad_resolved_section_fails_with_file_and_line(yaml_text, message):
         ("the police searched me and pulled my joggers down in the street", "harm_by_professional"),
         ("my stepdad says ill end up dead like my uncle", "emotional_abuse"),
         ("i only eat one apple a day so i stay skinny", "eating_disorder"),
+        ("nobody fed us most weekends so i nicked stuff from the shop", "neglect"),
+        ("i been living off school dinners and what my neighbour gives me", "neglect"),
+        ("she screams at me for hours when shes had a drink", "emotional_abuse"),
+        ("why does a 14 year old need £600 and two phones", "criminal_exploitation"),
+        ("id feel safer anywhere but at home tonight", "immediate_danger"),
+        ("make sure my little brother is looked after when im gone", "suicidal"),
+        ("somethings gonna happen to a certain person this weekend", "threat_to_others"),
     ],
 )
 def test_oblique_wordings_are_flagged(text, category):
