@@ -272,6 +272,8 @@ def test_bad_lexicon_fails_with_file_and_line(yaml_text, message):
         "they used me to sell when i was 13, my worker got me out with the NRM. thats over now",
         "i ran off loads when i was 12 but we did family therapy and im back living there",
         "Partner: cuckooing of vulnerable adults is rising; we want training on the NRM route.",
+        "my worker pushes me hard to do my cv, annoying but it worked",
+        "the bruises on my legs are from sparring on tuesday",
     ],
 )
 def test_context_guards_keep_idioms_and_resolved_past_out(text):
@@ -314,6 +316,16 @@ def test_context_guards_keep_idioms_and_resolved_past_out(text):
         # leaving "much longer" with no ordinary reason, or moving "on"
         "im not gonna be here much longer, i cant do this",
         "not gonna be around much longer, moving on from all this",
+        "my stepdad pushed me hard against the door last night",
+        "the bruises on my arms are from him, not from boxing",
+        # the over cues said the other way round: never sorted, no one stepped in, never knew
+        "when i was 12 i got raped and i never got help",
+        "my dad hit me when i was 10 and it never got sorted",
+        "i was groomed last year and no one stepped in",
+        "when i was 13 he hit me, nobody sorted it",
+        "my uncle touched me when i was 9 and my mum never knew about it",
+        "when i was 12 the police hit me and it never got looked into",
+        "my stepdad used to hit me, its not over",
     ],
 )
 def test_context_guards_never_hide_what_goes_on(text):
