@@ -28,15 +28,21 @@ Realistic invented answers, written apart from the rules (see each folder's READ
   long ordinary answer, or played down; and look-alikes of what ordinary answers talk
   about: security guards, meds, a night in the cells, the signs of exploitation, diets,
   strict parents, trips, hyperbole, professionals' jargon).
+* ``tests/data/voice8/``: W21's 600 mixed items (``formerly_sealed_w21.jsonl``: the ninth
+  sealed split, reported on once) and W23 (short sideways hints: unexplained money and
+  phones, a warning that something will happen, not safe where they sleep, making sure
+  others are fine "after", neglect and injuries told in passing, adults' hints; and their
+  look-alikes).
 
 ``labelled()`` returns them all, each with its ``source`` (the writer) and ``fold``: the
 heads' choices (features, regularisation, the threshold) are made by cross-validation that
 leaves one writer's fold out at a time (``voice`` = W1-W3, ``w4``, ``voice2`` = W6a+W6b,
 ``w5``, ``w8``, ``w9``, ``w7``, ``w11``, ``w12``, ``w10``, ``w14``, ``w15``, ``w13``,
-``w16``, ``w18``, ``w17``, ``w20``, ``w19``), so every figure is on words by a writer the
-model did not train on. The older sets written alongside the old rules are extra training data
-(``*_dev``) or report-only (``*_holdout``). The sealed split (``tests/data/sealed9/``) is
-not read here: only ``report.py --sealed`` opens it, once, at the end.
+``w16``, ``w18``, ``w17``, ``w20``, ``w19``, ``w21``, ``w23``), so every figure is on words
+by a writer the model did not train on. The older sets written alongside the old rules are
+extra training data (``*_dev``) or report-only (``*_holdout``). The sealed split
+(``tests/data/sealed10/``) is not read here: only ``report.py --sealed`` opens it, once, at
+the end.
 """
 
 from __future__ import annotations
@@ -54,6 +60,7 @@ VOICE4 = DATA / "voice4"
 VOICE5 = DATA / "voice5"
 VOICE6 = DATA / "voice6"
 VOICE7 = DATA / "voice7"
+VOICE8 = DATA / "voice8"
 DEV_SHARE = 5  # one id in five
 ORDINARY_FAMILIES = ("ordinary", "answer", "quote", "proposal")
 
@@ -128,6 +135,8 @@ SOURCES = (  # file, writer, cross-validation fold
     (VOICE7 / "formerly_sealed_w17.jsonl", "W17", "w17"),
     (VOICE7 / "train_w20.jsonl", "W20", "w20"),
     (VOICE7 / "formerly_sealed_w19.jsonl", "W19", "w19"),
+    (VOICE8 / "formerly_sealed_w21.jsonl", "W21", "w21"),
+    (VOICE8 / "train_w23.jsonl", "W23", "w23"),
 )
 
 

@@ -15,7 +15,7 @@ writer):
   the whole pipeline; cold start and resident memory of a fresh process;
 * bad input: empty, 100 KB, binary, mixed-script, emoji-only and HTML lines.
 
-``--sealed`` also reads ``tests/data/sealed9/sealed_w21.jsonl`` and reports on it: both tiers
+``--sealed`` also reads ``tests/data/sealed10/sealed_w22.jsonl`` and reports on it: both tiers
 per category and per family, every missed disclosure and every false alarm. That split is
 never used to choose anything: run this once, at the end, and report what comes out.
 """
@@ -47,8 +47,8 @@ from surveys.analysis import assess, disclosure, embeddings, language, pipeline 
 from surveys.analysis import priorities as lexicon_priorities  # noqa: E402
 from surveys.analysis import sentiment as rules  # noqa: E402
 
-SEALED = data.DATA / "sealed9" / "sealed_w21.jsonl"
-SEALED_NAME = "**sealed (W21)**"
+SEALED = data.DATA / "sealed10" / "sealed_w22.jsonl"
+SEALED_NAME = "**sealed (W22)**"
 HARD_FAMILIES = (
     "idiom",
     "opinion",
@@ -505,6 +505,32 @@ def listing(rows: list[dict], res: dict, group: str, flagged: bool) -> list[str]
     return out
 
 
+def rule_text(h: assess.Heads) -> str:
+    """Return which folds the threshold was chosen on, and the check behind that."""
+    cv = h.meta.get("cv", {})
+    rule = cv.get("threshold_rule", "all")
+    check = cv.get("threshold_rule_check")
+    where = (
+        "every fold"
+        if rule == "all"
+        else "the folds that were sealed splits (" + ", ".join(cv["sealed_like_folds"]) + ")"
+    )
+    if not check:
+        return where
+    parts = []
+    for name, c in check.items():
+        d, hn, o = c["disclosure"], c["hard_negative"], c["ordinary"]
+        parts.append(
+            f"choosing on {name.replace('_', '-')} folds: recall {d[0]}/{d[1]}, "
+            f"hard {hn[0]}/{hn[1]}, ordinary {o[0]}/{o[1]}, "
+            f"{c['folds_over_budget']} folds over a budget"
+        )
+    return (
+        f"{where}; checked by choosing without each sealed-like fold and measuring on it: "
+        + "; ".join(parts)
+    )
+
+
 def cv_lines(h: assess.Heads) -> list[str]:
     """Return the heads' out-of-fold figures (cross-validation by writer, at training)."""
     cv = h.meta.get("cv")
@@ -567,7 +593,8 @@ def main() -> int:
         f"Possible-concern threshold {h.threshold} (chosen by cross-validation by writer on "
         "the training data: the lowest whose out-of-fold false alarms, counting the "
         f"lexicon's, stay within {h.meta['margins']['hard_negative']:.0%} of hard negatives "
-        f"and {h.meta['margins']['ordinary']:.0%} of ordinary answers).",
+        f"and {h.meta['margins']['ordinary']:.0%} of ordinary answers, on "
+        f"{rule_text(h)}).",
         f"Trained on: {h.meta['trained_on']}.",
         "",
         "## Safeguarding",
