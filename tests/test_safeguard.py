@@ -274,6 +274,10 @@ def test_bad_lexicon_fails_with_file_and_line(yaml_text, message):
         "Partner: cuckooing of vulnerable adults is rising; we want training on the NRM route.",
         "my worker pushes me hard to do my cv, annoying but it worked",
         "the bruises on my legs are from sparring on tuesday",
+        # the weak past cue inside the phrase, a misspelt "when", "yr8" with no space
+        "i was hit by my dad once but social sorted it and im safe now",
+        "wen i was little my stepdad hit me, social took me away n hes in prison now",
+        "i got bullied in yr8 and didnt want to live. new school and counselling, its good now",
     ],
 )
 def test_context_guards_keep_idioms_and_resolved_past_out(text):
@@ -326,6 +330,12 @@ def test_context_guards_keep_idioms_and_resolved_past_out(text):
         "my uncle touched me when i was 9 and my mum never knew about it",
         "when i was 12 the police hit me and it never got looked into",
         "my stepdad used to hit me, its not over",
+        # played down now: "i was" or "i had" elsewhere in the answer is not a past event
+        "i was at my dads and he hits me, im fine tho",
+        "i had a good week. my mum punches me when shes drunk but im ok",
+        "i was going to say he touches me but im fine",
+        "i got arrested once. my dad beats me but im used to it, its fine",
+        "i was asked to sell for them, its fine i get paid",
     ],
 )
 def test_context_guards_never_hide_what_goes_on(text):

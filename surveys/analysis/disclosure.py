@@ -96,6 +96,8 @@ class Lexicon:
     resolved: tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]] | None = None
     #: The "other children in general" guard: (group, person) patterns, or None.
     general: tuple[re.Pattern[str], re.Pattern[str]] | None = None
+    #: Weak past cues ("i was", "he had"): past only inside a phrase or just before it.
+    resolved_near: re.Pattern[str] | None = None
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> Lexicon:
@@ -175,19 +177,24 @@ class Lexicon:
                 body = "|".join(f"(?:{expand(p, 'idioms')})" for p in inode.value)
                 idioms = re.compile(rf"(?<![a-z])(?:{body})(?![a-z])")
 
-        def guard(section: str, names: tuple[str, ...]) -> list[re.Pattern[str]] | None:
+        def guard(
+            section: str, names: tuple[str, ...], optional: tuple[str, ...] = ()
+        ) -> list[re.Pattern[str] | None] | None:
             if section not in sections:
                 return None
             gnode = sections[section][1]
             _expect(gnode, yaml.MappingNode, source, f"{section} must be a mapping")
             parts = {k.value: v for k, v in gnode.value}
-            if set(parts) != set(names):
+            if not set(names) <= set(parts) <= set(names) | set(optional):
                 raise LexiconError(
                     f"{source}:{_line(gnode)}: {section} needs exactly "
                     f"{', '.join(names[:-1])} and {names[-1]}"
                 )
-            out = []
-            for name in names:
+            out: list[re.Pattern[str] | None] = []
+            for name in names + optional:
+                if name not in parts:
+                    out.append(None)
+                    continue
                 node = parts[name]
                 if not isinstance(node, yaml.SequenceNode) or not node.value:
                     raise LexiconError(f"{source}:{_line(node)}: {section}.{name} must be a list")
@@ -195,16 +202,22 @@ class Lexicon:
                 out.append(re.compile(rf"(?<![a-z])(?:{body})(?![a-z])"))
             return out
 
-        r = guard("resolved", ("past", "over", "current"))
+        r = guard("resolved", ("past", "over", "current"), ("near",))
         g = guard("general", ("group", "person"))
         return cls(
             tuple(compiled),
             idioms,
             labels,
             source,
-            (r[0], r[1], r[2]) if r else None,
-            (g[0], g[1]) if g else None,
+            (_req(r[0]), _req(r[1]), _req(r[2])) if r else None,
+            (_req(g[0]), _req(g[1])) if g else None,
+            r[3] if r else None,
         )
+
+
+def _req(pattern: re.Pattern[str] | None) -> re.Pattern[str]:
+    assert pattern is not None  # a required part: guard() has checked it is there
+    return pattern
 
 
 def _line(node: yaml.Node) -> int:
@@ -242,19 +255,23 @@ def default_lexicon() -> Lexicon:
         f"{english.source}+{welsh.source}",
         english.resolved,
         english.general,
+        english.resolved_near,
     )
 
 
 #: How far before a phrase a past-time cue may sit ("when i was 12 i ... wanted to die").
 PAST_REACH = 80
 #: How far after it ("the olders had me holding for them in year 9").
-PAST_AFTER = 20
+PAST_AFTER = 30
+#: How far from a phrase a weak past cue may sit ("i was" in "i was hit by him").
+PAST_NEAR = 12
 
 
 def _over(
     norm: str,
     hits: list[tuple[str, int, int]],
     guard: tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]],
+    near: re.Pattern[str] | None = None,
 ) -> list[tuple[str, int, int]]:
     """Drop the hits an answer itself says are past and dealt with.
 
@@ -262,7 +279,9 @@ def _over(
     after it ("when i was 11", "used to", "last year"); the answer says it is over ("im fine now",
     "havent done it in 2 years", "the police sorted it"); and nothing in the answer says
     it goes on or was never dealt with ("still", "again", "nobody knows", "nothing
-    changed"). One "current" cue anywhere keeps every phrase flagged.
+    changed"). One "current" cue anywhere keeps every phrase flagged. A weak past cue
+    (``near``: "i was", "he had", "once") counts only inside the phrase or just beside it:
+    "i was at my dads and he hits me, im fine tho" is not a past event.
     """
     past, over, current = guard
     if current.search(norm) or not over.search(norm):
@@ -270,11 +289,19 @@ def _over(
     kept = []
     for hit in hits:
         window = norm[max(0, hit[1] - PAST_REACH) : hit[2] + PAST_AFTER]
-        if not past.search(window):
-            kept.append(hit)
+        if past.search(window):
+            continue
+        if near is not None:  # in the phrase or just beside it, in the same sentence
+            start = max(0, hit[1] - PAST_NEAR)
+            start = max([start] + [m.end() for m in _STOP.finditer(norm, start, hit[1])])
+            stop = _STOP.search(norm, hit[2], hit[2] + PAST_NEAR)
+            if near.search(norm, start, stop.start() if stop else hit[2] + PAST_NEAR):
+                continue
+        kept.append(hit)
     return kept
 
 
+_STOP = re.compile(r"[.!?\n]")
 _CLAUSE = re.compile(r"[.!?;:\n,]|\b(?:and|but|cos|coz|because|so|then|when|if)\b")
 
 
@@ -390,7 +417,7 @@ def check(text: str, *, lexicon: Lexicon | None = None) -> Safeguard:
     if hits and lexicon.general is not None:
         hits = _general(norm, hits, lexicon.general)
     if hits and lexicon.resolved is not None:
-        hits = _over(norm, hits, lexicon.resolved)
+        hits = _over(norm, hits, lexicon.resolved, lexicon.resolved_near)
     if not hits:
         return Safeguard(False)
     matches = []
