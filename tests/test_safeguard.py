@@ -336,6 +336,12 @@ def test_context_guards_keep_idioms_and_resolved_past_out(text):
         "i was going to say he touches me but im fine",
         "i got arrested once. my dad beats me but im used to it, its fine",
         "i was asked to sell for them, its fine i get paid",
+        # "not joking", "i mean it", "shes done it before" undo an idiom
+        "i want to kill myself and im not joking",
+        "gonna end myself fr not kidding",
+        "im gonna kill myself jk but not really",
+        "i could kill him and i mean it",
+        "my mum will kill me if i go home, shes done it before",
     ],
 )
 def test_context_guards_never_hide_what_goes_on(text):
