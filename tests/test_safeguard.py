@@ -278,6 +278,8 @@ def test_bad_lexicon_fails_with_file_and_line(yaml_text, message):
         "i was hit by my dad once but social sorted it and im safe now",
         "wen i was little my stepdad hit me, social took me away n hes in prison now",
         "i got bullied in yr8 and didnt want to live. new school and counselling, its good now",
+        "my uncle hurt me when i was small, it went to court and now im in a good place",
+        "i tried to end it two years ago, had loads of help and things are way better",
     ],
 )
 def test_context_guards_keep_idioms_and_resolved_past_out(text):
@@ -342,6 +344,12 @@ def test_context_guards_keep_idioms_and_resolved_past_out(text):
         "im gonna kill myself jk but not really",
         "i could kill him and i mean it",
         "my mum will kill me if i go home, shes done it before",
+        # "its fine" with no "now" is played down, not over; "only hits me"; being caught
+        # by the police does not end a debt
+        "i got kicked out last week, living at my mates now, its fine",
+        "my mum kicked me out a month ago, im fine at my mates",
+        "im fine. he only hits me when hes drunk",
+        "i was selling for them and got caught with the bag, im fine now but they say i owe them",
     ],
 )
 def test_context_guards_never_hide_what_goes_on(text):
