@@ -274,6 +274,8 @@ def test_bad_lexicon_fails_with_file_and_line(yaml_text, message):
         "Partner: cuckooing of vulnerable adults is rising; we want training on the NRM route.",
         "my worker pushes me hard to do my cv, annoying but it worked",
         "the bruises on my legs are from sparring on tuesday",
+        "i need to get thinner for my weigh in on saturday",
+        "if i go back to that estate ill be dead bored",
         # the weak past cue inside the phrase, a misspelt "when", "yr8" with no space
         "i was hit by my dad once but social sorted it and im safe now",
         "wen i was little my stepdad hit me, social took me away n hes in prison now",
@@ -406,6 +408,11 @@ def test_bad_resolved_section_fails_with_file_and_line(yaml_text, message):
         ("id feel safer anywhere but at home tonight", "immediate_danger"),
         ("make sure my little brother is looked after when im gone", "suicidal"),
         ("somethings gonna happen to a certain person this weekend", "threat_to_others"),
+        ("i dont eat much, maybe once a day, i want to be thinner", "eating_disorder"),
+        ("he sends me money and wants me to meet him", "sexual_exploitation"),
+        ("my dad drinks and throws things at us", "domestic_abuse"),
+        ("nobody at home cares if i come back", "neglect"),
+        ("if i go back to that estate im dead", "immediate_danger"),
     ],
 )
 def test_oblique_wordings_are_flagged(text, category):
