@@ -1,9 +1,10 @@
 """The lead signs in, creates and opens a round and prints a poster, in real headless Chromium.
 
-Debian's ``/usr/bin/chromium`` driven by Playwright; axe-core from ``node_modules``. Every
-admin page this area adds is checked by axe (no serious or critical violations) and loaded
-once more under the real CSP to prove it needs no inline script or style. Skipped locally
-when Chromium or axe is missing; under CI=true they must exist.
+Debian's headless Chromium (see ``tests/web/conftest.py``) driven by Playwright; axe-core
+from ``node_modules``. Every admin page this area adds is checked by axe (no serious or
+critical violations) and loaded once more under the real CSP to prove it needs no inline
+script or style. Skipped locally when Chromium or axe is missing; under CI=true they must
+exist.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """A young person's journey in real headless Chromium on a phone-sized screen, checked by axe.
 
-Debian's ``/usr/bin/chromium`` driven by Playwright; axe-core from ``node_modules`` (run
-``npm install``). Skipped locally when either is missing; under CI=true they must exist.
+Debian's headless Chromium (see ``tests/web/conftest.py``) driven by Playwright; axe-core
+from ``node_modules`` (run ``npm install``). Skipped locally when either is missing; under
+CI=true they must exist.
 """
 
 from __future__ import annotations
