@@ -254,13 +254,8 @@ def _browser_missing() -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def browser():
-    """Launch Debian's Chromium once per test process (each xdist worker).
-
-    Every browser test opens a context of its own (``phone``, ``lead_page``...): cookies,
-    storage and cache are per context, so tests share nothing but the Chromium process.
-    Starting Playwright's driver and Chromium costs about 2 s, once per module before.
-    """
+def playwright_driver():
+    """Start Playwright's driver once per test process (each xdist worker)."""
     missing = _browser_missing()
     if missing:
         message = "browser tests need " + ", ".join(missing)
@@ -270,6 +265,42 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+        yield pw
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_driver):
+    """Launch Debian's Chromium once per test process (each xdist worker).
+
+    Every browser test opens a context of its own (``phone``, ``lead_page``...): cookies,
+    storage and cache are per context, so tests share nothing but the Chromium process.
+    Starting Playwright's driver and Chromium costs about 2 s, once per module before.
+    """
+    chromium = playwright_driver.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    yield chromium
+    chromium.close()
+
+
+FULL_CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def full_browser(playwright_driver, browser):
+    """Launch Debian's full Chromium (the browser people run), once per test process.
+
+    The child's journey on a phone runs in it as well as in the headless shell, so the
+    product is walked in the browser itself, not only in its cheaper headless build.
+    """
+    if CHROMIUM == FULL_CHROMIUM:
+        yield browser
+        return
+    if not FULL_CHROMIUM.exists():
+        message = f"the full browser test needs {FULL_CHROMIUM} (apt-get install chromium)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    chromium = playwright_driver.chromium.launch(
+        executable_path=str(FULL_CHROMIUM), args=CHROMIUM_ARGS
+    )
+    yield chromium
+    chromium.close()

@@ -43,9 +43,15 @@ def base_url(app):
 
 
 @pytest.fixture
-def phone(browser):
-    """Return a phone-sized page; CSP is bypassed only so that axe can be injected."""
-    context = browser.new_context(**PHONE, bypass_csp=True)
+def phone(request, browser):
+    """Return a phone-sized page; CSP is bypassed only so that axe can be injected.
+
+    In the headless shell, or (``indirect`` parameter "full chromium") in Debian's full
+    Chromium, the browser people run.
+    """
+    kind = getattr(request, "param", "headless shell")
+    chromium = browser if kind == "headless shell" else request.getfixturevalue("full_browser")
+    context = chromium.new_context(**PHONE, bypass_csp=True)
     page = context.new_page()
     yield page
     context.close()
@@ -148,6 +154,7 @@ def answer_page(page, step: int) -> str:
     return question
 
 
+@pytest.mark.parametrize("phone", ["headless shell", "full chromium"], indirect=True)
 def test_child_journey_on_a_phone_with_axe_on_every_page_type(rt, open_round, base_url, phone):
     problems: dict[str, list[str]] = {}
     page = phone
