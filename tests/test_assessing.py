@@ -20,9 +20,7 @@ from surveys.storage import queries, store
 from surveys.storage.models import Answer, Job, Respondent, SafeguardingCase, utcnow
 
 #: No keyword of the lexicon: only the recall net raises it (tests/test_assess.py).
-POSSIBLE = (
-    "nobody at home notices if i come back or not, i been stopping at a lads flat i met online"
-)
+POSSIBLE = "no one asks where i go at night, i been stopping at a lads flat i met online"
 HARD = "school is ok. my stepdad hits me when he is drunk"
 ORDINARY = "the police were fair with me when i got arrested"
 

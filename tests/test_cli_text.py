@@ -74,8 +74,8 @@ def test_safeguard_json_tells_the_tiers_apart():
     lines = out_lines(
         run(
             ["safeguard", "--json"],
-            "kms\nnobody at home notices if i come back or not, i been stopping at a lads flat "
-            "i met online\nthe police were fair\nDw i ddim yn hoffi ysgol o gwbl\n",
+            "kms\nno one asks where i go at night, i been stopping at a lads flat i met online\n"
+            "the police were fair\nDw i ddim yn hoffi ysgol o gwbl\n",
         )
     )
     hard, possible, ok, welsh = (json.loads(x) for x in lines)
