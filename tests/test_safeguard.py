@@ -432,3 +432,19 @@ def test_a_custom_resolved_section_is_read():
     assert not check("he used to, he hit me, its sorted", lexicon=lexicon).flag
     assert check("he used to, he hit me, its sorted but he still does", lexicon=lexicon).flag
     assert check("he hit me, its sorted", lexicon=lexicon).flag  # no past cue
+
+
+def test_a_weak_past_cue_counts_only_beside_the_phrase():
+    lexicon = Lexicon.from_text(
+        "categories:\n  x:\n    patterns: ['hits me']\n"
+        "resolved:\n  past: ['last year']\n  near: ['i was']\n  over: ['sorted']\n"
+        "  current: ['still']\n"
+    )
+    assert not check("i was, he hits me, its sorted", lexicon=lexicon).flag  # beside it
+    assert check("i was at my dads today and he hits me, its sorted", lexicon=lexicon).flag
+    assert check("i was. he hits me, its sorted", lexicon=lexicon).flag  # another sentence
+    with pytest.raises(LexiconError, match=r"resolved\.near must be a list"):
+        Lexicon.from_text(
+            "categories:\n  x:\n    patterns: [a]\nresolved:\n  past: [a]\n  near: a\n"
+            "  over: [b]\n  current: [c]\n"
+        )

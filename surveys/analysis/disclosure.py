@@ -96,7 +96,7 @@ class Lexicon:
     resolved: tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]] | None = None
     #: The "other children in general" guard: (group, person) patterns, or None.
     general: tuple[re.Pattern[str], re.Pattern[str]] | None = None
-    #: Weak past cues ("i was", "he had"): past only inside a phrase or just before it.
+    #: Weak past cues ("i was", "he had"): past only inside a phrase or just beside it.
     resolved_near: re.Pattern[str] | None = None
 
     @classmethod
