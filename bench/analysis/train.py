@@ -410,8 +410,7 @@ def cv_safeguarding(
     out = {"threshold": t, "rule": rule, "nested": nested}
     out["all"] = flagged_rates(rows, lex, scores, t)
     for fold in FOLDS:
-        idx = [i for i, r in enumerate(rows) if r["fold"] == fold]
-        out[fold] = flagged_rates([rows[i] for i in idx], [lex[i] for i in idx], scores[idx], t)
+        out[fold] = flagged_rates(*subset(rows, lex, scores, (fold,)), t)
     out["scores"] = scores
     return out
 
@@ -463,20 +462,19 @@ PRI_KEYS = tuple(assess.priority_lexicon.default_keys())
 PRI_LABELS = (*PRI_KEYS, assess.priority_lexicon.NONE)
 
 
+def prior_of(r: dict) -> str | None:
+    """Return an answer's prior: its question's priority when it is a priority's question."""
+    qid = r.get("question_id")
+    return assess.prior_for(data.question_priority(qid), qid)
+
+
 def pri_xy(corpus: Corpus, rows: list[dict], use_prior: bool = True):
     x, y = [], []
     for r in rows:
-        qid = r.get("question_id")
-        prior = assess.prior_for(data.question_priority(qid), qid) if use_prior else None
+        prior = prior_of(r) if use_prior else None
         x.append(assess.priority_features(r["text"], corpus.readings[r["text"]], prior, PRI_KEYS))
         y.append(PRI_LABELS.index(r["priority"]))
     return np.vstack(x), np.array(y)
-
-
-def has_prior(r: dict) -> bool:
-    """Return True when an answer came in reply to a priority's own question."""
-    qid = r.get("question_id")
-    return assess.prior_for(data.question_priority(qid), qid) is not None
 
 
 def pri_fit(corpus: Corpus, rows: list[dict], l2: float, old: bool, drop: bool = False):
@@ -488,7 +486,7 @@ def pri_fit(corpus: Corpus, rows: list[dict], l2: float, old: bool, drop: bool =
     x, y = pri_xy(corpus, rows)
     xs, ys = [x], [y]
     if drop:
-        xd, yd = pri_xy(corpus, [r for r in rows if has_prior(r)], use_prior=False)
+        xd, yd = pri_xy(corpus, [r for r in rows if prior_of(r)], use_prior=False)
         xs.append(xd)
         ys.append(yd)
     if old:
@@ -516,7 +514,7 @@ def cv_priority(corpus: Corpus, l2: float, old: bool, drop: bool = False) -> dic
         out[fold] = round(float(ok.mean()), 3)
         pooled["with_prior"][0] += int(ok.sum())
         pooled["with_prior"][1] += len(y)
-        held = [r for r in held if has_prior(r)]
+        held = [r for r in held if prior_of(r)]
         if held:
             x, y = pri_xy(corpus, held, use_prior=False)
             pooled["text_alone"][0] += int(((x @ w + b).argmax(axis=1) == y).sum())

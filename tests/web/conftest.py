@@ -240,10 +240,17 @@ CHROMIUM_ARGS = [
 ]
 
 
+def _unavailable(message: str) -> None:
+    """Skip a browser test for want of a part; under CI the part must be there."""
+    if IN_CI:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
 def _browser_missing() -> list[str]:
     missing = []
     if not CHROMIUM.exists():
-        missing.append(f"{CHROMIUM} (apt-get install chromium-headless-shell)")
+        missing.append(f"{CHROMIUM} (apt-get install chromium-headless-shell or chromium)")
     if not AXE.exists():
         missing.append(f"{AXE} (npm install)")
     try:
@@ -258,10 +265,7 @@ def playwright_driver():
     """Start Playwright's driver once per test process (each xdist worker)."""
     missing = _browser_missing()
     if missing:
-        message = "browser tests need " + ", ".join(missing)
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
+        _unavailable("browser tests need " + ", ".join(missing))
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
@@ -295,10 +299,7 @@ def full_browser(playwright_driver, browser):
         yield browser
         return
     if not FULL_CHROMIUM.exists():
-        message = f"the full browser test needs {FULL_CHROMIUM} (apt-get install chromium)"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
+        _unavailable(f"the full browser test needs {FULL_CHROMIUM} (apt-get install chromium)")
     chromium = playwright_driver.chromium.launch(
         executable_path=str(FULL_CHROMIUM), args=CHROMIUM_ARGS
     )
