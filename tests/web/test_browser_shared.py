@@ -41,8 +41,7 @@ def test_the_phones_back_button_goes_back_a_question_and_stays_in_the_survey(
 def test_an_office_tablet_left_alone_starts_afresh_for_the_next_person(
     rt, open_round, base_url, phone
 ):
-    page = phone
-    page.clock.install()
+    page = phone  # its clock is the test's (test_browser.clock_on)
     page.goto(f"{base_url}/r/{open_round}/child?device=shared")
     press(page, button(page, TEXTS.get("consent_yes", "child")))
     page.locator("textarea#answer").fill("First person")
