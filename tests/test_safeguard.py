@@ -282,6 +282,17 @@ def test_bad_lexicon_fails_with_file_and_line(yaml_text, message):
         "i got bullied in yr8 and didnt want to live. new school and counselling, its good now",
         "my uncle hurt me when i was small, it went to court and now im in a good place",
         "i tried to end it two years ago, had loads of help and things are way better",
+        # the school doing the kicking out; lashing out in the van; a threat taken back
+        "college kicked him out for vaping in the toilets, hes at the training centre now",
+        "i kicked out at the officers in the van and got another charge for it",
+        "ill throttle her myself if she nicks my charger again, joking aside shes sound",
+        # over: a beef squashed, a debt paid off, seeing the dietician is support
+        "i was scared to go town cos of a beef but its squashed now, the yot sorted a meeting",
+        "i owed a lad money last year but my nan paid it off, its all done now",
+        "i had bulimia when i was 13, im better now and still see the dietitian",
+        # "on purpose" about being rude or late, "ill do my homework"
+        "the teacher reckons i was late on purpose",
+        "wont be in next week, ill do my hours the week after",
     ],
 )
 def test_context_guards_keep_idioms_and_resolved_past_out(text):
@@ -352,6 +363,8 @@ def test_context_guards_keep_idioms_and_resolved_past_out(text):
         "my mum kicked me out a month ago, im fine at my mates",
         "im fine. he only hits me when hes drunk",
         "i was selling for them and got caught with the bag, im fine now but they say i owe them",
+        # a cover story keeps it current: "i told them i fell off my bike"
+        "my stepdad hit me when i was in year 9, i told school i fell off my bike, im fine now",
     ],
 )
 def test_context_guards_never_hide_what_goes_on(text):
@@ -413,6 +426,12 @@ def test_bad_resolved_section_fails_with_file_and_line(yaml_text, message):
         ("my dad drinks and throws things at us", "domestic_abuse"),
         ("nobody at home cares if i come back", "neglect"),
         ("if i go back to that estate im dead", "immediate_danger"),
+        ("my arms are like a barcode now haha", "self_harm"),
+        ("her fella threw my mam into the kitchen table last night", "domestic_abuse"),
+        ("mums boyfriend gave me a fat lip cos i was late back", "physical_abuse"),
+        ("police have served an osman warning on him this week", "immediate_danger"),
+        ("staff kept him in only his boxers in the cell", "harm_by_professional"),
+        ("im not gonna be here after half term, ive made my mind up", "suicidal"),
     ],
 )
 def test_oblique_wordings_are_flagged(text, category):
