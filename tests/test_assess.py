@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import zlib
 from pathlib import Path
@@ -175,6 +176,28 @@ def test_the_question_prior_guides_a_vague_answer():
     )
     assert police.priority == "policing"
     assert family.priority == "working_with_families"
+
+
+def test_an_answer_with_no_prior_is_read_by_the_text_only_head_when_the_file_has_one(
+    monkeypatch,
+):
+    h = assess.heads()
+    assert (h.pri_text_w is None) == (h.pri_text_b is None)
+    # A text-only head that always says "remands": only answers with no prior reach it.
+    n = len(h.pri_labels)
+    bias = np.full(n, -50.0, dtype=np.float32)
+    bias[h.pri_labels.index("remands")] = 50.0
+    forced = dataclasses.replace(
+        h, pri_text_w=np.zeros((h.pri_w.shape[0], n), np.float32), pri_text_b=bias
+    )
+    monkeypatch.setattr(assess, "heads", lambda: forced)
+    text = "they could listen more and explain things better"
+    assert assess.assess(text).priority == "remands"
+    assert assess.assess(text, question_priority="general", question_id="general.x").priority == (
+        "remands"
+    )
+    asked = assess.assess(text, question_priority="policing", question_id="policing.better")
+    assert asked.priority == "policing"
 
 
 def test_an_answer_about_nothing_is_none():

@@ -33,15 +33,19 @@ Realistic invented answers, written apart from the rules (see each folder's READ
   phones, a warning that something will happen, not safe where they sleep, making sure
   others are fine "after", neglect and injuries told in passing, adults' hints; and their
   look-alikes).
+* ``tests/data/voice9/``: W22's 600 mixed items (``formerly_sealed_w22.jsonl``: the tenth
+  sealed split, reported on once) and W25 (harm told plainly and then played down, threats
+  around school, self-harm and injuries joked about, cruelty as "house rules", a date
+  decided, adults' reports of current risk, short texts; and their look-alikes).
 
 ``labelled()`` returns them all, each with its ``source`` (the writer) and ``fold``: the
 heads' choices (features, regularisation, the threshold) are made by cross-validation that
 leaves one writer's fold out at a time (``voice`` = W1-W3, ``w4``, ``voice2`` = W6a+W6b,
 ``w5``, ``w8``, ``w9``, ``w7``, ``w11``, ``w12``, ``w10``, ``w14``, ``w15``, ``w13``,
-``w16``, ``w18``, ``w17``, ``w20``, ``w19``, ``w21``, ``w23``), so every figure is on words
-by a writer the model did not train on. The older sets written alongside the old rules are
+``w16``, ``w18``, ``w17``, ``w20``, ``w19``, ``w21``, ``w23``, ``w22``, ``w25``), so every
+figure is on words by a writer the model did not train on. The older sets written alongside the old rules are
 extra training data (``*_dev``) or report-only (``*_holdout``). The sealed split
-(``tests/data/sealed10/``) is not read here: only ``report.py --sealed`` opens it, once, at
+(``tests/data/sealed11/``) is not read here: only ``report.py --sealed`` opens it, once, at
 the end.
 """
 
@@ -61,6 +65,7 @@ VOICE5 = DATA / "voice5"
 VOICE6 = DATA / "voice6"
 VOICE7 = DATA / "voice7"
 VOICE8 = DATA / "voice8"
+VOICE9 = DATA / "voice9"
 DEV_SHARE = 5  # one id in five
 ORDINARY_FAMILIES = ("ordinary", "answer", "quote", "proposal")
 
@@ -137,6 +142,8 @@ SOURCES = (  # file, writer, cross-validation fold
     (VOICE7 / "formerly_sealed_w19.jsonl", "W19", "w19"),
     (VOICE8 / "formerly_sealed_w21.jsonl", "W21", "w21"),
     (VOICE8 / "train_w23.jsonl", "W23", "w23"),
+    (VOICE9 / "formerly_sealed_w22.jsonl", "W22", "w22"),
+    (VOICE9 / "train_w25.jsonl", "W25", "w25"),
 )
 
 

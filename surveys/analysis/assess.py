@@ -114,6 +114,10 @@ class Heads:
     nn_beta: float = 0.0  # weight of the neighbours' margin against the head's log-odds
     # Hashed word n-grams after the embedding and the guards (0: a file without them).
     ngram_dim: int = 0
+    # The priority head for answers with no prior (an open question, an imported quote),
+    # trained on text alone; None in a file without one (the main head reads them).
+    pri_text_w: np.ndarray | None = None
+    pri_text_b: np.ndarray | None = None
 
     @classmethod
     def load(cls, path: Path = HEADS_FILE) -> Heads:
@@ -143,10 +147,17 @@ class Heads:
             # before the neighbours (no banks) reads as the net alone.
             nn_pos=_bank(arrays.get("nn_pos")),
             nn_neg=_bank(arrays.get("nn_neg")),
+            pri_text_w=_optional(arrays.get("pri_text_w")),
+            pri_text_b=_optional(arrays.get("pri_text_b")),
             nn_k=int(meta.get("nn_k", 5)),
             nn_beta=float(meta.get("nn_beta", 0.0)),
             ngram_dim=int(meta.get("ngram_dim", 0)),
         )
+
+
+def _optional(stored: np.ndarray | None) -> np.ndarray | None:
+    """Return an optional array as float32, or None when the file has none."""
+    return None if stored is None else stored.astype(np.float32)
 
 
 def _bank(stored: np.ndarray | None) -> np.ndarray:
@@ -397,7 +408,10 @@ def _assess_one(
     s_label = h.sent_labels[int(sp.argmax())]
     s_score = float(sp[h.sent_labels.index("positive")] - sp[h.sent_labels.index("negative")])
     keys = h.pri_labels[:-1]  # ``none`` is last
-    pp = _softmax(priority_features(text, reading, prior, keys) @ h.pri_w + h.pri_b)
+    w, b = (h.pri_w, h.pri_b)
+    if prior is None and h.pri_text_w is not None and h.pri_text_b is not None:
+        w, b = h.pri_text_w, h.pri_text_b
+    pp = _softmax(priority_features(text, reading, prior, keys) @ w + b)
     p_label = h.pri_labels[int(pp.argmax())]
     common: _Readings = {
         "sentiment": s_label,
