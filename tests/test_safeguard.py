@@ -293,6 +293,18 @@ def test_bad_lexicon_fails_with_file_and_line(yaml_text, message):
         # "on purpose" about being rude or late, "ill do my homework"
         "the teacher reckons i was late on purpose",
         "wont be in next week, ill do my hours the week after",
+        # look-alikes of the plain wordings above
+        "im cutting down on sugar and ive started going gym",
+        "my nan bought me trainers and wants me to go to church with her",
+        "we slept on the floor at my mates sleepover lol",
+        "i havent got a bed yet but the new one comes friday",
+        "dad spends all his money on the football",
+        "my worker said my son is being groomed for the captaincy at football",
+        "if you think your child is being groomed, who do you ring",
+        "lots of kids sofa surf round here cos their parents kick them out",
+        "i sent threats to someone online over a girl and got arrested, it was stupid",
+        "we moved back home after the flood",
+        "hes out of hospital now and doing well",
     ],
 )
 def test_context_guards_keep_idioms_and_resolved_past_out(text):
@@ -365,6 +377,16 @@ def test_context_guards_keep_idioms_and_resolved_past_out(text):
         "i was selling for them and got caught with the bag, im fine now but they say i owe them",
         # a cover story keeps it current: "i told them i fell off my bike"
         "my stepdad hit me when i was in year 9, i told school i fell off my bike, im fine now",
+        # dealt with, then the risk came back
+        "when i was 12 my dad hit me, it was sorted but him and mum are back together now",
+        "years ago my uncle touched me, it got sorted but he comes round on sundays",
+        "a year ago he beat my mum, he went to prison but hes out next week",
+        "i got kicked out last year, got a flat through social but ive lost it now",
+        "i used to self harm, im in a better place mostly but not really",
+        "last year i was groomed online, it got sorted, but hes messaged me on a new account",
+        "when i was 14 they had me running lines, i got moved, im back in the area now",
+        "i was hit by staff at my old unit, the complaint was upheld but the same staff work there",
+        "last year i owed a dealer, my mum paid it off but now they say i owe more",
     ],
 )
 def test_context_guards_never_hide_what_goes_on(text):
@@ -432,6 +454,39 @@ def test_bad_resolved_section_fails_with_file_and_line(yaml_text, message):
         ("police have served an osman warning on him this week", "immediate_danger"),
         ("staff kept him in only his boxers in the cell", "harm_by_professional"),
         ("im not gonna be here after half term, ive made my mind up", "suicidal"),
+        # plain wordings the lexicon had no pattern for
+        ("my stepdad started hitting me", "physical_abuse"),
+        ("the young person disclosed that his father hits him with a belt", "physical_abuse"),
+        ("i think my friend is being abused at home", "physical_abuse"),
+        ("a carer at the home hits us when no one is looking", "harm_by_professional"),
+        ("a lad from college sent my nudes round the group chat", "sexual_abuse"),
+        ("i have sex with older guys for somewhere to stay", "sexual_exploitation"),
+        (
+            "a man at the shop gives me free vapes and wants me to go to his flat",
+            "sexual_exploitation",
+        ),
+        ("my son is being groomed by older boys and police wont help", "sexual_exploitation"),
+        ("dad says im worthless every day", "emotional_abuse"),
+        ("he takes my phone and says no one else will want me", "emotional_abuse"),
+        ("mum spends the money on drink and we go without", "neglect"),
+        ("i havent got a bed, i sleep on the floor at my dads", "neglect"),
+        ("mums boyfriend broke her nose last week", "domestic_abuse"),
+        ("im holding a bag for some lads and im scared to say no", "criminal_exploitation"),
+        ("the olders took my bank card and use my account", "criminal_exploitation"),
+        ("i owe a guy 2 bags and he keeps texting me threats", "debt_threats"),
+        ("they say i owe more now", "debt_threats"),
+        ("last year i was cutting and ive started again", "self_harm"),
+        ("i keep making myself sick after tea", "eating_disorder"),
+        ("i only eat one meal every two days", "eating_disorder"),
+        ("i have pills saved up", "suicidal"),
+        ("im going to get him back, i know where he lives", "threat_to_others"),
+        ("im gonna shoot up the school", "threat_to_others"),
+        ("if i grass theyll burn the house down", "immediate_danger"),
+        ("i been staying in a car with my brother", "homelessness_running_away"),
+        (
+            "i ran off from the care home and been staying with a man i met",
+            "homelessness_running_away",
+        ),
     ],
 )
 def test_oblique_wordings_are_flagged(text, category):
