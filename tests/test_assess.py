@@ -90,10 +90,10 @@ def test_the_concern_score_adds_the_neighbours_to_the_net():
         # (was "i have not eaten in three days ...": the lexicon flags it since its eating
         # patterns grew, so it no longer tests the net)
         # (and "nobody at home notices if i come back or not ...": its neglect pattern since
-        # W23's round)
+        # W23's round; and "no one asks where i go at night, i been stopping at a lads flat i
+        # met online": staying with a man met online, since W22's round)
         "the man at the shop gives me free stuff and says its our secret",
         "my uncle comes in when everyone is asleep and says its our thing and not to tell",
-        "no one asks where i go at night, i been stopping at a lads flat i met online",
     ],
 )
 def test_the_recall_net_raises_a_possible_concern(text):

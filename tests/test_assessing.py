@@ -20,7 +20,7 @@ from surveys.storage import queries, store
 from surveys.storage.models import Answer, Job, Respondent, SafeguardingCase, utcnow
 
 #: No keyword of the lexicon: only the recall net raises it (tests/test_assess.py).
-POSSIBLE = "no one asks where i go at night, i been stopping at a lads flat i met online"
+POSSIBLE = "the man at the shop gives me free stuff and says its our secret"
 HARD = "school is ok. my stepdad hits me when he is drunk"
 ORDINARY = "the police were fair with me when i got arrested"
 

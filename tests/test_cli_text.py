@@ -74,7 +74,7 @@ def test_safeguard_json_tells_the_tiers_apart():
     lines = out_lines(
         run(
             ["safeguard", "--json"],
-            "kms\nno one asks where i go at night, i been stopping at a lads flat i met online\n"
+            "kms\nthe man at the shop gives me free stuff and says its our secret\n"
             "the police were fair\nDw i ddim yn hoffi ysgol o gwbl\n",
         )
     )

@@ -78,7 +78,7 @@ def test_hard_flag_case_records_its_tier_and_the_words_that_matched(rt, open_rou
 
 def test_possible_concern_opens_a_case_but_shows_only_the_footer_help(rt, open_round):
     rid = _first_question(rt, open_round)
-    text = "no one asks where i go at night, i been stopping at a lads flat i met online"
+    text = "the man at the shop gives me free stuff and says its our secret"
     out = _send(rt, rid, "a1", text=text)
     assert out.stored == 1 and not out.flagged  # no help page in this turn: the footer has it
     assert all(r.stage != "disclosure" for r in out.replies)

@@ -305,6 +305,8 @@ def test_bad_lexicon_fails_with_file_and_line(yaml_text, message):
         "i sent threats to someone online over a girl and got arrested, it was stupid",
         "we moved back home after the flood",
         "hes out of hospital now and doing well",
+        "i used to run for older lads but im out, moved to my dads in a different town a year ago. "
+        "now i just need help getting on a bricklaying course",
     ],
 )
 def test_context_guards_keep_idioms_and_resolved_past_out(text):
@@ -387,6 +389,15 @@ def test_context_guards_keep_idioms_and_resolved_past_out(text):
         "when i was 14 they had me running lines, i got moved, im back in the area now",
         "i was hit by staff at my old unit, the complaint was upheld but the same staff work there",
         "last year i owed a dealer, my mum paid it off but now they say i owe more",
+        # a past cue in another sentence does not make this one past; help with something else
+        "used to love football. my mums boyfriend hits me, the school sorted my timetable tho",
+        "back in year 7 i was happy. now my stepdad hits me. my worker got involved with college",
+        "last time i saw my worker was good. my mum hurts me when she drinks, im fine at school",
+        # dealt with, but not: let off, sent back, still coming
+        "he hurt me last year, he got arrested but they let him go",
+        "i was raped two years ago, it went to court but he got off",
+        "she used to starve me, social got involved, i live with my nan but i have to go back",
+        "i used to sell for them, i stopped but they keep messaging me",
     ],
 )
 def test_context_guards_never_hide_what_goes_on(text):

@@ -288,8 +288,11 @@ def _over(
         return hits
     kept = []
     for hit in hits:
-        window = norm[max(0, hit[1] - PAST_REACH) : hit[2] + PAST_AFTER]
-        if past.search(window):
+        # in the phrase's own sentence: "used to love football. he hits me" is not past
+        start = max(0, hit[1] - PAST_REACH)
+        start = max([start] + [m.end() for m in _STOP.finditer(norm, start, hit[1])])
+        stop = _STOP.search(norm, hit[2], hit[2] + PAST_AFTER)
+        if past.search(norm, start, stop.start() if stop else hit[2] + PAST_AFTER):
             continue
         if near is not None:  # in the phrase or just beside it, in the same sentence
             start = max(0, hit[1] - PAST_NEAR)
