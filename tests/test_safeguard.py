@@ -305,6 +305,9 @@ def test_bad_lexicon_fails_with_file_and_line(yaml_text, message):
         "i sent threats to someone online over a girl and got arrested, it was stupid",
         "we moved back home after the flood",
         "hes out of hospital now and doing well",
+        "i have autism and the police didnt get that i dont like being touched",
+        "girls get touched at them parties, it should be talked about in pshe",
+        "my mum will kill me when she sees my report, she was fuming last time",
         "i used to run for older lads but im out, moved to my dads in a different town a year ago. "
         "now i just need help getting on a bricklaying course",
     ],
@@ -398,6 +401,11 @@ def test_context_guards_keep_idioms_and_resolved_past_out(text):
         "i was raped two years ago, it went to court but he got off",
         "she used to starve me, social got involved, i live with my nan but i have to go back",
         "i used to sell for them, i stopped but they keep messaging me",
+        # said of a group, then of me; an idiom with the harm beside it
+        "loads of girls go to them parties and get touched, it happened to me last week",
+        "young people get used to sell, the olders do it to my little brother",
+        "kids at my school self harm, i do it too",
+        "my mum will kill me when she sees my report, she broke my arm last time",
     ],
 )
 def test_context_guards_never_hide_what_goes_on(text):
