@@ -541,3 +541,25 @@ def test_a_weak_past_cue_counts_only_beside_the_phrase():
             "categories:\n  x:\n    patterns: [a]\nresolved:\n  past: [a]\n  near: a\n"
             "  over: [b]\n  current: [c]\n"
         )
+
+
+def test_text_speak_is_read_as_the_words_the_lexicon_knows_and_marks_the_words_as_written():
+    text = "Me mam's fella keeps hittin her n thay sez not 2 tell"
+    got = check(text)
+    assert got.flag and "domestic_abuse" in got.categories
+    for m in got.matches:  # the marks are on the original words, whatever was spelled out
+        assert text[m.start : m.end] == m.phrase
+    assert any("hittin her" in m.phrase for m in got.matches)
+    # "n" is "and", a dropped g counts only for the lexicon's own -ing words
+    assert check("he keeps hittin me n my sister").flag
+    assert not check("im in the cabin n its raining").flag
+    # the learned reading's words are untouched: text-speak is spelled out for matching only
+    assert normalise("hittin n wiv") == ("hittin n wiv", None)
+
+
+def test_how_often_it_used_to_happen_is_not_a_sign_it_goes_on():
+    assert not check(
+        "i used to go missin all the time. my worker did a plan and i live wiv my aunty now, "
+        "i havent gone missin since june"
+    ).flag
+    assert check("i go missing all the time and no one notices").flag

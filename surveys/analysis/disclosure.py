@@ -284,7 +284,7 @@ def _over(
     "i was at my dads and he hits me, im fine tho" is not a past event.
     """
     past, over, current = guard
-    if current.search(norm) or not over.search(norm):
+    if current.search(_HABIT.sub(" ", norm)) or not over.search(norm):
         return hits
     kept = []
     for hit in hits:
@@ -305,6 +305,11 @@ def _over(
 
 
 _STOP = re.compile(r"[.!?\n]")
+# "i used to go missing all the time": how often it was, not that it goes on
+_HABIT = re.compile(
+    r"\b(?:used to|would always)\b(?: \w+){0,6}? "
+    r"(?:all the time|every (?:day|night|week|time)|always)\b"
+)
 _CLAUSE = re.compile(r"[.!?;:\n,]|\b(?:and|but|cos|coz|because|so|then|when|if)\b")
 
 
@@ -400,12 +405,83 @@ def normalise(text: str) -> tuple[str, list[int] | None]:
     return "".join(out), keep
 
 
+#: Text-speak read as the words the lexicon is written in, for matching only (the learned
+#: reading's words are ``normalise``'s): "n" -> "and", "wiv" -> "with", "nite" -> "night".
+_SPEAK = {
+    "n": "and",
+    "wiv": "with",
+    "wif": "with",
+    "wid": "with",
+    "nite": "night",
+    "tonite": "tonight",
+    "2nite": "tonight",
+    "sez": "says",
+    "sed": "said",
+    "thay": "they",
+    "dey": "they",
+    "wot": "what",
+    "skool": "school",
+    "some1": "someone",
+    "sum1": "someone",
+    "every1": "everyone",
+    "any1": "anyone",
+    "leccy": "electric",
+    "bcos": "because",
+    "becuz": "because",
+}
+_WORD = re.compile(r"[a-z0-9]+")
+_ING = re.compile(r"[a-z]{2,}ing\b")
+_ING_WORDS: dict[int, tuple[Lexicon, frozenset[str]]] = {}
+
+
+def _ing_words(lexicon: Lexicon) -> frozenset[str]:
+    """Return the -ing words the lexicon's patterns spell out ("hitting", "touching")."""
+    got = _ING_WORDS.get(id(lexicon))
+    if got is None or got[0] is not lexicon:
+        words = frozenset(w for _, p in lexicon.patterns for w in _ING.findall(p.pattern))
+        got = _ING_WORDS[id(lexicon)] = (lexicon, words)
+    return got[1]
+
+
+def _spelled(
+    norm: str, keep: list[int] | None, ing: frozenset[str]
+) -> tuple[str, list[int] | None]:
+    """Spell text-speak and a dropped g ("hittin" where the lexicon knows "hitting") out.
+
+    The map back to the original text grows with it: each added letter points at the last
+    letter of the word it replaced, so a match still marks the words as written.
+    """
+    out: list[str] = []
+    new_keep: list[int] = []
+    last = 0
+    for m in _WORD.finditer(norm):
+        word = m.group()
+        rep = _SPEAK.get(word)
+        if rep is None and word.endswith("in") and word + "g" in ing:
+            rep = word + "g"
+        if rep is None:
+            continue
+        s, e = m.span()
+        out.append(norm[last:s])
+        new_keep.extend(keep[last:s] if keep is not None else range(last, s))
+        out.append(rep)
+        for k in range(len(rep)):
+            src = min(s + k, e - 1)
+            new_keep.append(keep[src] if keep is not None else src)
+        last = e
+    if not out:
+        return norm, keep
+    out.append(norm[last:])
+    new_keep.extend(keep[last:] if keep is not None else range(last, len(norm)))
+    return "".join(out), new_keep
+
+
 def check(text: str, *, lexicon: Lexicon | None = None) -> Safeguard:
     """Check one answer for possible safeguarding disclosures."""
     if not text or text.isspace():
         return Safeguard(False)
     lexicon = lexicon or default_lexicon()
-    norm, keep = normalise(text)
+    norm, keep = _spelled(*normalise(text), _ing_words(lexicon))
     hits: list[tuple[str, int, int]] = []
     for category, pattern in lexicon.patterns:
         for m in pattern.finditer(norm):
