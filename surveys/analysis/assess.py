@@ -114,8 +114,9 @@ class Heads:
     nn_beta: float = 0.0  # weight of the neighbours' margin against the head's log-odds
     # Hashed word n-grams after the embedding and the guards (0: a file without them).
     ngram_dim: int = 0
-    # The priority head for answers with no prior (an open question, an imported quote),
-    # trained on text alone; None in a file without one (the main head reads them).
+    # The priority head for answers that came with no question at all (an imported or
+    # pasted answer), trained on text alone; None in a file without one. Answers to open
+    # questions keep the main head: out of fold it reads them better (train.py).
     pri_text_w: np.ndarray | None = None
     pri_text_b: np.ndarray | None = None
 
@@ -370,7 +371,8 @@ def assess_many(
         if got is None:
             out.append(_unread(text, english[i]))
         else:
-            out.append(_assess_one(h, text, *got, prior_for(qp[i], qi[i])))
+            asked = qp[i] is not None or qi[i] is not None
+            out.append(_assess_one(h, text, *got, prior_for(qp[i], qi[i]), asked))
     return out
 
 
@@ -403,13 +405,14 @@ def _assess_one(
     x: np.ndarray,
     margins: np.ndarray,
     prior: str | None,
+    asked: bool = True,
 ) -> Assessment:
     sp = _softmax(sentiment_features(text, reading) @ h.sent_w + h.sent_b)
     s_label = h.sent_labels[int(sp.argmax())]
     s_score = float(sp[h.sent_labels.index("positive")] - sp[h.sent_labels.index("negative")])
     keys = h.pri_labels[:-1]  # ``none`` is last
     w, b = (h.pri_w, h.pri_b)
-    if prior is None and h.pri_text_w is not None and h.pri_text_b is not None:
+    if not asked and h.pri_text_w is not None and h.pri_text_b is not None:
         w, b = h.pri_text_w, h.pri_text_b
     pp = _softmax(priority_features(text, reading, prior, keys) @ w + b)
     p_label = h.pri_labels[int(pp.argmax())]
