@@ -45,9 +45,8 @@ leaves one writer's fold out at a time (``voice`` = W1-W3, ``w4``, ``voice2`` = 
 ``w16``, ``w18``, ``w17``, ``w20``, ``w19``, ``w21``, ``w23``, ``w22``, ``w25``), so every
 figure is on words by a writer the model did not train on. The older sets written alongside
 the old rules are extra training data (``*_dev``) or report-only (``*_holdout``). The
-sealed split
-(``tests/data/sealed11/``) is not read here: only ``report.py --sealed`` opens it, once, at
-the end.
+sealed split (``tests/data/sealed11/``) is not read here: only ``report.py --sealed`` opens
+it, once, at the end.
 """
 
 from __future__ import annotations

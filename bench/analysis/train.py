@@ -18,10 +18,11 @@ cross-validation on that training data only, leaving one writer's fold out at a 
 out-of-fold false alarms, counting the lexicon's, stay within the budgets (with a margin),
 on every fold or on the folds that were sealed splits, as ``threshold_rule`` decides by a
 check on those folds; the priority head is trained with each prior also dropped when
-cross-validation says so (``choose_prior_drop``), and answers with no prior get a text-only
-priority head when it reads them better out of fold (``choose_text_head``); the final heads
-are trained on everything. The out-of-fold figures go into the file's metadata
-(``meta["cv"]``) and the report. The sealed split is never read here.
+cross-validation says so (``choose_prior_drop``), and answers that come with no question at
+all get a text-only priority head when it reads text alone better out of fold
+(``choose_text_head``); the final heads are trained on everything. The out-of-fold figures
+go into the file's metadata (``meta["cv"]``) and the report. The sealed split is never read
+here.
 
 The file also holds the **neighbour banks** (``assess.neighbour_margins``): the
 embeddings of every training disclosure (and of its top sentence), of every sentence of

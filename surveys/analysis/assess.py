@@ -405,7 +405,7 @@ def _assess_one(
     x: np.ndarray,
     margins: np.ndarray,
     prior: str | None,
-    asked: bool = True,
+    asked: bool,
 ) -> Assessment:
     sp = _softmax(sentiment_features(text, reading) @ h.sent_w + h.sent_b)
     s_label = h.sent_labels[int(sp.argmax())]

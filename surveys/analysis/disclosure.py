@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +98,11 @@ class Lexicon:
     general: tuple[re.Pattern[str], re.Pattern[str]] | None = None
     #: Weak past cues ("i was", "he had"): past only inside a phrase or just beside it.
     resolved_near: re.Pattern[str] | None = None
+
+    @cached_property
+    def ing_words(self) -> frozenset[str]:
+        """The -ing words the patterns spell out ("hitting", "touching"), for a dropped g."""
+        return frozenset(w for _, p in self.patterns for w in _ING.findall(p.pattern))
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> Lexicon:
@@ -431,16 +436,6 @@ _SPEAK = {
 }
 _WORD = re.compile(r"[a-z0-9]+")
 _ING = re.compile(r"[a-z]{2,}ing\b")
-_ING_WORDS: dict[int, tuple[Lexicon, frozenset[str]]] = {}
-
-
-def _ing_words(lexicon: Lexicon) -> frozenset[str]:
-    """Return the -ing words the lexicon's patterns spell out ("hitting", "touching")."""
-    got = _ING_WORDS.get(id(lexicon))
-    if got is None or got[0] is not lexicon:
-        words = frozenset(w for _, p in lexicon.patterns for w in _ING.findall(p.pattern))
-        got = _ING_WORDS[id(lexicon)] = (lexicon, words)
-    return got[1]
 
 
 def _spelled(
@@ -481,7 +476,7 @@ def check(text: str, *, lexicon: Lexicon | None = None) -> Safeguard:
     if not text or text.isspace():
         return Safeguard(False)
     lexicon = lexicon or default_lexicon()
-    norm, keep = _spelled(*normalise(text), _ing_words(lexicon))
+    norm, keep = _spelled(*normalise(text), lexicon.ing_words)
     hits: list[tuple[str, int, int]] = []
     for category, pattern in lexicon.patterns:
         for m in pattern.finditer(norm):
