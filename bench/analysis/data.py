@@ -36,16 +36,22 @@ Realistic invented answers, written apart from the rules (see each folder's READ
 * ``tests/data/voice9/``: W22's 600 mixed items (``formerly_sealed_w22.jsonl``: the tenth
   sealed split, reported on once) and W25 (harm told plainly and then played down, threats
   around school, self-harm and injuries joked about, cruelty as "house rules", a date
-  decided, adults' reports of current risk, short texts; and their look-alikes).
+  decided, adults' reports of current risk, short texts; and their look-alikes) and W26
+  (the lexicon's development set: harm told plainly in a few words, and look-alikes).
+* ``tests/data/voice10/``: W24's 600 mixed items (``formerly_sealed_w24.jsonl``: the
+  eleventh sealed split, reported on once) and W28 (harm inside praise and thanks, harm by a
+  trusted adult never told, farewell notes, parents' reports of current risk, a threat at
+  the end of a good answer, missing from home told casually, short texts; and their
+  look-alikes).
 
 ``labelled()`` returns them all, each with its ``source`` (the writer) and ``fold``: the
 heads' choices (features, regularisation, the threshold) are made by cross-validation that
 leaves one writer's fold out at a time (``voice`` = W1-W3, ``w4``, ``voice2`` = W6a+W6b,
 ``w5``, ``w8``, ``w9``, ``w7``, ``w11``, ``w12``, ``w10``, ``w14``, ``w15``, ``w13``,
-``w16``, ``w18``, ``w17``, ``w20``, ``w19``, ``w21``, ``w23``, ``w22``, ``w25``), so every
-figure is on words by a writer the model did not train on. The older sets written alongside
+``w16``, ``w18``, ``w17``, ``w20``, ``w19``, ``w21``, ``w23``, ``w22``, ``w25``, ``w26``,
+``w24``, ``w28``), so every figure is on words by a writer the model did not train on. The older sets written alongside
 the old rules are extra training data (``*_dev``) or report-only (``*_holdout``). The
-sealed split (``tests/data/sealed11/``) is not read here: only ``report.py --sealed`` opens
+sealed split (``tests/data/sealed12/``) is not read here: only ``report.py --sealed`` opens
 it, once, at the end.
 """
 
@@ -66,6 +72,7 @@ VOICE6 = DATA / "voice6"
 VOICE7 = DATA / "voice7"
 VOICE8 = DATA / "voice8"
 VOICE9 = DATA / "voice9"
+VOICE10 = DATA / "voice10"
 DEV_SHARE = 5  # one id in five
 ORDINARY_FAMILIES = ("ordinary", "answer", "quote", "proposal")
 
@@ -144,6 +151,9 @@ SOURCES = (  # file, writer, cross-validation fold
     (VOICE8 / "train_w23.jsonl", "W23", "w23"),
     (VOICE9 / "formerly_sealed_w22.jsonl", "W22", "w22"),
     (VOICE9 / "train_w25.jsonl", "W25", "w25"),
+    (VOICE9 / "dev_w26.jsonl", "W26", "w26"),
+    (VOICE10 / "formerly_sealed_w24.jsonl", "W24", "w24"),
+    (VOICE10 / "train_w28.jsonl", "W28", "w28"),
 )
 
 
