@@ -317,6 +317,24 @@ def test_bad_lexicon_fails_with_file_and_line(yaml_text, message):
         "im a dead man if my mum reads this lol",
         "i used to run for older lads but im out, moved to my dads in a different town a year ago. "
         "now i just need help getting on a bricklaying course",
+        # over and dealt with, said in other words: living with someone now, out of it, a
+        # fresh start, eating normally, safe because no one knows where i live
+        "i went missing a lot when i was younger but i live with my aunt now, been there two years",
+        "i owed some lads money a while back but the police helped us move and im out of it now",
+        "last year people were after me but i got moved to a new town and no one knows where i "
+        "live, its calm",
+        "i didnt get help till i was groomed into running, but im away from them all now",
+        "i had anorexia when i was 13, im eating normally now",
+        # leaving for an ordinary reason; own offending, caught; a long assembly
+        "i wont be here next year, my order finishes in may",
+        "im not gonna be around to see it cos im 18 in march and go to probation",
+        "im going away for a bit, got a job on a farm with my uncle",
+        "i was dealing weed and got nicked, fair enough",
+        "the assembly was so boring i wanted to die lol",
+        # other children in general, told by someone who sees it
+        "loads of kids round here have no one at home and no food in, the school should do "
+        "breakfast",
+        "younger ones get used to sell cos they dont get stopped, i see it all the time",
     ],
 )
 def test_context_guards_keep_idioms_and_resolved_past_out(text):
@@ -413,6 +431,11 @@ def test_context_guards_keep_idioms_and_resolved_past_out(text):
         "young people get used to sell, the olders do it to my little brother",
         "kids at my school self harm, i do it too",
         "my mum will kill me when she sees my report, she broke my arm last time",
+        # the look-alikes' words, with the harm still there
+        "i was selling for them and got arrested, now they say i owe them",
+        "kids get kicked out round here and my dad kicked me out last week",
+        "i was going away for a bit to do a job for the olders",
+        "i wanted to die last night it was so bad at home",
     ],
 )
 def test_context_guards_never_hide_what_goes_on(text):

@@ -315,7 +315,7 @@ _HABIT = re.compile(
     r"\b(?:used to|would always)\b(?: \w+){0,6}? "
     r"(?:all the time|every (?:day|night|week|time)|always)\b"
 )
-_CLAUSE = re.compile(r"[.!?;:\n,]|\b(?:and|but|cos|coz|because|so|then|when|if)\b")
+_CLAUSE = re.compile(r"[.!?;:\n]|\b(?:but|cos|coz|because|so|then|when|if)\b")
 
 
 def _general(
