@@ -49,10 +49,10 @@ heads' choices (features, regularisation, the threshold) are made by cross-valid
 leaves one writer's fold out at a time (``voice`` = W1-W3, ``w4``, ``voice2`` = W6a+W6b,
 ``w5``, ``w8``, ``w9``, ``w7``, ``w11``, ``w12``, ``w10``, ``w14``, ``w15``, ``w13``,
 ``w16``, ``w18``, ``w17``, ``w20``, ``w19``, ``w21``, ``w23``, ``w22``, ``w25``, ``w26``,
-``w24``, ``w28``), so every figure is on words by a writer the model did not train on. The older sets written alongside
-the old rules are extra training data (``*_dev``) or report-only (``*_holdout``). The
-sealed split (``tests/data/sealed12/``) is not read here: only ``report.py --sealed`` opens
-it, once, at the end.
+``w24``, ``w28``), so every figure is on words by a writer the model did not train on. The
+older sets written alongside the old rules are extra training data (``*_dev``) or report-only
+(``*_holdout``). The sealed split (``tests/data/sealed12/``) is not read here: only
+``report.py --sealed`` opens it, once, at the end.
 """
 
 from __future__ import annotations
