@@ -335,6 +335,14 @@ def test_bad_lexicon_fails_with_file_and_line(yaml_text, message):
         "loads of kids round here have no one at home and no food in, the school should do "
         "breakfast",
         "younger ones get used to sell cos they dont get stopped, i see it all the time",
+        # look-alikes of W24's kinds: a holiday at dad's, teeth after tea, a job, a bed stripped
+        "not been home since friday cos im at my dads for half term, back sunday",
+        "i go to the bathroom straight after tea to do my teeth",
+        "the lads i work for at the car wash are sound",
+        "my mum made me strip the bed and hoover",
+        "my dad goes off for days fishing with my uncle",
+        "skipped breakfast again cos i was late for the bus",
+        "i wont be here next year, ive planned to go to college in leeds",
     ],
 )
 def test_context_guards_keep_idioms_and_resolved_past_out(text):
@@ -552,6 +560,37 @@ def test_bad_resolved_section_fails_with_file_and_line(yaml_text, message):
         ("they shot at our front window last night", "immediate_danger"),
         ("been on my cousins sofa for 2 months, nowhere else", "homelessness_running_away"),
         ("the officer took me to a room with no cameras and hit me", "harm_by_professional"),
+        # the kinds W24 told that the lexicon missed, in general form (written here)
+        ("not had a proper tea in weeks, the cupboards are bare", "neglect"),
+        ("mum doesnt know i spit my dinner into the bin", "eating_disorder"),
+        ("i hear him throwing her about most nights", "domestic_abuse"),
+        ("the sharpener blade is the only thing that helps", "self_harm"),
+        ("its not from boxing. its from home", "physical_abuse"),
+        ("i tell teachers its from football. its not", "physical_abuse"),
+        ("my stepdad does that when hes been drinking", "physical_abuse"),
+        ("the officer bent my wrists back till i cried", "physical_abuse"),
+        ("i got kicked in the ribs by an officer in the van", "harm_by_professional"),
+        ("they made me strip in the cell with the door open", "harm_by_professional"),
+        ("she says im a mistake every single day", "emotional_abuse"),
+        ("my dad doesnt talk to me for weeks when im bad", "emotional_abuse"),
+        ("my uncle has been doing it since i was 8", "sexual_abuse"),
+        ("her boyfriend keeps going into my room at night", "sexual_abuse"),
+        ("i have to sleep with him and his mates to stay there", "sexual_exploitation"),
+        ("woke up not knowing what happened at that flat", "sexual_exploitation"),
+        ("the lads i work for want me in another town all week", "criminal_exploitation"),
+        ("its a work phone, if i dont pick up i get a visit", "criminal_exploitation"),
+        ("i lost the box and now they say i owe 600", "criminal_exploitation"),
+        ("pay 40 a week or theyll stab me", "debt_threats"),
+        ("they said next time its my mum they visit", "debt_threats"),
+        ("theres a man with a knife looking for me round the flats", "immediate_danger"),
+        ("got something for him in my pocket, hes gonna learn", "threat_to_others"),
+        ("me and my cousin are gonna see to the boy who jumped him", "threat_to_others"),
+        ("i just want to sleep and not wake up", "suicidal"),
+        ("tell my nan im sorry for everything, she will understand after", "suicidal"),
+        (
+            "havent been home since tuesday, i ride the night bus cos its warm",
+            "homelessness_running_away",
+        ),
     ],
 )
 def test_oblique_wordings_are_flagged(text, category):
