@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from surveys.analysis.disclosure import (
     CATEGORIES,
     Lexicon,
     LexiconError,
+    _unrolled,
     check,
     default_lexicon,
     normalise,
@@ -648,3 +650,46 @@ def test_how_often_it_used_to_happen_is_not_a_sign_it_goes_on():
         "i havent gone missin since june"
     ).flag
     assert check("i go missing all the time and no one notices").flag
+
+
+@pytest.mark.parametrize(
+    ("pattern", "unrolled"),
+    [
+        ("(?:my |our )?dad", "(?:my |our |)dad"),
+        ("a(?:b(?:c)?)?d", "a(?:b(?:c|)|)d"),
+        (r"a(?:\w+ ){0,2}b", r"a(?:(?:\w+ )(?:(?:\w+ )|)|)b"),
+        (r"a(?:\w+ ){1,2}?b", r"a(?:\w+ )(?:|(?:\w+ ))b"),
+        # left alone: lazy and possessive optionals, lookarounds, classes, escapes, big counts
+        ("(?:x)??y", "(?:x)??y"),
+        ("(?:x)?+y", "(?:x)?+y"),
+        ("(?!x)?y", "(?!x)?y"),
+        ("[(?:]?(?:a)?", "[(?:]?(?:a|)"),
+        (r"\((?:a)?", r"\((?:a|)"),
+        (r"(?:\w+ ){0,20}x", r"(?:\w+ ){0,20}x"),
+    ],
+)
+def test_repeats_are_unrolled_into_alternatives(pattern, unrolled):
+    assert _unrolled(pattern) == unrolled
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        r"(?<![a-z])(?:(?:my |our )?(?:step ?)?(?:dad|mum)) (?:\w+ ){0,3}(?:hits?|kicks?) me",
+        r"(?:he|she)(?: is| s)? (?:\w+ ){1,4}?(?:drunk|high)(?: again)?",
+        r"(?:a(?:b)?){0,3}(?:ab)?c",
+    ],
+)
+def test_unrolled_patterns_find_the_same_matches(pattern):
+    texts = [
+        "my step dad always hits me",
+        "our mum really proper kicks us",
+        "dad hits me and mum kicks us",
+        "she s out again and drunk again",
+        "he is at the pub with his mates high",
+        "aabababc abc c ababc",
+        "",
+    ]
+    plain, fast = re.compile(pattern), re.compile(_unrolled(pattern))
+    for text in texts:
+        assert [m.span() for m in plain.finditer(text)] == [m.span() for m in fast.finditer(text)]
