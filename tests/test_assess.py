@@ -316,7 +316,10 @@ def test_a_long_answer_is_truncated_by_windows_but_its_tail_is_read(monkeypatch)
     assert start >= len(text) - len(tail) - 1 and end == len(text)  # the tail triggered it
 
 
-def test_bad_answers_in_one_batch_give_one_assessment_each():
+def test_bad_answers_in_one_batch_give_one_assessment_each(monkeypatch):
+    from surveys.analysis import embeddings
+
+    monkeypatch.setattr(embeddings, "MAX_WINDOWS", 4)  # the same path as 32, cheaper
     texts = [
         "",
         "we went to the youth club and it was good. " * 2400 + "he hits me every night",
