@@ -245,7 +245,7 @@ def _macro(m: re.Match[str], macros: dict[str, str], node: yaml.Node, source: st
 # The regex engine runs a repeated group ("(?:my |our )?", "(?:\w+ ){0,3}") through its
 # general repeat machinery at every position it tries, and the lexicon's macros are full of
 # them. Written as alternatives ("(?:my |our |)", nested for a count) they match the same
-# text, tried in the same order, about a quarter faster over the lexicon
+# text, tried in the same order, about a tenth faster over the lexicon
 # (docs/benchmarks.md). Counted repeats up to _COUNT_MAX only, so patterns stay small.
 _COUNT = re.compile(r"\{(\d*),(\d+)\}(\?)?(?![+])")
 _COUNT_MAX = 8
@@ -376,7 +376,9 @@ def _general(
     kicked out by their parents", "loads of them go missing") and the answer names no
     particular person anywhere: not the writer, not "him", not "my brother" ("girls get
     taken to parties, it happens to me" stays flagged, and so does "kids dont want to go
-    home. i stay late cos ...").
+    home. i stay late cos ..."). A clause ends at a sentence's end or at "but", "cos", "so",
+    "then", "when" or "if", not at "and" or a comma: "kids round here have nobody at home
+    and no food in" is still about the kids.
     """
     group, person = guard
     if person.search(norm):
