@@ -289,6 +289,22 @@ class Corpus:
         self.readings = dict(zip(texts, read_all(texts), strict=True))
         self.lexicon = {r["text"]: disclosure.check(r["text"]).flag for r in self.rows}
         self._seg: dict[str, np.ndarray] = {}
+        self._sent: dict[str, np.ndarray] = {}
+        self._pri: dict[tuple[str, str | None], np.ndarray] = {}
+
+    def sent(self, text: str) -> np.ndarray:
+        """Return the sentiment head's input for text (VADER and the lexicons: read once)."""
+        if text not in self._sent:
+            self._sent[text] = assess.sentiment_features(text, self.readings[text])
+        return self._sent[text]
+
+    def pri(self, text: str, prior: str | None) -> np.ndarray:
+        """Return the priority head's input (the priority lexicon: read once per text)."""
+        if (text, prior) not in self._pri:
+            self._pri[text, prior] = assess.priority_features(
+                text, self.readings[text], prior, PRI_KEYS
+            )
+        return self._pri[text, prior]
 
     def seg(self, text: str) -> np.ndarray:
         if text not in self._seg:
@@ -418,7 +434,7 @@ def cv_safeguarding(
 
 
 def sent_xy(corpus: Corpus, rows: list[dict]) -> tuple[np.ndarray, np.ndarray]:
-    x = np.vstack([assess.sentiment_features(r["text"], corpus.readings[r["text"]]) for r in rows])
+    x = np.vstack([corpus.sent(r["text"]) for r in rows])
     y = np.array([SENT_LABELS.index(r["sentiment"]) for r in rows])
     return x, y
 
@@ -474,7 +490,7 @@ def pri_xy(corpus: Corpus, rows: list[dict], use_prior: bool = True):
     x, y = [], []
     for r in rows:
         prior = prior_of(r) if use_prior else None
-        x.append(assess.priority_features(r["text"], corpus.readings[r["text"]], prior, PRI_KEYS))
+        x.append(corpus.pri(r["text"], prior))
         y.append(PRI_LABELS.index(r["priority"]))
     return np.vstack(x), np.array(y)
 
