@@ -345,6 +345,15 @@ def test_bad_lexicon_fails_with_file_and_line(yaml_text, message):
         "my dad goes off for days fishing with my uncle",
         "skipped breakfast again cos i was late for the bus",
         "i wont be here next year, ive planned to go to college in leeds",
+        # look-alikes of W27's kinds, and its past dealt with (written here)
+        "my dad drives me round to deliver the papers on a sunday",
+        "i got driven to different towns to play football for the academy",
+        "my brother took my phone so i couldnt text my mate, so annoying",
+        "something happened with the older lads at football so the coach split us up",
+        "last year i took an overdose. i had loads of support after and im in a really good "
+        "place now",
+        "a teacher grabbed my arm years ago, it got investigated and she was moved to another "
+        "school",
     ],
 )
 def test_context_guards_keep_idioms_and_resolved_past_out(text):
@@ -593,6 +602,13 @@ def test_bad_resolved_section_fails_with_file_and_line(yaml_text, message):
             "havent been home since tuesday, i ride the night bus cos its warm",
             "homelessness_running_away",
         ),
+        # the kinds W27 told that the lexicon missed, in general form (written here)
+        (
+            "a lad collects me after college and i get driven round to drop stuff",
+            "criminal_exploitation",
+        ),
+        ("he hides mums phone so she cant call her sister", "domestic_abuse"),
+        ("something went on with an older lad at my last home, i never told", "sexual_abuse"),
     ],
 )
 def test_oblique_wordings_are_flagged(text, category):
