@@ -20,6 +20,8 @@ from typing import Any
 
 import yaml
 
+from surveys.analysis import screen
+
 DEFAULT_LEXICON_PATH = Path(__file__).parent / "data" / "safeguard.yaml"
 #: The Welsh patterns for the same categories, read with the English ones.
 WELSH_LEXICON_PATH = Path(__file__).parent / "data" / "safeguard_cy.yaml"
@@ -103,6 +105,11 @@ class Lexicon:
     def ing_words(self) -> frozenset[str]:
         """The -ing words the patterns spell out ("hitting", "touching"), for a dropped g."""
         return frozenset(w for _, p in self.patterns for w in _ING.findall(p.pattern))
+
+    @cached_property
+    def screens(self) -> tuple[screen.Screen | None, ...]:
+        """Each category's RE2 screen (``screen.py``), or None where Python alone decides."""
+        return tuple(screen.compile_screen(p) for _, p in self.patterns)
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> Lexicon:
@@ -528,8 +535,14 @@ def check(text: str, *, lexicon: Lexicon | None = None) -> Safeguard:
         return Safeguard(False)
     lexicon = lexicon or default_lexicon()
     norm, keep = _spelled(*normalise(text), lexicon.ing_words)
+    try:
+        raw: bytes | None = norm.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: RE2 cannot read it, so Python reads all
+        raw = None
     hits: list[tuple[str, int, int]] = []
-    for category, pattern in lexicon.patterns:
+    for (category, pattern), screened in zip(lexicon.patterns, lexicon.screens, strict=True):
+        if raw is not None and screened is not None and not screened(raw):
+            continue  # this category's pattern cannot match: skip its slow Python pass
         for m in pattern.finditer(norm):
             if m.end() > m.start():
                 hits.append((category, m.start(), m.end()))
