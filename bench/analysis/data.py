@@ -47,15 +47,17 @@ Realistic invented answers, written apart from the rules (see each folder's READ
   twelfth sealed split, reported on once) and W30 (harm at home as the reason to want to be
   elsewhere, exploitation told as routine, old harm never told, harm inside a rating or a
   suggestion, short sideways replies; and their look-alikes).
+* ``tests/data/voice12/``: W29's 600 mixed items (``formerly_sealed_w29.jsonl``: the
+  thirteenth sealed split, reported on once).
 
 ``labelled()`` returns them all, each with its ``source`` (the writer) and ``fold``: the
 heads' choices (features, regularisation, the threshold) are made by cross-validation that
 leaves one writer's fold out at a time (``voice`` = W1-W3, ``w4``, ``voice2`` = W6a+W6b,
 ``w5``, ``w8``, ``w9``, ``w7``, ``w11``, ``w12``, ``w10``, ``w14``, ``w15``, ``w13``,
 ``w16``, ``w18``, ``w17``, ``w20``, ``w19``, ``w21``, ``w23``, ``w22``, ``w25``, ``w26``,
-``w24``, ``w28``, ``w27``, ``w30``), so every figure is on words by a writer the model did
+``w24``, ``w28``, ``w27``, ``w30``, ``w29``), so every figure is on words by a writer the model did
 not train on. The older sets written alongside the old rules are extra training data
-(``*_dev``) or report-only (``*_holdout``). The sealed split (``tests/data/sealed13/``) is
+(``*_dev``) or report-only (``*_holdout``). The sealed split (``tests/data/sealed14/``) is
 not read here: only ``report.py --sealed`` opens it, once, at the end.
 """
 
@@ -78,6 +80,7 @@ VOICE8 = DATA / "voice8"
 VOICE9 = DATA / "voice9"
 VOICE10 = DATA / "voice10"
 VOICE11 = DATA / "voice11"
+VOICE12 = DATA / "voice12"
 DEV_SHARE = 5  # one id in five
 ORDINARY_FAMILIES = ("ordinary", "answer", "quote", "proposal")
 
@@ -161,6 +164,7 @@ SOURCES = (  # file, writer, cross-validation fold
     (VOICE10 / "train_w28.jsonl", "W28", "w28"),
     (VOICE11 / "formerly_sealed_w27.jsonl", "W27", "w27"),
     (VOICE11 / "train_w30.jsonl", "W30", "w30"),
+    (VOICE12 / "formerly_sealed_w29.jsonl", "W29", "w29"),
 )
 
 
