@@ -354,6 +354,13 @@ def test_bad_lexicon_fails_with_file_and_line(yaml_text, message):
         "place now",
         "a teacher grabbed my arm years ago, it got investigated and she was moved to another "
         "school",
+        # look-alikes of W29's kinds (written here)
+        "he threw a party at her house and everyone came",
+        "i wont be a problem for anyone anymore, im done with getting arrested",
+        "been cutting my little brothers hair since lockdown",
+        "i dont want to be here on fridays cos it clashes with boxing",
+        "my mum is always tryna get me through my exams, she never stops",
+        "year 9s round here get told to run for the olders, its everywhere",
     ],
 )
 def test_context_guards_keep_idioms_and_resolved_past_out(text):
@@ -609,6 +616,18 @@ def test_bad_resolved_section_fails_with_file_and_line(yaml_text, message):
         ),
         ("he hides mums phone so she cant call her sister", "domestic_abuse"),
         ("something went on with an older lad at my last home, i never told", "sexual_abuse"),
+        # the kinds W29 told that the lexicon missed, in general form (written here)
+        ("her fella chucked a hot mug at my mam last night", "domestic_abuse"),
+        ("he broke my wrist and we told the doctors i fell down the stairs", "physical_abuse"),
+        ("dont worry about me, i wont be a burden to anyone much longer", "suicidal"),
+        (
+            "cant do homework when im kipping at a different mates every night",
+            "homelessness_running_away",
+        ),
+        (
+            "all my stuff is in bin bags at the moment, been like that since she kicked off",
+            "homelessness_running_away",
+        ),
     ],
 )
 def test_oblique_wordings_are_flagged(text, category):
