@@ -48,17 +48,20 @@ Realistic invented answers, written apart from the rules (see each folder's READ
   elsewhere, exploitation told as routine, old harm never told, harm inside a rating or a
   suggestion, short sideways replies; and their look-alikes).
 * ``tests/data/voice12/``: W29's 600 mixed items (``formerly_sealed_w29.jsonl``: the
-  thirteenth sealed split, reported on once).
+  thirteenth sealed split, reported on once) and W32 (injuries explained away, calm
+  farewells, harm told as a practical obstacle, harm played down, adults' vague reports,
+  short hints; and their look-alikes).
 
 ``labelled()`` returns them all, each with its ``source`` (the writer) and ``fold``: the
 heads' choices (features, regularisation, the threshold) are made by cross-validation that
 leaves one writer's fold out at a time (``voice`` = W1-W3, ``w4``, ``voice2`` = W6a+W6b,
 ``w5``, ``w8``, ``w9``, ``w7``, ``w11``, ``w12``, ``w10``, ``w14``, ``w15``, ``w13``,
 ``w16``, ``w18``, ``w17``, ``w20``, ``w19``, ``w21``, ``w23``, ``w22``, ``w25``, ``w26``,
-``w24``, ``w28``, ``w27``, ``w30``, ``w29``), so every figure is on words by a writer the model did
-not train on. The older sets written alongside the old rules are extra training data
-(``*_dev``) or report-only (``*_holdout``). The sealed split (``tests/data/sealed14/``) is
-not read here: only ``report.py --sealed`` opens it, once, at the end.
+``w24``, ``w28``, ``w27``, ``w30``, ``w29``, ``w32``), so every figure is on words by a
+writer the model did not train on. The older sets written alongside the old rules are extra
+training data (``*_dev``) or report-only (``*_holdout``). The sealed split
+(``tests/data/sealed14/``) is not read here: only ``report.py --sealed`` opens it, once, at
+the end.
 """
 
 from __future__ import annotations
@@ -165,6 +168,7 @@ SOURCES = (  # file, writer, cross-validation fold
     (VOICE11 / "formerly_sealed_w27.jsonl", "W27", "w27"),
     (VOICE11 / "train_w30.jsonl", "W30", "w30"),
     (VOICE12 / "formerly_sealed_w29.jsonl", "W29", "w29"),
+    (VOICE12 / "train_w32.jsonl", "W32", "w32"),
 )
 
 
