@@ -25,15 +25,7 @@ DATA = Path(__file__).parent / "data"
 def _unscreened() -> Lexicon:
     """The product's lexicon with every screen taken away: Python reads every category."""
     lexicon = default_lexicon()
-    bare = Lexicon(
-        lexicon.patterns,
-        lexicon.idioms,
-        lexicon.labels,
-        lexicon.source,
-        lexicon.resolved,
-        lexicon.general,
-        lexicon.resolved_near,
-    )
+    bare = Lexicon(*(getattr(lexicon, name) for name in Lexicon.__dataclass_fields__))
     bare.__dict__["screens"] = (None,) * len(lexicon.patterns)  # the cached property, preset
     return bare
 
