@@ -84,6 +84,8 @@ VOICE9 = DATA / "voice9"
 VOICE10 = DATA / "voice10"
 VOICE11 = DATA / "voice11"
 VOICE12 = DATA / "voice12"
+#: TweetEval sentiment (SemEval-2017), shared with the project, not in the repository.
+TWEETEVAL = Path("/work/shared/data/tweeteval-sentiment")
 DEV_SHARE = 5  # one id in five
 ORDINARY_FAMILIES = ("ordinary", "answer", "quote", "proposal")
 

@@ -149,7 +149,7 @@ def safeguarding(rows: list[dict]) -> dict:
     return out
 
 
-TWEETEVAL_TEST = Path("/work/shared/data/tweeteval-sentiment/test_text.txt")
+TWEETEVAL_TEST = data.TWEETEVAL / "test_text.txt"
 QUOTES = data.DATA / "imports" / "published_plan_quotes.csv"
 
 

@@ -20,25 +20,23 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from bench.analysis import data  # noqa: E402
 from surveys.analysis.disclosure import Lexicon, _spelled, check, default_lexicon, normalise  # noqa: E402
-
-TWEETS = Path("/work/shared/data/tweeteval-sentiment")
 
 
 def texts() -> list[str]:
     """Every labelled text (tests/data, not sealed*) and TweetEval's tweets where present."""
     out = []
-    data = ROOT / "tests" / "data"
-    for path in sorted(data.rglob("*.jsonl")):
-        if any(part.startswith("sealed") for part in path.relative_to(data).parts):
+    for path in sorted(data.DATA.rglob("*.jsonl")):
+        if any(part.startswith("sealed") for part in path.relative_to(data.DATA).parts):
             continue
         for line in path.read_text(encoding="utf-8").splitlines():
             row = json.loads(line)
             if isinstance(row, dict) and isinstance(row.get("text"), str):
                 out.append(row["text"])
     for name in ("test_text.txt", "val_text.txt"):
-        if (TWEETS / name).exists():
-            out += (TWEETS / name).read_text(encoding="utf-8").splitlines()
+        if (data.TWEETEVAL / name).exists():
+            out += (data.TWEETEVAL / name).read_text(encoding="utf-8").splitlines()
     return out
 
 
