@@ -361,6 +361,14 @@ def test_bad_lexicon_fails_with_file_and_line(yaml_text, message):
         "i dont want to be here on fridays cos it clashes with boxing",
         "my mum is always tryna get me through my exams, she never stops",
         "year 9s round here get told to run for the olders, its everywhere",
+        # look-alikes of the training data's hardest misses (written here)
+        "wont need my locker after friday cos im moving to college in september",
+        "i dont need the bus pass after june, my mum got a car",
+        "we need a place to hang out that isnt the park",
+        "this is my final goodbye to the yot, its been a good year",
+        "i decided how the story ends in my english coursework",
+        "the lads on the block play football every night",
+        "my job at the warehouse is moving parcels for the big man in the office lol",
     ],
 )
 def test_context_guards_keep_idioms_and_resolved_past_out(text):
@@ -628,6 +636,20 @@ def test_bad_resolved_section_fails_with_file_and_line(yaml_text, message):
             "all my stuff is in bin bags at the moment, been like that since she kicked off",
             "homelessness_running_away",
         ),
+        # the training data's hardest misses, in general form (written here)
+        ("i know what im doing now, ive decided when it all ends", "suicidal"),
+        ("my worker is the only one who could stop me getting through with it", "suicidal"),
+        ("wont need my trainers after sunday", "suicidal"),
+        ("gave all my games to my brother and wrote my nan a letter", "suicidal"),
+        ("cant come tuesdays, got to finish my drops first", "criminal_exploitation"),
+        ("im on the corner most nights for the olders", "criminal_exploitation"),
+        ("when u holding for them u cant say no", "criminal_exploitation"),
+        ("slept on a bench by the canal last night", "homelessness_running_away"),
+        ("just somewhere to sleep that isnt the park", "homelessness_running_away"),
+        ("jayden wont be smiling after friday trust me", "threat_to_others"),
+        ("the feds never turned up when my mum rang about her boyfriend", "domestic_abuse"),
+        ("i get jumped on the way home from school every day", "physical_abuse"),
+        ("a boy on my unit hits me when staff arent looking", "physical_abuse"),
     ],
 )
 def test_oblique_wordings_are_flagged(text, category):
