@@ -51,16 +51,18 @@ Realistic invented answers, written apart from the rules (see each folder's READ
   thirteenth sealed split, reported on once) and W32 (injuries explained away, calm
   farewells, harm told as a practical obstacle, harm played down, adults' vague reports,
   short hints; and their look-alikes).
+* ``tests/data/voice13/``: W31's 600 mixed items (``formerly_sealed_w31.jsonl``: the
+  fourteenth sealed split, reported on once).
 
 ``labelled()`` returns them all, each with its ``source`` (the writer) and ``fold``: the
 heads' choices (features, regularisation, the threshold) are made by cross-validation that
 leaves one writer's fold out at a time (``voice`` = W1-W3, ``w4``, ``voice2`` = W6a+W6b,
 ``w5``, ``w8``, ``w9``, ``w7``, ``w11``, ``w12``, ``w10``, ``w14``, ``w15``, ``w13``,
 ``w16``, ``w18``, ``w17``, ``w20``, ``w19``, ``w21``, ``w23``, ``w22``, ``w25``, ``w26``,
-``w24``, ``w28``, ``w27``, ``w30``, ``w29``, ``w32``), so every figure is on words by a
+``w24``, ``w28``, ``w27``, ``w30``, ``w29``, ``w32``, ``w31``), so every figure is on words by a
 writer the model did not train on. The older sets written alongside the old rules are extra
 training data (``*_dev``) or report-only (``*_holdout``). The sealed split
-(``tests/data/sealed14/``) is not read here: only ``report.py --sealed`` opens it, once, at
+(``tests/data/sealed15/``) is not read here: only ``report.py --sealed`` opens it, once, at
 the end.
 """
 
@@ -84,6 +86,7 @@ VOICE9 = DATA / "voice9"
 VOICE10 = DATA / "voice10"
 VOICE11 = DATA / "voice11"
 VOICE12 = DATA / "voice12"
+VOICE13 = DATA / "voice13"
 #: TweetEval sentiment (SemEval-2017), shared with the project, not in the repository.
 TWEETEVAL = Path("/work/shared/data/tweeteval-sentiment")
 DEV_SHARE = 5  # one id in five
@@ -171,6 +174,7 @@ SOURCES = (  # file, writer, cross-validation fold
     (VOICE11 / "train_w30.jsonl", "W30", "w30"),
     (VOICE12 / "formerly_sealed_w29.jsonl", "W29", "w29"),
     (VOICE12 / "train_w32.jsonl", "W32", "w32"),
+    (VOICE13 / "formerly_sealed_w31.jsonl", "W31", "w31"),
 )
 
 
