@@ -369,6 +369,14 @@ def test_bad_lexicon_fails_with_file_and_line(yaml_text, message):
         "i decided how the story ends in my english coursework",
         "the lads on the block play football every night",
         "my job at the warehouse is moving parcels for the big man in the office lol",
+        # look-alikes of W31's false alarms: a move or a retirement, a past dealt with (written here)
+        "were moving to leeds in march so i wont be around next year for the summer scheme",
+        "my worker is retiring soon so she wont be here next year, gutted",
+        "the girls group works, she is no longer going missing",
+        "when my dad was hitting my mum social services got us moved and shes happy now, im back"
+        " in college",
+        "the lads who was making me hold stuff got arrested, im safe now and my worker still pops"
+        " in",
     ],
 )
 def test_context_guards_keep_idioms_and_resolved_past_out(text):
@@ -650,6 +658,11 @@ def test_bad_resolved_section_fails_with_file_and_line(yaml_text, message):
         ("the feds never turned up when my mum rang about her boyfriend", "domestic_abuse"),
         ("i get jumped on the way home from school every day", "physical_abuse"),
         ("a boy on my unit hits me when staff arent looking", "physical_abuse"),
+        # the kinds W31 told that the lexicon missed, in general form (written here)
+        ("dads new rule is he keeps me in my room all weekend if i answer back", "emotional_abuse"),
+        ("come before 5, mum says no one outside the family can know", "domestic_abuse"),
+        ("im gonna get him back, just waiting for the right moment", "threat_to_others"),
+        ("put up a plaque for kids like me that never make it lol", "suicidal"),
     ],
 )
 def test_oblique_wordings_are_flagged(text, category):
