@@ -369,7 +369,7 @@ def test_bad_lexicon_fails_with_file_and_line(yaml_text, message):
         "i decided how the story ends in my english coursework",
         "the lads on the block play football every night",
         "my job at the warehouse is moving parcels for the big man in the office lol",
-        # look-alikes of W31's false alarms: a move or a retirement, a past dealt with (written here)
+        # look-alikes of W31's false alarms: a move, a retirement, a past dealt with (written here)
         "were moving to leeds in march so i wont be around next year for the summer scheme",
         "my worker is retiring soon so she wont be here next year, gutted",
         "the girls group works, she is no longer going missing",
