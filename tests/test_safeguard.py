@@ -377,6 +377,17 @@ def test_bad_lexicon_fails_with_file_and_line(yaml_text, message):
         " in college",
         "the lads who was making me hold stuff got arrested, im safe now and my worker still pops"
         " in",
+        # look-alikes of W34's (training data): an order ending, a parent's app, an order or
+        # a new home that keeps the harm away (written here)
+        "i wont be around to see it cos i finish my referral order in june",
+        "my dad checks my location on life360 every night lol",
+        "my uncle used to hit me but social put me with my nan and she got special guardianship,"
+        " best ive ever been",
+        "the man who made me sell got arrested, im safe now",
+        "there was a time i didnt want to be here. i had loads of support and im happy now",
+        "when my stepdad was hitting my mum she got an injunction and he hasnt been near us since",
+        "when my ex was threatening me the police got involved, hes got a restraining order now"
+        " and the kids sleep properly again",
     ],
 )
 def test_context_guards_keep_idioms_and_resolved_past_out(text):
@@ -663,6 +674,8 @@ def test_bad_resolved_section_fails_with_file_and_line(yaml_text, message):
         ("come before 5, mum says no one outside the family can know", "domestic_abuse"),
         ("im gonna get him back, just waiting for the right moment", "threat_to_others"),
         ("put up a plaque for kids like me that never make it lol", "suicidal"),
+        # an order that has not kept him away (written here)
+        ("she got an injunction but he still comes round and hits her", "domestic_abuse"),
     ],
 )
 def test_oblique_wordings_are_flagged(text, category):
