@@ -52,7 +52,8 @@ Realistic invented answers, written apart from the rules (see each folder's READ
   farewells, harm told as a practical obstacle, harm played down, adults' vague reports,
   short hints; and their look-alikes).
 * ``tests/data/voice13/``: W31's 600 mixed items (``formerly_sealed_w31.jsonl``: the
-  fourteenth sealed split, reported on once) and W34 (harm revealed by a suggestion,
+  fourteenth sealed split, reported on once), W33's (``formerly_sealed_w33.jsonl``: the
+  fifteenth, reported on once) and W34 (harm revealed by a suggestion,
   secrecy at home, revenge told as patience, dark jokes half taken back, confinement as
   punishment, harm told as past that still goes on; and their look-alikes).
 
@@ -61,11 +62,11 @@ heads' choices (features, regularisation, the threshold) are made by cross-valid
 leaves one writer's fold out at a time (``voice`` = W1-W3, ``w4``, ``voice2`` = W6a+W6b,
 ``w5``, ``w8``, ``w9``, ``w7``, ``w11``, ``w12``, ``w10``, ``w14``, ``w15``, ``w13``,
 ``w16``, ``w18``, ``w17``, ``w20``, ``w19``, ``w21``, ``w23``, ``w22``, ``w25``, ``w26``,
-``w24``, ``w28``, ``w27``, ``w30``, ``w29``, ``w32``, ``w31``, ``w34``), so every figure is on
-words by a writer the model did not train on. The older sets written alongside the old rules
-are extra training data (``*_dev``) or report-only (``*_holdout``). The sealed split
-(``tests/data/sealed15/``) is not read here: only ``report.py --sealed`` opens it, once, at
-the end.
+``w24``, ``w28``, ``w27``, ``w30``, ``w29``, ``w32``, ``w31``, ``w34``, ``w33``), so every
+figure is on words by a writer the model did not train on. The older sets written alongside
+the old rules are extra training data (``*_dev``) or report-only (``*_holdout``). The sealed
+split (``tests/data/sealed16/``) is not read here: only ``report.py --sealed`` opens it,
+once, at the end.
 """
 
 from __future__ import annotations
@@ -178,6 +179,7 @@ SOURCES = (  # file, writer, cross-validation fold
     (VOICE12 / "train_w32.jsonl", "W32", "w32"),
     (VOICE13 / "formerly_sealed_w31.jsonl", "W31", "w31"),
     (VOICE13 / "train_w34.jsonl", "W34", "w34"),
+    (VOICE13 / "formerly_sealed_w33.jsonl", "W33", "w33"),
 )
 
 
