@@ -388,6 +388,8 @@ def test_bad_lexicon_fails_with_file_and_line(yaml_text, message):
         "when my stepdad was hitting my mum she got an injunction and he hasnt been near us since",
         "when my ex was threatening me the police got involved, hes got a restraining order now"
         " and the kids sleep properly again",
+        # a look-alike of W33's kinds: medicine given once the nurse came (written here)
+        "they wouldnt give me my tablets until the nurse had checked them, fair enough",
     ],
 )
 def test_context_guards_keep_idioms_and_resolved_past_out(text):
@@ -676,6 +678,15 @@ def test_bad_resolved_section_fails_with_file_and_line(yaml_text, message):
         ("put up a plaque for kids like me that never make it lol", "suicidal"),
         # an order that has not kept him away (written here)
         ("she got an injunction but he still comes round and hits her", "domestic_abuse"),
+        # the kinds W33 told that the lexicon missed, in general form (written here)
+        (
+            "the officers wouldnt give me my meds all night and i was shaking",
+            "harm_by_professional",
+        ),
+        (
+            "they give u a bag as a favour and next thing u work for them. thats where im at",
+            "criminal_exploitation",
+        ),
     ],
 )
 def test_oblique_wordings_are_flagged(text, category):
