@@ -390,6 +390,14 @@ def test_bad_lexicon_fails_with_file_and_line(yaml_text, message):
         " and the kids sleep properly again",
         # a look-alike of W33's kinds: medicine given once the nurse came (written here)
         "they wouldnt give me my tablets until the nurse had checked them, fair enough",
+        # look-alikes of W36's (training data): a qualification, a party thrown, no longer
+        # carrying, discharged, the threats stopped (written here)
+        "im gonna do my cscs card in the summer then get on site with my uncle",
+        "the staff threw me a surprise party when i left the unit, best day",
+        "my son was being used to carry drugs last year. he no longer carries and he is at college",
+        "when i was 14 the eating disorder team looked after me and i got discharged last spring",
+        "last year some older lads were threatening me, my worker told the police and the threats"
+        " stopped",
     ],
 )
 def test_context_guards_keep_idioms_and_resolved_past_out(text):
