@@ -695,6 +695,22 @@ def test_bad_resolved_section_fails_with_file_and_line(yaml_text, message):
             "they give u a bag as a favour and next thing u work for them. thats where im at",
             "criminal_exploitation",
         ),
+        # the kinds W36 (training data) told that the heads and the lexicon missed, in general
+        # form (written here)
+        ("honestly thought about checking out early last week, still do", "suicidal"),
+        ("id be better off six feet under tbh", "suicidal"),
+        ("my little brother is the only reason im still alive", "suicidal"),
+        ("cant be bothered living anymore", "suicidal"),
+        ("if i went nobody would even notice", "suicidal"),
+        ("i keep thinking about walking into the sea", "suicidal"),
+        ("hes not sorry. they're the ones who should be worried now", "threat_to_others"),
+        ("ill sort it myself, hell know when it happens", "threat_to_others"),
+        ("cant walk away now, they know where i live", "criminal_exploitation"),
+        (
+            "the custody nurse wasnt in so they refused him his inhaler all night",
+            "harm_by_professional",
+        ),
+        ("not allowed out, ever, not even to school", "emotional_abuse"),
     ],
 )
 def test_oblique_wordings_are_flagged(text, category):
