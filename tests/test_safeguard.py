@@ -711,6 +711,11 @@ def test_bad_resolved_section_fails_with_file_and_line(yaml_text, message):
             "harm_by_professional",
         ),
         ("not allowed out, ever, not even to school", "emotional_abuse"),
+        # the kinds W35 told that the lexicon missed, in general form (written here)
+        ("nobody would believe me about the things my tutor did after class", "sexual_abuse"),
+        ("what my uncle does when mum is at work, would anyone even believe me", "sexual_abuse"),
+        ("been going out country most weekends, back monday", "criminal_exploitation"),
+        ("the older lads pay my train fare and i come back sunday", "criminal_exploitation"),
     ],
 )
 def test_oblique_wordings_are_flagged(text, category):
