@@ -398,6 +398,14 @@ def test_bad_lexicon_fails_with_file_and_line(yaml_text, message):
         "when i was 14 the eating disorder team looked after me and i got discharged last spring",
         "last year some older lads were threatening me, my worker told the police and the threats"
         " stopped",
+        # look-alikes of W35's false alarms: a past told with "when i was first", "for a bit",
+        # an NRM, no contact now (written here)
+        "an officer restrained me badly when i was first in the cells, it got investigated and i"
+        " got an apology",
+        "older lads had me running for them last year. i dont talk to any of them now",
+        "we were homeless for a bit two winters ago, then the council got us into a flat, all good",
+        "i was made to sell for some lads in year 9, police got me an nrm and i dont speak to them"
+        " now",
     ],
 )
 def test_context_guards_keep_idioms_and_resolved_past_out(text):
