@@ -406,6 +406,12 @@ def test_bad_lexicon_fails_with_file_and_line(yaml_text, message):
         "we were homeless for a bit two winters ago, then the council got us into a flat, all good",
         "i was made to sell for some lads in year 9, police got me an nrm and i dont speak to them"
         " now",
+        # look-alikes of W37's false alarms: an own offence given an outcome and done, the area
+        # not safe for kids in general, still in the safe place, "get me locked up" (written here)
+        "i was dealing at 14, got a community resolution and did all the sessions, clean since",
+        "the park by the flats isnt safe for the little ones, needs cctv",
+        "when i got kicked out they found me a foster placement. still there and im happy",
+        "when i first started court i thought the yot were trying to get me sent down",
     ],
 )
 def test_context_guards_keep_idioms_and_resolved_past_out(text):
@@ -724,6 +730,20 @@ def test_bad_resolved_section_fails_with_file_and_line(yaml_text, message):
         ("what my uncle does when mum is at work, would anyone even believe me", "sexual_abuse"),
         ("been going out country most weekends, back monday", "criminal_exploitation"),
         ("the older lads pay my train fare and i come back sunday", "criminal_exploitation"),
+        # the kinds W37 told that the lexicon missed, in general form (written here)
+        ("been keeping bits in my wardrobe for the olders since summer", "criminal_exploitation"),
+        ("they bring parcels round and i just hide them, not mine", "criminal_exploitation"),
+        ("i got given a burner that only calls one contact", "criminal_exploitation"),
+        ("the older lad took my phone off me and gave me a cheap brick", "criminal_exploitation"),
+        ("some men are chasing my mum for the money my dad owes", "debt_threats"),
+        ("somebody lobbed a rock through my nans window", "immediate_danger"),
+        ("gonna rush them lot proper, blades and that", "threat_to_others"),
+        ("my shank isnt for self defence", "threat_to_others"),
+        ("its for one man and he knows what he done", "threat_to_others"),
+        ("got marks on my legs from my mams fella", "physical_abuse"),
+        ("if school sees the bruises ill get it worse at home", "physical_abuse"),
+        ("mum keeps me home till the bruises fade", "physical_abuse"),
+        ("wish my dad used his words instead of his belt", "physical_abuse"),
     ],
 )
 def test_oblique_wordings_are_flagged(text, category):
