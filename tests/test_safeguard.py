@@ -412,6 +412,12 @@ def test_bad_lexicon_fails_with_file_and_line(yaml_text, message):
         "the park by the flats isnt safe for the little ones, needs cctv",
         "when i got kicked out they found me a foster placement. still there and im happy",
         "when i first started court i thought the yot were trying to get me sent down",
+        # look-alikes of W40's (training data): debts to a company, long sleeves for a tattoo, a
+        # gap closed by a new protocol (written here)
+        "we fell into debt with the energy company but were on a plan now",
+        "i wear long sleeves in summer cos of my eczema, its bad on my arms",
+        "last year two lads were released with nowhere to go; since the new pathway it hasnt"
+        " happened",
     ],
 )
 def test_context_guards_keep_idioms_and_resolved_past_out(text):
@@ -744,6 +750,26 @@ def test_bad_resolved_section_fails_with_file_and_line(yaml_text, message):
         ("if school sees the bruises ill get it worse at home", "physical_abuse"),
         ("mum keeps me home till the bruises fade", "physical_abuse"),
         ("wish my dad used his words instead of his belt", "physical_abuse"),
+        # the kinds of W40's disclosures (training data) that nothing caught, in general form
+        # (written here)
+        ("theres a scrap booked for next friday behind the leisure centre", "threat_to_others"),
+        ("its all set, both sides are coming", "threat_to_others"),
+        ("gonna sort this lad from college out tonight", "threat_to_others"),
+        ("got something to settle with the Eastfield mandem", "threat_to_others"),
+        ("still got unfinished business round the precinct", "threat_to_others"),
+        ("staff saw a post about an arranged meet up this weekend", "threat_to_others"),
+        ("my other phone only ever rings from the same number", "criminal_exploitation"),
+        ("i always have to pick up the second phone", "criminal_exploitation"),
+        ("got a new coat just for minding a parcel", "criminal_exploitation"),
+        ("now im grafting for them most nights", "criminal_exploitation"),
+        ("he gets picked up outside the school gates by men in a car", "criminal_exploitation"),
+        ("i do runs up to Crewe for my mates cousin", "criminal_exploitation"),
+        ("started shotting to clear what my brother owed", "debt_threats"),
+        ("theyre taxing him every week now", "debt_threats"),
+        ("they said if i come back short again im done", "debt_threats"),
+        ("no one asked why i never got changed for swimming", "physical_abuse"),
+        ("dad keeps me home till my lip heals", "physical_abuse"),
+        ("steri strips every night lol", "self_harm"),
     ],
 )
 def test_oblique_wordings_are_flagged(text, category):
