@@ -418,6 +418,12 @@ def test_bad_lexicon_fails_with_file_and_line(yaml_text, message):
         "i wear long sleeves in summer cos of my eczema, its bad on my arms",
         "last year two lads were released with nowhere to go; since the new pathway it hasnt"
         " happened",
+        # look-alikes of W38's false alarms: not around next year because of a move, a
+        # counsellor every week after an attempt, doing better now (written here)
+        "wont be around next year so dont save me a place, moving up to scotland with my dad",
+        "i took an overdose in year 9. got loads of help and i see a therapist every week now,"
+        " im good",
+        "i was cutting myself last year. doing a lot better",
     ],
 )
 def test_context_guards_keep_idioms_and_resolved_past_out(text):
@@ -770,6 +776,15 @@ def test_bad_resolved_section_fails_with_file_and_line(yaml_text, message):
         ("no one asked why i never got changed for swimming", "physical_abuse"),
         ("dad keeps me home till my lip heals", "physical_abuse"),
         ("steri strips every night lol", "self_harm"),
+        # the kinds W38 told that the lexicon missed, in general form (written here)
+        ("my dad shouts at me that he shouldve got rid of me", "emotional_abuse"),
+        ("she yells at us that im ugly", "emotional_abuse"),
+        ("i just want a house where nobody calls me names", "emotional_abuse"),
+        ("my stepmum says im cursed", "emotional_abuse"),
+        ("he blames me, says mum left because of me", "emotional_abuse"),
+        ("they would all be happier if i wasnt around", "suicidal"),
+        ("we cant leave working for them", "criminal_exploitation"),
+        ("i get extra shifts now, its not a real job", "criminal_exploitation"),
     ],
 )
 def test_oblique_wordings_are_flagged(text, category):
