@@ -424,6 +424,7 @@ def test_bad_lexicon_fails_with_file_and_line(yaml_text, message):
         "i took an overdose in year 9. got loads of help and i see a therapist every week now,"
         " im good",
         "i was cutting myself last year. doing a lot better",
+        "we never heard of cuckooing till the police did a talk at school",
     ],
 )
 def test_context_guards_keep_idioms_and_resolved_past_out(text):
