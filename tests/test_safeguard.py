@@ -425,6 +425,16 @@ def test_bad_lexicon_fails_with_file_and_line(yaml_text, message):
         " im good",
         "i was cutting myself last year. doing a lot better",
         "we never heard of cuckooing till the police did a talk at school",
+        # look-alikes of W41's (training data): names called as a joke, words said sorry for,
+        # a burden over costs, a transfer, recovered and well, laps, own offence (written here)
+        "my brother calls me a waste of space as a joke, hes alright really",
+        "my dad used to call me useless but he said sorry and we get on now",
+        "he told me he feels like a burden because of what the fines cost us",
+        "wont be here much longer, transferring to the yot in leeds",
+        "i used to self harm in year 9 but i havent for over 2 years",
+        "my daughter had bulimia last year, shes in recovery now",
+        "the coach makes us run laps if we are late, fair enough",
+        "got nicked at the station cos i hit him first, done my youth rehabilitation order now",
     ],
 )
 def test_context_guards_keep_idioms_and_resolved_past_out(text):
@@ -785,6 +795,20 @@ def test_bad_resolved_section_fails_with_file_and_line(yaml_text, message):
         ("he blames me, says mum left because of me", "emotional_abuse"),
         ("they would all be happier if i wasnt around", "suicidal"),
         ("we cant leave working for them", "criminal_exploitation"),
+        # the kinds of W41's disclosures (training data) that nothing caught, in general form
+        # (written here)
+        ("everyone would be fine if i just went away for good", "suicidal"),
+        ("it will be easier for my family soon", "suicidal"),
+        ("my manager takes my phone on shift", "criminal_exploitation"),
+        ("dont get days off till the boss says", "criminal_exploitation"),
+        ("im on the rota every night till midnight", "criminal_exploitation"),
+        ("im working cos theres no choice", "criminal_exploitation"),
+        ("the boss wont let me go to my yot appointments", "criminal_exploitation"),
+        ("i earn nothing cos im working it off", "debt_threats"),
+        ("nothing in the fridge from wednesday till payday", "neglect"),
+        ("ill get a belting if school phones home", "physical_abuse"),
+        ("sir always books it so we share a room", "harm_by_professional"),
+        ("he told me im his favourite and its our secret", "harm_by_professional"),
         ("i get extra shifts now, its not a real job", "criminal_exploitation"),
     ],
 )
