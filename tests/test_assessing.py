@@ -300,6 +300,8 @@ def test_answers_arriving_while_a_batch_is_read_are_gathered(rt, open_round, gat
     rids = [_start(rt, open_round) for _ in range(3)]
     _send(rt, rids[0], "a0", text=ORDINARY)
     waits: list[float] = []
+    now = [0.0]  # the run's clock moves only when it sleeps: however slow the read, no wait is
+    # used up by it (a cold model on a loaded machine once took more than the 0.5 s here)
 
     def arrives_during_the_read(done: int) -> None:
         if done == 1:  # the first batch is written: a second answer came in meanwhile
@@ -307,10 +309,15 @@ def test_answers_arriving_while_a_batch_is_read_are_gathered(rt, open_round, gat
 
     def sleep(seconds: float) -> None:
         waits.append(seconds)
+        now[0] += seconds
         _send(rt, rids[2], "a2", text=POSSIBLE)  # and a third while the job waits
 
     counts = assessing.read_waiting(
-        rt.sessions, progress=arrives_during_the_read, gather=gather, sleep=sleep
+        rt.sessions,
+        progress=arrives_during_the_read,
+        gather=gather,
+        sleep=sleep,
+        monotonic=lambda: now[0],
     )
     if gather:
         assert counts == {"answers": 3, "cases": 1, "batches": 2}  # a1 and a2 in one pass

@@ -294,6 +294,7 @@ def read_waiting(
     gather: float = 0.0,
     sleep: Any = time.sleep,
     until: float | None = None,
+    monotonic: Any = time.monotonic,
 ) -> dict[str, int]:
     """Read every unread answer nobody holds, a batch at a time; return counts.
 
@@ -303,19 +304,21 @@ def read_waiting(
     next pass of the model reads up to a whole batch. The first batch, and answers found only
     after the stream stopped (``writers_done``), are read at once, so a run with nothing
     coming in never waits. With ``until`` (a ``time.monotonic()``), no batch is taken after
-    that time: the caller queues a fresh run for the rest.
+    that time: the caller queues a fresh run for the rest. ``sleep`` and ``monotonic`` are the
+    clock the waits are measured on (tests pass their own, so no test depends on how fast the
+    machine reads a batch).
     """
     answers = cases = batches = 0
     took: float | None = None  # when this run last took every answer waiting (monotonic)
-    while answers < limit and (until is None or time.monotonic() < until):
+    while answers < limit and (until is None or monotonic() < until):
         room = min(BATCH, limit - answers)
         batch = take(sessions, clock(), hold, room)
         if batch and took is not None and len(batch) < room:
-            wait = took + gather - time.monotonic()
+            wait = took + gather - monotonic()
             if wait > 0:  # answers are coming in: let more arrive, read them in one pass
                 sleep(wait)
                 batch += take(sessions, clock(), hold, room - len(batch))
-        took = time.monotonic() if len(batch) < room else None  # None: a backlog, no wait
+        took = monotonic() if len(batch) < room else None  # None: a backlog, no wait
         if not batch:
             writers_done(sessions)  # an answer committing now is read by this job, not lost
             batch = take(sessions, clock(), hold, min(BATCH, limit - answers))
