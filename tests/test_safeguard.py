@@ -435,6 +435,10 @@ def test_bad_lexicon_fails_with_file_and_line(yaml_text, message):
         "my daughter had bulimia last year, shes in recovery now",
         "the coach makes us run laps if we are late, fair enough",
         "got nicked at the station cos i hit him first, done my youth rehabilitation order now",
+        # look-alikes of W39's false alarms: kids in general not feeling safe, an own arrest
+        # for carrying (written here)
+        "our estate had two stabbings. kids dont feel safe walking to school, we need lights",
+        "police caught me for carrying a knife last year, did my order, finished now",
     ],
 )
 def test_context_guards_keep_idioms_and_resolved_past_out(text):
@@ -809,6 +813,14 @@ def test_bad_resolved_section_fails_with_file_and_line(yaml_text, message):
         ("ill get a belting if school phones home", "physical_abuse"),
         ("sir always books it so we share a room", "harm_by_professional"),
         ("he told me im his favourite and its our secret", "harm_by_professional"),
+        # the kinds W39 told that the lexicon missed, in general form (written here)
+        ("they hand you the bag and you keep it, simple", "criminal_exploitation"),
+        ("never ask questions or you get hurt", "criminal_exploitation"),
+        ("when he drinks my mam always ends up on the floor", "domestic_abuse"),
+        ("our house is walking on eggshells all the time", "domestic_abuse"),
+        ("i was standing there looking over the edge of the multi storey", "suicidal"),
+        ("at 2am i just walk to the bridge", "suicidal"),
+        ("i eat loads then bring it all back up", "eating_disorder"),
         ("i get extra shifts now, its not a real job", "criminal_exploitation"),
     ],
 )
