@@ -71,6 +71,22 @@ def test_neighbours_say_which_side_a_sentence_sits_on():
     assert np.allclose([whole[0], whole[-1]], one, atol=1e-6)
 
 
+@pytest.mark.parametrize("k", [1, 5, 12])
+def test_the_nearest_are_found_in_blocks_exactly(k):
+    # A bank large enough to be searched in blocks (and a few columns left over), with
+    # the nearest rows bunched in one block, spread over many and tied: the blocks give
+    # exactly the mean of each row's k largest similarities.
+    rng = np.random.default_rng(k)
+    blocks = 80  # more than 4 k: not the small bank's plain partition
+    sims = rng.uniform(-0.2, 0.4, size=(7, assess.NN_BLOCK * blocks + 17)).astype(np.float32)
+    sims[0, 5 : 5 + blocks * k : blocks] = 0.9  # all in one block (block j: j, j + 80, ...)
+    sims[1, :k] = 0.9  # in k different blocks
+    sims[2, -k:] = 0.9  # among the columns left over
+    sims[3, :] = 0.1  # all tied
+    want = np.sort(sims, axis=1)[:, -k:].mean(axis=1)
+    assert np.allclose(assess._top_mean(sims, k), want, atol=1e-7)
+
+
 def test_the_concern_score_adds_the_neighbours_to_the_net():
     logits = np.array([0.5, -1.0, 2.0, 0.0])  # the whole answer first
     alone, best = assess.concern_score(logits, np.zeros(4), beta=40.0)

@@ -307,15 +307,20 @@ def _top_mean(sims: np.ndarray, k: int) -> np.ndarray:
     A full partition of every row costs as much as the product that made it. The ``k``
     largest values lie in at most ``k`` blocks, and those blocks are among the ``k`` with
     the largest maxima; so only those blocks (and the columns left over) are partitioned.
+    Block ``j`` holds the columns ``j``, ``j + nb``, ``j + 2 nb``, ... (any partition of
+    the columns will do): its maximum is then an elementwise maximum of contiguous runs,
+    which numpy vectorises, and not a reduction of short runs (a third of the time, with
+    the same result).
     """
     rows, n = sims.shape
     k = min(k, n)
-    whole = (n // NN_BLOCK) * NN_BLOCK
-    if whole // NN_BLOCK <= 4 * k:  # small bank: partition it all
+    nb = n // NN_BLOCK
+    if nb <= 4 * k:  # small bank: partition it all
         return np.partition(sims, -k, axis=1)[:, -k:].mean(axis=1)
-    blocks = sims[:, :whole].reshape(rows, whole // NN_BLOCK, NN_BLOCK)
-    best = np.argpartition(blocks.max(axis=2), -k, axis=1)[:, -k:]
-    cand = np.take_along_axis(blocks, best[:, :, None], axis=1).reshape(rows, k * NN_BLOCK)
+    whole = nb * NN_BLOCK
+    blocks = sims[:, :whole].reshape(rows, NN_BLOCK, nb)
+    best = np.argpartition(blocks.max(axis=1), -k, axis=1)[:, -k:]
+    cand = np.take_along_axis(blocks, best[:, None, :], axis=2).reshape(rows, NN_BLOCK * k)
     cand = np.hstack([cand, sims[:, whole:]])
     return np.partition(cand, -k, axis=1)[:, -k:].mean(axis=1)
 
