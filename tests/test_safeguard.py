@@ -439,6 +439,10 @@ def test_bad_lexicon_fails_with_file_and_line(yaml_text, message):
         # for carrying (written here)
         "our estate had two stabbings. kids dont feel safe walking to school, we need lights",
         "police caught me for carrying a knife last year, did my order, finished now",
+        # look-alikes of W44's (training data): an idiom quoted as an example, a programme
+        # about exploitation (written here)
+        "staff should know that sayings like im gonna kill him are just how kids talk",
+        "we had an assembly on young people being used to sell, it was boring",
     ],
 )
 def test_context_guards_keep_idioms_and_resolved_past_out(text):
@@ -822,6 +826,24 @@ def test_bad_resolved_section_fails_with_file_and_line(yaml_text, message):
         ("at 2am i just walk to the bridge", "suicidal"),
         ("i eat loads then bring it all back up", "eating_disorder"),
         ("i get extra shifts now, its not a real job", "criminal_exploitation"),
+        # the kinds of W44's disclosures (training data) that nothing caught, in general
+        # form (written here)
+        ("tbh the sandwich at the centre is the only thing i eat that day", "neglect"),
+        ("missed tea cos we had nothing in again", "neglect"),
+        ("nothing in the fridge most days", "neglect"),
+        ("im carrying the bags for them but im not allowed to ask", "criminal_exploitation"),
+        ("my dad goes mad, last time i couldnt sit down for days", "physical_abuse"),
+        ("her boyfriend was trashing the flat up again", "domestic_abuse"),
+        ("honestly whats the point of tomorrow", "suicidal"),
+        ("she googled how many tablets would do it", "suicidal"),
+        ("the police said there was a threat-to-life notice", "immediate_danger"),
+        ("the opps reckon theyve got a shank for me", "immediate_danger"),
+        ("the carer at the unit calls me a scumbag", "harm_by_professional"),
+        (
+            "when he was drunk he hit my mum and he got arrested. the police came out three times"
+            " this month",
+            "domestic_abuse",
+        ),
     ],
 )
 def test_oblique_wordings_are_flagged(text, category):
