@@ -443,6 +443,14 @@ def test_bad_lexicon_fails_with_file_and_line(yaml_text, message):
         # about exploitation (written here)
         "staff should know that sayings like im gonna kill him are just how kids talk",
         "we had an assembly on young people being used to sell, it was boring",
+        # look-alikes of W45's (training data): canteen noodles, what everyone knows, county
+        # lines heard of, nobody touched me, in the end it is better (written here)
+        "i lived off noodles from the canteen",
+        "everyone round here knows where i live its a small town",
+        "i heard about county lines in an assembly",
+        "they searched me in the cell, nobody touched me or nothing",
+        "when i was young i had to look after my little brother cos mam was ill. in the end its"
+        " alot better",
     ],
 )
 def test_context_guards_keep_idioms_and_resolved_past_out(text):
@@ -844,6 +852,28 @@ def test_bad_resolved_section_fails_with_file_and_line(yaml_text, message):
             " this month",
             "domestic_abuse",
         ),
+        # the kinds of W45's disclosures (training data) that nothing caught, in general
+        # form (written here)
+        ("no one there hits you for being late", "physical_abuse"),
+        ("i kept looking at the light fitting", "suicidal"),
+        ("worked out which belt would hold", "suicidal"),
+        ("thinking how i could do it with my laces", "suicidal"),
+        ("im getting my wrists glued again", "self_harm"),
+        ("done things with a bit of glass in my room", "self_harm"),
+        ("we aint got heating at home", "neglect"),
+        ("mums boyfriend says im not welcome after 9", "homelessness_running_away"),
+        ("shes been getting in cars with men in their 30s", "sexual_exploitation"),
+        ("he asked her to move to a private app", "sexual_exploitation"),
+        ("staff locked him in the side room all afternoon", "harm_by_professional"),
+        ("they took my dinner back as punishment", "harm_by_professional"),
+        ("the officer refused her sanitary towels", "harm_by_professional"),
+        ("staff say nobody wants u", "emotional_abuse"),
+        ("the guard called me the n word", "emotional_abuse"),
+        ("someone put a vid of our front door on snap with a knife emoji", "immediate_danger"),
+        ("he has a new phone, not from us", "criminal_exploitation"),
+        ("a parcel came with a new phone inside", "criminal_exploitation"),
+        ("sick of park benches", "homelessness_running_away"),
+        ("she wrote out a goodbye to each of us", "suicidal"),
     ],
 )
 def test_oblique_wordings_are_flagged(text, category):

@@ -66,7 +66,9 @@ Realistic invented answers, written apart from the rules (see each folder's READ
   exploitation told as a job, home as the problem, a trusted adult's hints, a disclosure in
   passing; and their look-alikes) and W44 (food and harm told in passing, holding things
   without asking, home shown as a scene, a place and a time instead of the words, what an adult
-  says and does, danger now; and their look-alikes).
+  says and does, danger now; and their look-alikes) and W45 (home shown by contrast, despair in
+  a cell told by objects, unsafe places at night, staff cruelty inside a complaint, warnings
+  and being watched, what adults found online; and their look-alikes).
 
 ``labelled()`` returns them all, each with its ``source`` (the writer) and ``fold``: the heads'
 choices (features, regularisation, the threshold) are made by cross-validation that leaves one
@@ -74,10 +76,10 @@ writer's fold out at a time (``voice`` = W1-W3, ``w4``, ``voice2`` = W6a+W6b, ``
 ``w9``, ``w7``, ``w11``, ``w12``, ``w10``, ``w14``, ``w15``, ``w13``, ``w16``, ``w18``,
 ``w17``, ``w20``, ``w19``, ``w21``, ``w23``, ``w22``, ``w25``, ``w26``, ``w24``, ``w28``,
 ``w27``, ``w30``, ``w29``, ``w32``, ``w31``, ``w34``, ``w33``, ``w36``, ``w35``, ``w37``,
-``w40``, ``w38``, ``w41``, ``w39``, ``w44``), so every figure is on words by a writer the
-model did not train on. The older sets written alongside the old rules are extra training data
-(``*_dev``) or report-only (``*_holdout``). The sealed split (``tests/data/sealed20/``) is not
-read here: only ``report.py --sealed`` opens it, once, at the end.
+``w40``, ``w38``, ``w41``, ``w39``, ``w44``, ``w45``), so every figure is on words by a writer
+the model did not train on. The older sets written alongside the old rules are extra training
+data (``*_dev``) or report-only (``*_holdout``). The sealed split (``tests/data/sealed20/``) is
+not read here: only ``report.py --sealed`` opens it, once, at the end.
 """
 
 from __future__ import annotations
@@ -200,6 +202,7 @@ SOURCES = (  # file, writer, cross-validation fold
     (VOICE14 / "train_w41.jsonl", "W41", "w41"),
     (VOICE14 / "formerly_sealed_w39.jsonl", "W39", "w39"),
     (VOICE14 / "train_w44.jsonl", "W44", "w44"),
+    (VOICE14 / "train_w45.jsonl", "W45", "w45"),
 )
 
 
