@@ -529,8 +529,10 @@ def rule_text(h: assess.Heads) -> str:
     parts = []
     for name, c in check.items():
         d, hn, o = c["disclosure"], c["hard_negative"], c["ordinary"]
+        folds, _, margin = name.partition(" ")  # "all 0.12"; heads before the margins: "all"
+        within = f" within {float(margin):.0%} of hard negatives" if margin else ""
         parts.append(
-            f"choosing on {name.replace('_', '-')} folds: recall {d[0]}/{d[1]}, "
+            f"choosing on {folds.replace('_', '-')} folds{within}: recall {d[0]}/{d[1]}, "
             f"hard {hn[0]}/{hn[1]}, ordinary {o[0]}/{o[1]}, "
             f"{c['folds_over_budget']} folds over a budget"
         )

@@ -14,21 +14,21 @@ N (``per_fold``).
 Training data: every realistic invented answer (``data.labelled()``: W1-W3, the former sealed
 splits W4, W5, W7, W10, W13, W16, W17, W19, W21, W22, W24, W27, W29, W31, W33, W35, W37, W38
 and W39, W6a, W6b, W8, W9, W11, W12, W14, W15, W18, W20, W23, W25, W26, W28, W30, W32, W34,
-W36, W40 and W41) plus the older ``*_dev`` sets (and, for sentiment, the TweetEval validation
-tweets when cross-validation says they help). Every choice is made by cross-validation on that
-training data only, leaving one writer's fold out at a time (``voice`` = W1-W3, ``w4``,
-``voice2`` = W6a+W6b, ``w5``, ``w8``, ``w9``, ``w7``, ``w11``, ``w12``, ``w10``, ``w14``,
-``w15``, ``w13``, ``w16``, ``w18``, ``w17``, ``w20``, ``w19``, ``w21``, ``w23``, ``w22``,
-``w25``, ``w26``, ``w24``, ``w28``, ``w27``, ``w30``, ``w29``, ``w32``, ``w31``, ``w34``,
-``w33``, ``w36``, ``w35``, ``w37``, ``w40``, ``w38``, ``w41``, ``w39``): the possible-concern
-threshold is the lowest whose out-of-fold false alarms, counting the lexicon's, stay within the
-budgets (with a margin), on every fold or on the folds that were sealed splits, as
-``threshold_rule`` decides by a check on those folds; the priority head is trained with each
-prior also dropped when cross-validation says so (``choose_prior_drop``), and answers that come
-with no question at all get a text-only priority head when it reads text alone better out of
-fold (``choose_text_head``); the final heads are trained on everything. The out-of-fold figures
-go into the file's metadata (``meta["cv"]``) and the report. The sealed split is never read
-here.
+W36, W40, W41, W44 and W45) plus the older ``*_dev`` sets (and, for sentiment, the TweetEval
+validation tweets when cross-validation says they help). Every choice is made by
+cross-validation on that training data only, leaving one writer's fold out at a time (``voice``
+= W1-W3, ``w4``, ``voice2`` = W6a+W6b, ``w5``, ``w8``, ``w9``, ``w7``, ``w11``, ``w12``,
+``w10``, ``w14``, ``w15``, ``w13``, ``w16``, ``w18``, ``w17``, ``w20``, ``w19``, ``w21``,
+``w23``, ``w22``, ``w25``, ``w26``, ``w24``, ``w28``, ``w27``, ``w30``, ``w29``, ``w32``,
+``w31``, ``w34``, ``w33``, ``w36``, ``w35``, ``w37``, ``w40``, ``w38``, ``w41``, ``w39``,
+``w44``, ``w45``): the possible-concern threshold is the lowest whose out-of-fold false alarms,
+counting the lexicon's, stay within the budgets (with a margin), on every fold or on the folds
+that were sealed splits, with the hard-negative margin and the folds ``threshold_rule`` chooses
+by a check on those folds; the priority head is trained with each prior also dropped when
+cross-validation says so (``choose_prior_drop``), and answers that come with no question at all
+get a text-only priority head when it reads text alone better out of fold
+(``choose_text_head``); the final heads are trained on everything. The out-of-fold figures go
+into the file's metadata (``meta["cv"]``) and the report. The sealed split is never read here.
 
 The file also holds the **neighbour banks** (``assess.neighbour_margins``): the
 embeddings of every training disclosure (and of its top sentence), of every sentence of
@@ -396,16 +396,26 @@ def flagged_rates(rows: list[dict], lex: list[bool], scores: np.ndarray, t: floa
     return {g: (k, n, k / n) for g, (k, n) in r.items()}
 
 
-def pick_threshold(rows: list[dict], lex: list[bool], scores: np.ndarray) -> float:
-    """Return the lowest threshold within both (margined) budgets, on out-of-fold scores."""
-    best = 1.0
-    for t in np.round(np.arange(0.995, 0.0, -0.005), 3):
-        r = flagged_rates(rows, lex, scores, float(t))
-        if r["hard_negative"][2] <= MARGIN_HARD and r["ordinary"][2] <= MARGIN_ORDINARY:
-            best = float(t)
-        else:
-            break
-    return best
+THRESHOLDS = np.round(np.arange(0.995, 0.0, -0.005), 3)  # tried from the top down
+
+
+def pick_threshold(
+    rows: list[dict], lex: list[bool], scores: np.ndarray, margin_hard: float = MARGIN_HARD
+) -> float:
+    """Return the lowest threshold within both (margined) budgets, on out-of-fold scores.
+
+    Thresholds are tried from the top down, and the last one before the first that goes
+    over a budget is taken (all thresholds at once: one comparison per row and threshold).
+    """
+    group = np.array([r["group"] for r in rows])
+    flagged_by_lexicon = np.array(lex, dtype=bool)
+    within = np.ones(len(THRESHOLDS), dtype=bool)
+    for name, margin in (("hard_negative", margin_hard), ("ordinary", MARGIN_ORDINARY)):
+        mine = group == name
+        flagged = flagged_by_lexicon[mine][None, :] | (scores[mine][None, :] >= THRESHOLDS[:, None])
+        within &= flagged.sum(axis=1) / mine.sum() <= margin
+    first_over = int(np.argmin(within)) if not within.all() else len(THRESHOLDS)
+    return 1.0 if first_over == 0 else float(THRESHOLDS[first_over - 1])
 
 
 def subset(rows: list[dict], lex: list[bool], scores: np.ndarray, folds: tuple[str, ...]):
@@ -420,39 +430,63 @@ def rule_folds(rule: str, leave_out: str | None = None) -> tuple[str, ...]:
     return tuple(f for f in folds if f != leave_out)
 
 
-def threshold_rule(rows: list[dict], lex: list[bool], scores: np.ndarray) -> tuple[str, dict]:
-    """Return which folds the threshold is chosen on, and the check behind the choice.
+# The hard-negative margins a threshold rule may choose with (the ordinary margin stays).
+RULE_MARGINS_HARD = (0.12, 0.10, 0.08, 0.06)
 
-    Two rules: choose on every fold (``all``), or only on the folds that were sealed splits
+
+def threshold_rule(
+    rows: list[dict], lex: list[bool], scores: np.ndarray
+) -> tuple[str, float, dict]:
+    """Return which folds the threshold is chosen on and with which hard-negative margin,
+    and the check behind the choice.
+
+    Candidates: every fold (``all``) or only the folds that were sealed splits
     (``sealed_like``: the next sealed split is written to the same plan, while the training
-    writers' look-alikes are written to sit next to disclosures on purpose). Each is checked
-    as it will be used: for every sealed-like fold in turn, the threshold is chosen without
-    that fold and measured on it (out-of-fold scores throughout). The rule fixed before the
-    check was run: ``sealed_like`` when its held-out false alarms, pooled, stay within the
-    budgets (not the margins), no more held-out folds go over a budget than with ``all``,
-    and its held-out recall is higher; otherwise ``all``.
+    writers' look-alikes are written to sit next to disclosures on purpose), each with each
+    margin of ``RULE_MARGINS_HARD``. Each is checked as it will be used: for every
+    sealed-like fold in turn, the threshold is chosen without that fold and measured on it
+    (out-of-fold scores throughout). The rule fixed before the check was run: of the
+    candidates whose held-out false alarms, pooled, stay within the budgets (not the
+    margins), those with the fewest held-out folds over a budget; of those, the highest
+    held-out recall; then the fewest held-out false alarms; then the first listed (every
+    fold at 12%, the rule of the heads before this one, comes first).
     """
     nested = {}
     for rule in ("all", "sealed_like"):
-        hits = {"disclosure": [0, 0], "hard_negative": [0, 0], "ordinary": [0, 0]}
-        over = 0
-        for fold in SEALED_LIKE:
-            t = pick_threshold(*subset(rows, lex, scores, rule_folds(rule, fold)))
-            got = flagged_rates(*subset(rows, lex, scores, (fold,)), t)
-            for g, (k, n, _) in got.items():
-                hits[g][0] += k
-                hits[g][1] += n
-            h, o = got["hard_negative"][2], got["ordinary"][2]
-            over += h > BUDGET_HARD or o > BUDGET_ORDINARY
-        nested[rule] = {**{g: list(v) for g, v in hits.items()}, "folds_over_budget": over}
-    a, b = nested["all"], nested["sealed_like"]
-    within = (
-        b["hard_negative"][0] <= BUDGET_HARD * b["hard_negative"][1]
-        and b["ordinary"][0] <= BUDGET_ORDINARY * b["ordinary"][1]
+        for margin in RULE_MARGINS_HARD:
+            hits = {"disclosure": [0, 0], "hard_negative": [0, 0], "ordinary": [0, 0]}
+            over = 0
+            for fold in SEALED_LIKE:
+                t = pick_threshold(*subset(rows, lex, scores, rule_folds(rule, fold)), margin)
+                got = flagged_rates(*subset(rows, lex, scores, (fold,)), t)
+                for g, (k, n, _) in got.items():
+                    hits[g][0] += k
+                    hits[g][1] += n
+                h, o = got["hard_negative"][2], got["ordinary"][2]
+                over += h > BUDGET_HARD or o > BUDGET_ORDINARY
+            nested[f"{rule} {margin:.2f}"] = {
+                **{g: list(v) for g, v in hits.items()},
+                "folds_over_budget": over,
+            }
+
+    def within(c: dict) -> bool:
+        return (
+            c["hard_negative"][0] <= BUDGET_HARD * c["hard_negative"][1]
+            and c["ordinary"][0] <= BUDGET_ORDINARY * c["ordinary"][1]
+        )
+
+    names = [n for n, c in nested.items() if within(c)] or [f"all {MARGIN_HARD:.2f}"]
+    fewest = min(nested[n]["folds_over_budget"] for n in names)
+    best = max(
+        (n for n in names if nested[n]["folds_over_budget"] == fewest),
+        key=lambda n: (
+            nested[n]["disclosure"][0],
+            -(nested[n]["hard_negative"][0] + nested[n]["ordinary"][0]),
+            -list(nested).index(n),
+        ),
     )
-    no_worse = b["folds_over_budget"] <= a["folds_over_budget"]
-    better = b["disclosure"][0] > a["disclosure"][0]
-    return ("sealed_like" if within and no_worse and better else "all"), nested
+    rule, margin = best.split()
+    return rule, float(margin), nested
 
 
 def cv_safeguarding(
@@ -483,9 +517,9 @@ def cv_safeguarding(
     for fold, got in per_fold(held_out).items():
         scores[[i for i, r in enumerate(rows) if r["fold"] == fold]] = got
     lex = [corpus.lexicon[r["text"]] for r in rows]
-    rule, nested = threshold_rule(rows, lex, scores)
-    t = pick_threshold(*subset(rows, lex, scores, rule_folds(rule)))
-    out = {"threshold": t, "rule": rule, "nested": nested}
+    rule, margin, nested = threshold_rule(rows, lex, scores)
+    t = pick_threshold(*subset(rows, lex, scores, rule_folds(rule)), margin)
+    out = {"threshold": t, "rule": rule, "margin_hard": margin, "nested": nested}
     out["all"] = flagged_rates(rows, lex, scores, t)
     for fold in FOLDS:
         out[fold] = flagged_rates(*subset(rows, lex, scores, (fold,)), t)
@@ -857,7 +891,7 @@ def build(write: bool, cv_only: bool = False) -> dict:
         },
         "choices": FINAL,
         "budgets": {"hard_negative": BUDGET_HARD, "ordinary": BUDGET_ORDINARY},
-        "margins": {"hard_negative": MARGIN_HARD, "ordinary": MARGIN_ORDINARY},
+        "margins": {"hard_negative": cv_sg["margin_hard"], "ordinary": MARGIN_ORDINARY},
         "cv": cv,
     }
     arrays = {
@@ -887,7 +921,7 @@ def build(write: bool, cv_only: bool = False) -> dict:
 
 def describe(r: dict) -> str:
     """Return recall / hard-negative / ordinary false alarms per fold, as text."""
-    parts = [f"threshold {r['threshold']} (rule {r['rule']}: {r['nested']})"]
+    parts = [f"threshold {r['threshold']} (rule {r['rule']} at {r['margin_hard']}: {r['nested']})"]
     for k in ("all", *FOLDS):
         d, h, o = (r[k].get(g, (0, 0)) for g in ("disclosure", "hard_negative", "ordinary"))
         parts.append(f"{k}: recall {d[0]}/{d[1]}, hard {h[0]}/{h[1]}, ordinary {o[0]}/{o[1]}")
