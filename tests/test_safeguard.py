@@ -451,6 +451,15 @@ def test_bad_lexicon_fails_with_file_and_line(yaml_text, message):
         "they searched me in the cell, nobody touched me or nothing",
         "when i was young i had to look after my little brother cos mam was ill. in the end its"
         " alot better",
+        # the kinds of W42's false alarms (written here): talking again, safe now after it all
+        # stopped, helped to leave and in a new flat, a training topic, every lesson
+        "when i got kicked out last year they got me into a hostel and me and my nan are talking"
+        " again",
+        "i was threatened over a debt last year but its all stopped now and i feel safe now",
+        "there was domestic abuse at home when my daughter first started with you. with her"
+        " social workers help i left and were in a new flat",
+        "we need cpd for teachers, especially on cuckooing",
+        "maths was torture, i wanted to die every lesson",
     ],
 )
 def test_context_guards_keep_idioms_and_resolved_past_out(text):
@@ -874,6 +883,12 @@ def test_bad_resolved_section_fails_with_file_and_line(yaml_text, message):
         ("a parcel came with a new phone inside", "criminal_exploitation"),
         ("sick of park benches", "homelessness_running_away"),
         ("she wrote out a goodbye to each of us", "suicidal"),
+        # the kinds W42 told that nothing caught (written here)
+        ("that lad from the estate has a date with my blade", "threat_to_others"),
+        (
+            "the officers do what they want in the corner where the camera cant see",
+            "harm_by_professional",
+        ),
     ],
 )
 def test_oblique_wordings_are_flagged(text, category):
