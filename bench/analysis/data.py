@@ -56,8 +56,9 @@ Realistic invented answers, written apart from the rules (see each folder's READ
   fifteenth, reported on once) and W34 (harm revealed by a suggestion,
   secrecy at home, revenge told as patience, dark jokes half taken back, confinement as
   punishment, harm told as past that still goes on; and their look-alikes).
-* ``tests/data/voice14/``: W35's, W37's, W38's, W39's and W42's 600 mixed items each
-  (``formerly_sealed_*``: the sixteenth to twentieth sealed splits, each reported on once) and
+* ``tests/data/voice14/``: W35's, W37's, W38's, W39's, W42's and W43's 600 mixed items each
+  (``formerly_sealed_*``: the sixteenth to twenty-first sealed splits, each reported on once)
+  and
   W36 (care withheld, exploitation told as a job, threats said sideways, dark jokes,
   confinement and control, unsafe tonight without the obvious words; and their look-alikes) and
   W40 (threats over someone else's debt, marks kept hidden, abuse told as a joke, fights
@@ -76,10 +77,10 @@ writer's fold out at a time (``voice`` = W1-W3, ``w4``, ``voice2`` = W6a+W6b, ``
 ``w9``, ``w7``, ``w11``, ``w12``, ``w10``, ``w14``, ``w15``, ``w13``, ``w16``, ``w18``,
 ``w17``, ``w20``, ``w19``, ``w21``, ``w23``, ``w22``, ``w25``, ``w26``, ``w24``, ``w28``,
 ``w27``, ``w30``, ``w29``, ``w32``, ``w31``, ``w34``, ``w33``, ``w36``, ``w35``, ``w37``,
-``w40``, ``w38``, ``w41``, ``w39``, ``w44``, ``w45``, ``w42``), so every figure is on words by
-a writer the model did not train on. The older sets written alongside the old rules are extra
-training data (``*_dev``) or report-only (``*_holdout``). The sealed split
-(``tests/data/sealed21/``) is not read here: only ``report.py --sealed`` opens it, once, at the
+``w40``, ``w38``, ``w41``, ``w39``, ``w44``, ``w45``, ``w42``, ``w43``), so every figure is on
+words by a writer the model did not train on. The older sets written alongside the old rules
+are extra training data (``*_dev``) or report-only (``*_holdout``). The sealed split
+(``tests/data/sealed22/``) is not read here: only ``report.py --sealed`` opens it, once, at the
 end.
 """
 
@@ -205,6 +206,7 @@ SOURCES = (  # file, writer, cross-validation fold
     (VOICE14 / "train_w44.jsonl", "W44", "w44"),
     (VOICE14 / "train_w45.jsonl", "W45", "w45"),
     (VOICE14 / "formerly_sealed_w42.jsonl", "W42", "w42"),
+    (VOICE14 / "formerly_sealed_w43.jsonl", "W43", "w43"),
 )
 
 

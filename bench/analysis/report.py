@@ -15,7 +15,7 @@ writer):
   the whole pipeline; cold start and resident memory of a fresh process;
 * bad input: empty, 100 KB, binary, mixed-script, emoji-only and HTML lines.
 
-``--sealed`` also reads ``tests/data/sealed21/sealed_w43.jsonl`` and reports on it: both tiers
+``--sealed`` also reads ``tests/data/sealed22/sealed_w46.jsonl`` and reports on it: both tiers
 per category and per family, every missed disclosure and every false alarm. That split is
 never used to choose anything: run this once, at the end, and report what comes out.
 """
@@ -47,8 +47,8 @@ from surveys.analysis import assess, disclosure, embeddings, language, pipeline 
 from surveys.analysis import priorities as lexicon_priorities  # noqa: E402
 from surveys.analysis import sentiment as rules  # noqa: E402
 
-SEALED = data.DATA / "sealed21" / "sealed_w43.jsonl"
-SEALED_NAME = "**sealed (W43)**"
+SEALED = data.DATA / "sealed22" / "sealed_w46.jsonl"
+SEALED_NAME = "**sealed (W46)**"
 HARD_FAMILIES = (
     "idiom",
     "opinion",
