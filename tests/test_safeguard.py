@@ -460,6 +460,12 @@ def test_bad_lexicon_fails_with_file_and_line(yaml_text, message):
         " social workers help i left and were in a new flat",
         "we need cpd for teachers, especially on cuckooing",
         "maths was torture, i wanted to die every lesson",
+        # the kinds of W43's false alarms (written here): treated badly for where we are
+        # from, now living safely, the first time and an apology
+        "the police treat us like dirt cos were from the flats",
+        "she told us about domestic abuse at home in year 8, shes now living safely with her aunty",
+        "the first time was rough, a copper twisted my arm, my mum complained and the sergeant"
+        " apologised",
     ],
 )
 def test_context_guards_keep_idioms_and_resolved_past_out(text):
