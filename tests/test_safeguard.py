@@ -466,6 +466,8 @@ def test_bad_lexicon_fails_with_file_and_line(yaml_text, message):
         "she told us about domestic abuse at home in year 8, shes now living safely with her aunty",
         "the first time was rough, a copper twisted my arm, my mum complained and the sergeant"
         " apologised",
+        # a look-alike of W47's (training data): a visit in a game (written here)
+        "my brothers getting a visit on fortnite tonight",
     ],
 )
 def test_context_guards_keep_idioms_and_resolved_past_out(text):
@@ -895,6 +897,27 @@ def test_bad_resolved_section_fails_with_file_and_line(yaml_text, message):
             "the officers do what they want in the corner where the camera cant see",
             "harm_by_professional",
         ),
+        # the kinds of W47's disclosures (training data) that nothing caught, in general
+        # form (written here)
+        ("were paying them a visit after school", "threat_to_others"),
+        ("kyles getting a visit tonight", "threat_to_others"),
+        ("jay from hollins is next on my list", "threat_to_others"),
+        ("were doing them properly next time", "threat_to_others"),
+        ("im taking one to the party and use it if i have to", "threat_to_others"),
+        ("im gonna get that prick back for what he did", "threat_to_others"),
+        ("tell him his sister better not walk home alone", "threat_to_others"),
+        ("the officers took me behind the station for a quiet word", "harm_by_professional"),
+        ("staff there can do whatever they want to kids", "harm_by_professional"),
+        ("the cells were warmer than my house", "neglect"),
+        ("my mam never cooks for us at all", "neglect"),
+        ("we had no lecky last week", "neglect"),
+        ("mum sold our food vouchers", "neglect"),
+        ("my bf, hes 27", "sexual_exploitation"),
+        ("the older lads at the flats give us free vapes", "sexual_exploitation"),
+        ("hes a bit older and he sends me money for food", "sexual_exploitation"),
+        ("i keep legging it from my placement", "homelessness_running_away"),
+        ("slept in my mates van", "homelessness_running_away"),
+        ("i tried to go last year, didnt work", "suicidal"),
     ],
 )
 def test_oblique_wordings_are_flagged(text, category):

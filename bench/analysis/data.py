@@ -69,7 +69,9 @@ Realistic invented answers, written apart from the rules (see each folder's READ
   without asking, home shown as a scene, a place and a time instead of the words, what an adult
   says and does, danger now; and their look-alikes) and W45 (home shown by contrast, despair in
   a cell told by objects, unsafe places at night, staff cruelty inside a complaint, warnings
-  and being watched, what adults found online; and their look-alikes).
+  and being watched, what adults found online; and their look-alikes) and W47 (threats told as
+  visits and lists, staff harm in soft words, neglect in passing, grooming told as kindness,
+  sofas and cars, self-harm as coping; and their look-alikes).
 
 ``labelled()`` returns them all, each with its ``source`` (the writer) and ``fold``: the heads'
 choices (features, regularisation, the threshold) are made by cross-validation that leaves one
@@ -77,9 +79,9 @@ writer's fold out at a time (``voice`` = W1-W3, ``w4``, ``voice2`` = W6a+W6b, ``
 ``w9``, ``w7``, ``w11``, ``w12``, ``w10``, ``w14``, ``w15``, ``w13``, ``w16``, ``w18``,
 ``w17``, ``w20``, ``w19``, ``w21``, ``w23``, ``w22``, ``w25``, ``w26``, ``w24``, ``w28``,
 ``w27``, ``w30``, ``w29``, ``w32``, ``w31``, ``w34``, ``w33``, ``w36``, ``w35``, ``w37``,
-``w40``, ``w38``, ``w41``, ``w39``, ``w44``, ``w45``, ``w42``, ``w43``), so every figure is on
-words by a writer the model did not train on. The older sets written alongside the old rules
-are extra training data (``*_dev``) or report-only (``*_holdout``). The sealed split
+``w40``, ``w38``, ``w41``, ``w39``, ``w44``, ``w45``, ``w42``, ``w43``, ``w47``), so every
+figure is on words by a writer the model did not train on. The older sets written alongside the
+old rules are extra training data (``*_dev``) or report-only (``*_holdout``). The sealed split
 (``tests/data/sealed22/``) is not read here: only ``report.py --sealed`` opens it, once, at the
 end.
 """
@@ -207,6 +209,7 @@ SOURCES = (  # file, writer, cross-validation fold
     (VOICE14 / "train_w45.jsonl", "W45", "w45"),
     (VOICE14 / "formerly_sealed_w42.jsonl", "W42", "w42"),
     (VOICE14 / "formerly_sealed_w43.jsonl", "W43", "w43"),
+    (VOICE14 / "train_w47.jsonl", "W47", "w47"),
 )
 
 

@@ -14,22 +14,22 @@ N (``per_fold``).
 Training data: every realistic invented answer (``data.labelled()``: W1-W3, the former sealed
 splits W4, W5, W7, W10, W13, W16, W17, W19, W21, W22, W24, W27, W29, W31, W33, W35, W37, W38,
 W39, W42 and W43, W6a, W6b, W8, W9, W11, W12, W14, W15, W18, W20, W23, W25, W26, W28, W30, W32,
-W34, W36, W40, W41, W44 and W45) plus the older ``*_dev`` sets (and, for sentiment, the
+W34, W36, W40, W41, W44, W45 and W47) plus the older ``*_dev`` sets (and, for sentiment, the
 TweetEval validation tweets when cross-validation says they help). Every choice is made by
 cross-validation on that training data only, leaving one writer's fold out at a time (``voice``
 = W1-W3, ``w4``, ``voice2`` = W6a+W6b, ``w5``, ``w8``, ``w9``, ``w7``, ``w11``, ``w12``,
 ``w10``, ``w14``, ``w15``, ``w13``, ``w16``, ``w18``, ``w17``, ``w20``, ``w19``, ``w21``,
 ``w23``, ``w22``, ``w25``, ``w26``, ``w24``, ``w28``, ``w27``, ``w30``, ``w29``, ``w32``,
 ``w31``, ``w34``, ``w33``, ``w36``, ``w35``, ``w37``, ``w40``, ``w38``, ``w41``, ``w39``,
-``w44``, ``w45``, ``w42``, ``w43``): the possible-concern threshold is the lowest whose
-out-of-fold false alarms, counting the lexicon's, stay within the budgets (with a margin), on
-every fold or on the folds that were sealed splits, with the hard-negative margin and the folds
-``threshold_rule`` chooses by a check on those folds; the priority head is trained with each
-prior also dropped when cross-validation says so (``choose_prior_drop``), and answers that come
-with no question at all get a text-only priority head when it reads text alone better out of
-fold (``choose_text_head``); the final heads are trained on everything. The out-of-fold figures
-go into the file's metadata (``meta["cv"]``) and the report. The sealed split is never read
-here.
+``w44``, ``w45``, ``w42``, ``w43``, ``w47``): the possible-concern threshold is the lowest
+whose out-of-fold false alarms, counting the lexicon's, stay within the budgets (with a
+margin), on every fold or on the folds that were sealed splits, with the hard-negative margin
+and the folds ``threshold_rule`` chooses by a check on those folds; the priority head is
+trained with each prior also dropped when cross-validation says so (``choose_prior_drop``), and
+answers that come with no question at all get a text-only priority head when it reads text
+alone better out of fold (``choose_text_head``); the final heads are trained on everything. The
+out-of-fold figures go into the file's metadata (``meta["cv"]``) and the report. The sealed
+split is never read here.
 
 The file also holds the **neighbour banks** (``assess.neighbour_margins``): the
 embeddings of every training disclosure (and of its top sentence), of every sentence of
