@@ -452,23 +452,26 @@ def threshold_rule(
     held-out recall; then the fewest held-out false alarms; then the first listed (every
     fold at 12%, the rule of the heads before this one, comes first).
     """
-    nested = {}
+    nested: dict[str, dict] = {}
     for rule in ("all", "sealed_like"):
         for margin in RULE_MARGINS_HARD:
-            hits = {"disclosure": [0, 0], "hard_negative": [0, 0], "ordinary": [0, 0]}
-            over = 0
-            for fold in SEALED_LIKE:
-                t = pick_threshold(*subset(rows, lex, scores, rule_folds(rule, fold)), margin)
-                got = flagged_rates(*subset(rows, lex, scores, (fold,)), t)
-                for g, (k, n, _) in got.items():
-                    hits[g][0] += k
-                    hits[g][1] += n
-                h, o = got["hard_negative"][2], got["ordinary"][2]
-                over += h > BUDGET_HARD or o > BUDGET_ORDINARY
             nested[f"{rule} {margin:.2f}"] = {
-                **{g: list(v) for g, v in hits.items()},
-                "folds_over_budget": over,
+                "disclosure": [0, 0],
+                "hard_negative": [0, 0],
+                "ordinary": [0, 0],
+                "folds_over_budget": 0,
             }
+        for fold in SEALED_LIKE:
+            chosen_on = subset(rows, lex, scores, rule_folds(rule, fold))
+            held = subset(rows, lex, scores, (fold,))
+            for margin in RULE_MARGINS_HARD:
+                c = nested[f"{rule} {margin:.2f}"]
+                got = flagged_rates(*held, pick_threshold(*chosen_on, margin))
+                for g, (k, n, _) in got.items():
+                    c[g][0] += k
+                    c[g][1] += n
+                h, o = got["hard_negative"][2], got["ordinary"][2]
+                c["folds_over_budget"] += h > BUDGET_HARD or o > BUDGET_ORDINARY
 
     def within(c: dict) -> bool:
         return (
